@@ -1,0 +1,18 @@
+/**
+ * The small file-system surface that model sources need. The CLI passes a Node implementation
+ * (`src/cli/node-fs.ts`); tests can pass an in-memory one. Nothing under `src/` except `src/cli/` imports `node:fs`.
+ */
+export interface ModelFs {
+  /** Whole file as bytes. Rejects with a KvdiffError-friendly message when missing. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** `length` bytes from `offset` (fewer at end of file). For reading GGUF headers without the tensor data. */
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array>;
+  /** File size in bytes, or null when the path does not exist. */
+  size(path: string): Promise<number | null>;
+  /** Whether `path` is a directory. */
+  isDirectory(path: string): Promise<boolean>;
+  /** Write a file atomically (temp file + rename), creating parent folders. */
+  writeFileAtomic(path: string, data: Uint8Array | string): Promise<void>;
+  /** Names in a directory, [] when it does not exist. */
+  list(path: string): Promise<string[]>;
+}
