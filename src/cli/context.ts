@@ -1,0 +1,16 @@
+import type { ChalkInstance } from 'chalk';
+
+/** What every CLI command gets from `main`: output sinks, colour, environment. Tests pass their own. */
+export interface CliContext {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Reads all of standard input (for `-`). */
+  readStdin(): Promise<string>;
+  env: Record<string, string | undefined>;
+  /** Whether stdout is a terminal (decides colour). */
+  isTTY: boolean;
+  /** Builds the chalk instance for a command, given whether --json / --no-color were asked for. */
+  colors(opts: { json?: boolean; color?: boolean }): ChalkInstance;
+  /** Exit code set by the command (0 by default). */
+  exitCode: number;
+}
