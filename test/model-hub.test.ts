@@ -272,6 +272,21 @@ describe('download into the huggingface_hub cache layout', () => {
     const info = await resolveHubModel(nodeFs, REPO, opts(freshCache(), hub));
     expect((info.tokenizer.json.model as { type: string }).type).toBe('BPE');
   });
+
+  it('does not send HF_TOKEN to the other origin a redirect points at', async () => {
+    const cdn = await standIn(hubFiles());
+    const hub = await standIn((req, res, file, rev) => {
+      if (file === 'tokenizer.json') {
+        res.writeHead(302, { location: `${cdn.url}/${REPO}/resolve/main/tokenizer.json`, 'x-repo-commit': COMMIT }).end();
+        return;
+      }
+      hubFiles()(req, res, file, rev);
+    });
+    const cache = freshCache();
+    await resolveHubModel(nodeFs, REPO, opts(cache, hub, { env: { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url, HF_TOKEN: 't' } }));
+    expect(hub.requests.every((r) => r.auth === 'Bearer t')).toBe(true);
+    expect(cdn.requests.map((r) => r.auth)).toEqual([undefined]);
+  });
 });
 
 describe('failures: one clear line, nothing half-written in the cache', () => {
