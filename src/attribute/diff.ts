@@ -1,0 +1,210 @@
+import { nodesEqual, nodeToJson, parseJson, type JsonEntry, type JsonNode } from '../payload/json.js';
+import { updateAt, updateEntries, updateItems } from '../payload/edit.js';
+import type { JsonPath } from '../payload/path.js';
+
+/**
+ * Kinds of JSON difference between two request bodies. Stable: they appear in `--json` and the README.
+ */
+export type DiffCode =
+  | 'EXTRA_FIELD' // a key B has and A lacks
+  | 'MISSING_FIELD' // a key A has and B lacks
+  | 'FIELD_RENAMED' // the same value under another key
+  | 'KEY_ORDER' // the same keys in another order
+  | 'WHITESPACE' // a string that differs only in whitespace
+  | 'VALUE_CHANGED' // a different string, number or boolean
+  | 'TYPE_CHANGED' // null vs "", a string vs an array of parts, ...
+  | 'JSON_REFORMATTED' // a string holding the same JSON written differently (spacing, escapes)
+  | 'JSON_KEY_ORDER' // a string holding the same JSON object with keys in another order
+  | 'NUMBER_FORMAT' // the same number written differently (1.0 vs 1)
+  | 'ARRAY_ORDER' // the same items in another order
+  | 'ITEM_ADDED' // an array item B has and A lacks (not at the end of messages)
+  | 'ITEM_REMOVED' // an array item A has and B lacks
+  | 'MESSAGES_APPENDED'; // B continues the conversation: new messages after A's
+
+/** One JSON difference, with the edit that applies it alone to A. */
+export interface Difference {
+  code: DiffCode;
+  /** Where it is, as written in B (in A for MISSING_FIELD and ITEM_REMOVED). */
+  path: JsonPath;
+  side: 'a' | 'b';
+  /** Short renderings of the two values (truncated JSON), when they help. */
+  a?: string;
+  b?: string;
+  /** For FIELD_RENAMED: the key in A. */
+  from?: string;
+  /** Returns A with this one difference applied. */
+  apply(a: JsonNode): JsonNode;
+}
+
+/** Longest value text shown in a report. */
+export const SNIPPET_CHARS = 60;
+
+export function snippet(node: JsonNode | undefined): string | undefined {
+  if (!node) return undefined;
+  const text = nodeToJson(node);
+  return text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS - 1)}…` : text;
+}
+
+/** Every difference between two bodies, in document order. */
+export function diffBodies(a: JsonNode, b: JsonNode): Difference[] {
+  const out: Difference[] = [];
+  diffNode(a, b, [], out);
+  return out;
+}
+
+function diffNode(a: JsonNode, b: JsonNode, path: JsonPath, out: Difference[]): void {
+  if (a.type === 'object' && b.type === 'object') return diffObject(a.entries, b.entries, path, out);
+  if (a.type === 'array' && b.type === 'array') return diffArray(a.items, b.items, path, out);
+  if (nodesEqual(a, b)) return;
+  const set = (n: JsonNode) => (root: JsonNode) => updateAt(root, path, () => n);
+  const base = { path, side: 'b' as const, a: snippet(a), b: snippet(b), apply: set(b) };
+  if (a.type !== b.type) return void out.push({ code: 'TYPE_CHANGED', ...base });
+  if (a.type === 'number' && b.type === 'number' && a.value === b.value) return void out.push({ code: 'NUMBER_FORMAT', ...base });
+  if (a.type === 'string' && b.type === 'string') return void out.push({ code: stringCode(a.value, b.value), ...base });
+  out.push({ code: 'VALUE_CHANGED', ...base });
+}
+
+function stringCode(a: string, b: string): DiffCode {
+  const ja = tryJson(a);
+  const jb = ja && tryJson(b);
+  if (ja && jb) {
+    if (nodesEqual(ja, jb)) return 'JSON_REFORMATTED';
+    if (nodesEqual(sortKeys(ja), sortKeys(jb))) return 'JSON_KEY_ORDER';
+  }
+  if (a.replace(/\s+/g, '') === b.replace(/\s+/g, '')) return 'WHITESPACE';
+  return 'VALUE_CHANGED';
+}
+
+/** A string that holds a JSON object or array (tool-call arguments), parsed; else null. */
+function tryJson(s: string): JsonNode | null {
+  const t = s.trimStart();
+  if (!t.startsWith('{') && !t.startsWith('[')) return null;
+  try {
+    return parseJson(s, 'string');
+  } catch {
+    return null;
+  }
+}
+
+function sortKeys(n: JsonNode): JsonNode {
+  if (n.type === 'object') {
+    return {
+      type: 'object',
+      entries: [...n.entries].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)).map((e) => ({ key: e.key, value: sortKeys(e.value) })),
+    };
+  }
+  if (n.type === 'array') return { type: 'array', items: n.items.map(sortKeys) };
+  return n;
+}
+
+function diffObject(a: JsonEntry[], b: JsonEntry[], path: JsonPath, out: Difference[]): void {
+  const aKeys = new Set(a.map((e) => e.key));
+  const bKeys = new Set(b.map((e) => e.key));
+  const removed = a.filter((e) => !bKeys.has(e.key));
+  const added = b.filter((e) => !aKeys.has(e.key));
+  const renamedTo = new Map<string, string>(); // a key -> b key
+  for (const r of removed) {
+    const match = added.find((x) => ![...renamedTo.values()].includes(x.key) && nodesEqual(x.value, r.value));
+    if (match) renamedTo.set(r.key, match.key);
+  }
+  for (const e of a) {
+    const other = b.find((x) => x.key === e.key);
+    if (other) diffNode(e.value, other.value, [...path, e.key], out);
+  }
+  for (const [from, to] of renamedTo) {
+    out.push({
+      code: 'FIELD_RENAMED',
+      path: [...path, to],
+      side: 'b',
+      from,
+      a: snippet(a.find((e) => e.key === from)!.value),
+      apply: (root) => updateEntries(root, path, (es) => es.map((e) => (e.key === from ? { key: to, value: e.value } : e))),
+    });
+  }
+  for (const r of removed) {
+    if (renamedTo.has(r.key)) continue;
+    out.push({
+      code: 'MISSING_FIELD',
+      path: [...path, r.key],
+      side: 'a',
+      a: snippet(r.value),
+      apply: (root) => updateEntries(root, path, (es) => es.filter((e) => e.key !== r.key)),
+    });
+  }
+  const renamedTargets = new Set(renamedTo.values());
+  for (const x of added) {
+    if (renamedTargets.has(x.key)) continue;
+    // insert after the nearest key before it in B that A has too, so that the key lands where B has it
+    const before = b.slice(0, b.indexOf(x)).reverse().find((e) => aKeys.has(e.key))?.key;
+    out.push({
+      code: 'EXTRA_FIELD',
+      path: [...path, x.key],
+      side: 'b',
+      b: snippet(x.value),
+      apply: (root) =>
+        updateEntries(root, path, (es) => {
+          const at = before === undefined ? 0 : es.findIndex((e) => e.key === before) + 1;
+          return [...es.slice(0, at), x, ...es.slice(at)];
+        }),
+    });
+  }
+  const commonA = a.filter((e) => bKeys.has(e.key)).map((e) => e.key);
+  const commonB = b.filter((e) => aKeys.has(e.key)).map((e) => e.key);
+  if (commonA.join('\u0000') !== commonB.join('\u0000')) {
+    out.push({
+      code: 'KEY_ORDER',
+      path,
+      side: 'b',
+      a: commonA.join(', '),
+      b: commonB.join(', '),
+      apply: (root) =>
+        updateEntries(root, path, (es) => {
+          // the shared keys take B's order, in the slots they held in A
+          const queue = commonB.map((k) => es.find((e) => e.key === k)!);
+          return es.map((e) => (bKeys.has(e.key) && queue.length ? queue.shift()! : e));
+        }),
+    });
+  }
+}
+
+function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference[]): void {
+  if (a.length === b.length && a.length > 1 && !a.every((x, i) => nodesEqual(x, b[i])) && isPermutation(a, b)) {
+    out.push({
+      code: 'ARRAY_ORDER',
+      path,
+      side: 'b',
+      apply: (root) => updateItems(root, path, () => b),
+    });
+    return;
+  }
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) diffNode(a[i], b[i], [...path, i], out);
+  const isMessages = path.length === 1 && path[0] === 'messages';
+  for (let i = n; i < b.length; i++) {
+    if (isMessages) {
+      out.push({
+        code: 'MESSAGES_APPENDED',
+        path: [...path, i],
+        side: 'b',
+        b: `${b.length - n} message(s)`,
+        apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(n)]),
+      });
+      break;
+    }
+    const item = b[i];
+    out.push({ code: 'ITEM_ADDED', path: [...path, i], side: 'b', b: snippet(item), apply: (root) => updateItems(root, path, (items) => [...items, item]) });
+  }
+  for (let i = n; i < a.length; i++) {
+    out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: snippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
+  }
+}
+
+function isPermutation(a: JsonNode[], b: JsonNode[]): boolean {
+  const used = new Set<number>();
+  return a.every((x) => {
+    const k = b.findIndex((y, j) => !used.has(j) && nodesEqual(x, y));
+    if (k < 0) return false;
+    used.add(k);
+    return true;
+  });
+}

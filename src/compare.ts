@@ -1,0 +1,81 @@
+import type { Tokens } from './tokenize.js';
+
+/** Where two rendered prompts part, and what the server can reuse. */
+export interface Comparison {
+  /** Longest common token prefix of A's and B's tokens. */
+  commonPrefix: number;
+  /** Tokens llama-server reuses for B (the `n_past` it logs). */
+  nPast: number;
+  /** Why nPast differs from commonPrefix, when it does. */
+  nPastRule: 'lcp' | 'full-match-minus-1';
+  tokensA: number;
+  tokensB: number;
+  /** Null when B starts with every token of A (nothing of A's prompt is lost). */
+  firstDivergence: Divergence | null;
+}
+
+export interface Divergence {
+  /** Index of the first token that differs (= commonPrefix). */
+  token: number;
+  /** Code-point index of the first character that differs in the rendered texts (or where the token starts). */
+  char: number;
+  /** The same place as UTF-16 indices into A's and B's rendered text. */
+  utf16: number;
+}
+
+/** Length of the common prefix of two id arrays. */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/** UTF-16 length of the common prefix of two strings. */
+export function commonTextPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  // never split a surrogate pair
+  if (i > 0 && i < n && isHighSurrogate(a.charCodeAt(i - 1))) i--;
+  return i;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** Number of code points in `s.slice(0, utf16)`. */
+export function codePointIndex(s: string, utf16: number): number {
+  let n = 0;
+  for (let i = 0; i < utf16; i++) {
+    n++;
+    if (isHighSurrogate(s.charCodeAt(i)) && i + 1 < utf16) i++;
+  }
+  return n;
+}
+
+/**
+ * llama.cpp's rule (tools/server/server-context.cpp): n_past = longest common token prefix of the slot's
+ * tokens and the new prompt, minus 1 when the whole new prompt is already cached (the last token is always
+ * evaluated again to get logits).
+ */
+export function compare(textA: string, a: Tokens, textB: string, b: Tokens): Comparison {
+  const lcp = commonPrefix(a.ids, b.ids);
+  const fullMatch = lcp === b.ids.length && b.ids.length > 0;
+  let firstDivergence: Divergence | null = null;
+  if (lcp < a.ids.length) {
+    const textLcp = commonTextPrefix(textA, textB);
+    // A's text is a prefix of B's and only the tokens differ (a boundary moved): point at the token instead
+    const at = textLcp >= textA.length ? (lcp < b.ids.length ? b.starts[lcp] : textB.length) : textLcp;
+    firstDivergence = { token: lcp, char: codePointIndex(textB, at), utf16: at };
+  }
+  return {
+    commonPrefix: lcp,
+    nPast: fullMatch ? lcp - 1 : lcp,
+    nPastRule: fullMatch ? 'full-match-minus-1' : 'lcp',
+    tokensA: a.ids.length,
+    tokensB: b.ids.length,
+    firstDivergence,
+  };
+}

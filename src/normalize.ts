@@ -1,0 +1,192 @@
+import { KvdiffError } from './errors.js';
+import type { ModelInfo } from './model/types.js';
+import { bodyPlain, type RequestBody } from './payload/body.js';
+import { strftime } from './clock.js';
+
+/** Whose handling of a request kvdiff predicts. */
+export type BackendName = 'llama.cpp' | 'raw';
+export const BACKENDS: readonly BackendName[] = ['llama.cpp', 'raw'];
+
+/** What the backend hands to the template: every top-level variable, already decided. */
+export interface RenderInput {
+  vars: Record<string, unknown>;
+}
+
+/** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
+export interface TemplateCaps {
+  /** Template prints `tool_call.arguments` as an object (`| tojson`, `.items()`, `arguments.key`). */
+  objectArguments: boolean;
+  /** Template renders plain-string content (false: it only reads typed parts). */
+  stringContent: boolean;
+  /** gpt-oss style templates (`<|channel|>`) keep the `developer` role. */
+  keepsDeveloperRole: boolean;
+}
+
+export interface PrepareOptions {
+  backend: BackendName;
+  model: ModelInfo;
+  caps: TemplateCaps;
+  /** The clock templates see (`strftime_now`, `date_string`). */
+  now: Date;
+}
+
+/** Turns a request body into the template's variables, as the chosen backend would. */
+export function prepare(body: RequestBody, opts: PrepareOptions): RenderInput {
+  const plain = bodyPlain(body);
+  return opts.backend === 'raw' ? prepareRaw(plain, opts) : prepareLlamaCpp(plain, opts, body.label);
+}
+
+/**
+ * Whether the tokenizer adds BOS/EOS to the rendered text. llama-server tokenizes with `add_special=true`;
+ * Hugging Face's `apply_chat_template(tokenize=True)` with `add_special_tokens=False`.
+ */
+export function addsSpecialTokens(backend: BackendName): boolean {
+  return backend !== 'raw';
+}
+
+/** What the backend does to the rendered text before tokenizing (llama.cpp strips a leading BOS string). */
+export function finishRender(text: string, opts: PrepareOptions): string {
+  if (opts.backend !== 'llama.cpp') return text;
+  const { bosToken, eosToken, addBos, addEos } = opts.model;
+  let out = text;
+  if (addBos && bosToken && out.startsWith(bosToken)) out = out.slice(bosToken.length);
+  if (addEos && eosToken && out.endsWith(eosToken)) out = out.slice(0, -eosToken.length);
+  return out;
+}
+
+function kwargsOf(plain: Record<string, unknown>): Record<string, unknown> {
+  const k = plain.chat_template_kwargs;
+  return k && typeof k === 'object' && !Array.isArray(k) ? (k as Record<string, unknown>) : {};
+}
+
+/** Hugging Face transformers' `apply_chat_template(messages, tools=..., **chat_template_kwargs)`. */
+function prepareRaw(plain: Record<string, unknown>, { model }: PrepareOptions): RenderInput {
+  const vars: Record<string, unknown> = { messages: plain.messages };
+  if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools;
+  vars.add_generation_prompt = plain.add_generation_prompt ?? true;
+  vars.bos_token = model.bosToken;
+  vars.eos_token = model.eosToken;
+  Object.assign(vars, kwargsOf(plain));
+  return { vars };
+}
+
+// ---- llama.cpp (tools/server/server-common.cpp, common/chat.cpp at 34af94cd) ----
+
+/** Server-side refusal: llama-server answers the request with an error instead of a completion. */
+function refuse(label: string, message: string): never {
+  throw new KvdiffError(`llama-server would refuse ${label}: ${message}`);
+}
+
+function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, label: string): RenderInput {
+  const { model, caps, now } = opts;
+  const messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
+  const vars: Record<string, unknown> = { messages };
+  if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
+  if (plain.add_generation_prompt ?? true) vars.add_generation_prompt = true;
+  vars.bos_token = model.bosToken;
+  vars.eos_token = model.eosToken;
+  const kwargs = { ...kwargsOf(plain) };
+  let enableThinking = true;
+  const effort = plain.reasoning_effort;
+  if (effort === 'none') enableThinking = false;
+  else if (typeof effort === 'string') kwargs.reasoning_effort ??= effort;
+  if ('enable_thinking' in kwargs) {
+    if (typeof kwargs.enable_thinking !== 'boolean') refuse(label, 'chat_template_kwargs.enable_thinking must be a boolean');
+    enableThinking = kwargs.enable_thinking;
+  }
+  vars.enable_thinking = enableThinking;
+  vars.datetime = strftime(now, '%b %d %Y');
+  vars.date_string = strftime(now, '%d %b %Y');
+  if ('preserve_reasoning' in kwargs) {
+    for (const k of ['preserve_thinking', 'clear_thinking', 'truncate_history_thinking', 'drop_thinking']) kwargs[k] ??= kwargs.preserve_reasoning;
+  }
+  if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
+  Object.assign(vars, kwargs);
+  return { vars };
+}
+
+function nonEmptyString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0;
+}
+
+/** `common_chat_msgs_parse_oaicompat` + `to_json_oaicompat`: only known fields survive, in a fixed order. */
+function llamaMessage(m: Record<string, unknown>, i: number, caps: TemplateCaps, label: string): Record<string, unknown> {
+  const role = m.role as string;
+  const out: Record<string, unknown> = { role: role === 'developer' && !caps.keepsDeveloperRole ? 'system' : role };
+  if (!('content' in m) && !(role === 'assistant' && Array.isArray(m.tool_calls))) {
+    refuse(label, `messages[${i}] has no "content"`);
+  }
+  out.content = llamaContent(m.content, i, caps, label);
+  if (nonEmptyString(m.reasoning_content)) out.reasoning_content = m.reasoning_content;
+  if (nonEmptyString(m.name)) out.name = m.name;
+  if (nonEmptyString(m.tool_call_id)) out.tool_call_id = m.tool_call_id;
+  if (Array.isArray(m.tool_calls) && m.tool_calls.length) {
+    out.tool_calls = m.tool_calls.map((tc, k) => llamaToolCall(tc, i, k, caps, label));
+  }
+  return out;
+}
+
+function llamaContent(content: unknown, i: number, caps: TemplateCaps, label: string): unknown {
+  if (content === null || content === undefined) return '';
+  if (typeof content === 'string') return caps.stringContent ? content : [{ type: 'text', text: content }];
+  const parts = content as Record<string, unknown>[];
+  const kept: { type: string; text: string }[] = [];
+  for (const [k, part] of parts.entries()) {
+    const type = part?.type;
+    if (type === 'text') {
+      if (typeof part.text !== 'string') refuse(label, `messages[${i}].content[${k}] has no "text"`);
+      kept.push({ type: 'text', text: part.text });
+    } else if (type === 'image_url' || type === 'input_audio' || type === 'input_video') {
+      const what = type === 'image_url' ? 'image' : type === 'input_audio' ? 'audio' : 'video';
+      refuse(label, `${what} input is not supported - hint: if this is unexpected, you may need to provide the mmproj`);
+    } else {
+      refuse(label, `unsupported content[].type ${JSON.stringify(type)} in messages[${i}]`);
+    }
+  }
+  if (!caps.stringContent) return kept;
+  return kept.map((p) => p.text).join('\n');
+}
+
+function llamaToolCall(tc: unknown, i: number, k: number, caps: TemplateCaps, label: string): Record<string, unknown> {
+  const call = (tc ?? {}) as Record<string, unknown>;
+  const where = `messages[${i}].tool_calls[${k}]`;
+  if (call.type !== undefined && call.type !== 'function') refuse(label, `${where}: unsupported tool call type ${JSON.stringify(call.type)}`);
+  const fn = (call.function ?? {}) as Record<string, unknown>;
+  if (typeof fn.name !== 'string') refuse(label, `${where}: missing function.name`);
+  const rawArgs = typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {});
+  let args: unknown = rawArgs;
+  if (caps.objectArguments) {
+    try {
+      args = roundFloats(JSON.parse(rawArgs));
+    } catch {
+      refuse(label, `${where}: Failed to parse tool call arguments as JSON`);
+    }
+  }
+  const out: Record<string, unknown> = { type: 'function', function: { name: fn.name, arguments: args } };
+  if (nonEmptyString(call.id)) out.id = call.id;
+  return out;
+}
+
+/** llama.cpp's `tojson` prints doubles with `std::ostream` defaults: 6 significant digits. */
+function roundFloats(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : Number(v.toPrecision(6));
+  if (Array.isArray(v)) return v.map(roundFloats);
+  if (v && typeof v === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = roundFloats(x);
+    return o;
+  }
+  return v;
+}
+
+/** `common_chat_tools_parse_oaicompat` + `common_chat_tools_to_json_oaicompat`: tools are rebuilt. */
+function llamaTool(t: unknown, i: number, label: string): Record<string, unknown> {
+  const tool = (t ?? {}) as Record<string, unknown>;
+  if (tool.type !== 'function') refuse(label, `tools[${i}]: only tools of type "function" are supported`);
+  const fn = (tool.function ?? {}) as Record<string, unknown>;
+  if (typeof fn.name !== 'string') refuse(label, `tools[${i}]: missing function.name`);
+  return {
+    type: 'function',
+    function: { name: fn.name, description: fn.description ?? '', parameters: fn.parameters ?? {} },
+  };
+}

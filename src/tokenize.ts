@@ -1,0 +1,149 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { ModelInfo } from './model/types.js';
+
+/** Token ids of a rendered prompt, with the UTF-16 offset where each token's text starts. */
+export interface Tokens {
+  ids: number[];
+  /** `starts[i]` = index in the rendered text where token i begins; BOS/EOS added by the tokenizer take the offset of what follows/precedes. */
+  starts: number[];
+}
+
+/** Most distinct text pieces remembered per tokenizer: enough for every message of a long session, twice. */
+export const PIECE_CACHE_LIMIT = 50_000;
+
+interface AddedToken {
+  id: number;
+  content: string;
+}
+
+/**
+ * Tokenizes rendered prompts the way llama-server does (`add_special=true, parse_special=true`):
+ * the text is split on the vocabulary's special/added tokens, each piece in between is encoded on its own, and
+ * BOS/EOS are added where the model adds them. Pieces are cached by text, so two prompts that share most
+ * messages share most of the work.
+ */
+export class PromptTokenizer {
+  private readonly tok: Tokenizer;
+  private readonly special: Map<string, number>;
+  private readonly splitter: RegExp | null;
+  private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
+  private readonly pieceCache = new Map<number, string>();
+  private readonly byteLevel: boolean;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+
+  constructor(private readonly model: ModelInfo) {
+    const { json, config } = model.tokenizer;
+    this.tok = new Tokenizer(json, config);
+    const added = ((json.added_tokens as AddedToken[] | undefined) ?? []).filter((t) => t.content.length > 0);
+    this.special = new Map(added.map((t) => [t.content, t.id]));
+    const alternatives = [...this.special.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    this.splitter = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
+    this.bosId = model.bosToken ? this.idOf(model.bosToken) : null;
+    this.eosId = model.eosToken ? this.idOf(model.eosToken) : null;
+    this.byteLevel = JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel');
+  }
+
+  private idOf(token: string): number | null {
+    return this.special.get(token) ?? this.tok.model?.tokens_to_ids.get(token) ?? null;
+  }
+
+  /** Ids the server would see for this rendered prompt; `addSpecial` adds BOS/EOS where the model does. */
+  encode(text: string, addSpecial = true): Tokens {
+    const ids: number[] = [];
+    const starts: number[] = [];
+    if (addSpecial && this.model.addBos && this.bosId !== null) {
+      ids.push(this.bosId);
+      starts.push(0);
+    }
+    let last = 0;
+    const pushText = (from: number, to: number) => {
+      if (to <= from) return;
+      const piece = text.slice(from, to);
+      const { ids: pieceIds, lens } = this.encodePiece(piece);
+      let at = from;
+      for (let k = 0; k < pieceIds.length; k++) {
+        ids.push(pieceIds[k]);
+        starts.push(Math.min(at, to));
+        at += lens[k];
+      }
+    };
+    if (this.splitter) {
+      this.splitter.lastIndex = 0;
+      for (let m = this.splitter.exec(text); m; m = this.splitter.exec(text)) {
+        pushText(last, m.index);
+        ids.push(this.special.get(m[0])!);
+        starts.push(m.index);
+        last = m.index + m[0].length;
+      }
+    }
+    pushText(last, text.length);
+    if (addSpecial && this.model.addEos && this.eosId !== null) {
+      ids.push(this.eosId);
+      starts.push(text.length);
+    }
+    return { ids, starts };
+  }
+
+  /** Ids of one piece without special tokens, and the UTF-16 length each token covers. */
+  private encodePiece(piece: string): { ids: number[]; lens: number[] } {
+    const cached = this.cache.get(piece);
+    if (cached) return cached;
+    const ids = this.tok.encode(piece, { add_special_tokens: false }).ids;
+    const entry = { ids, lens: this.lengths(piece, ids) };
+    if (this.cache.size >= PIECE_CACHE_LIMIT) this.cache.clear();
+    this.cache.set(piece, entry);
+    return entry;
+  }
+
+  /**
+   * UTF-16 length of the text behind each token. A token that ends inside a character (byte-level BPE splits
+   * emoji) covers nothing of it; the token where the character completes carries it.
+   */
+  private lengths(piece: string, ids: number[]): number[] {
+    const bytes = ids.map((id) => this.byteLength(id));
+    if (bytes.reduce((a, b) => a + b, 0) !== Buffer.byteLength(piece, 'utf8')) {
+      // a normalizer changed the text: spread offsets evenly rather than point at the wrong place
+      const each = piece.length / Math.max(ids.length, 1);
+      return ids.map((_, k) => Math.round(each * (k + 1)) - Math.round(each * k));
+    }
+    const lens: number[] = [];
+    let char = 0; // UTF-16 index of the next character not yet given to a token
+    let charByteEnd = 0; // byte offset where that character ends
+    let tokenByteEnd = 0;
+    for (const b of bytes) {
+      tokenByteEnd += b;
+      const from = char;
+      while (char < piece.length) {
+        const cp = piece.codePointAt(char)!;
+        const w = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        if (charByteEnd + w > tokenByteEnd) break;
+        charByteEnd += w;
+        char += cp > 0xffff ? 2 : 1;
+      }
+      lens.push(char - from);
+    }
+    return lens;
+  }
+
+  private byteLength(id: number): number {
+    const token = this.tok.model?.vocab[id];
+    if (token === undefined) return Buffer.byteLength(this.piece(id), 'utf8');
+    if (this.byteLevel) return [...token].length;
+    if (/^<0x[0-9A-Fa-f]{2}>$/.test(token)) return 1;
+    return Buffer.byteLength(token.replace(/\u2581/g, ' '), 'utf8');
+  }
+
+  /** Display text of one token (special tokens as written; a partial UTF-8 byte shows as U+FFFD). */
+  piece(id: number): string {
+    const cached = this.pieceCache.get(id);
+    if (cached !== undefined) return cached;
+    const p = this.tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    this.pieceCache.set(id, p);
+    return p;
+  }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
