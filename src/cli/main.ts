@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { KvdiffError } from '../errors.js';
 import type { CliContext } from './context.js';
+import { registerLogsCommand } from './logs.js';
 
 /** Builds the commander program. Each command module registers itself here. */
 export function buildProgram(ctx: CliContext): Command {
@@ -12,6 +13,7 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
   // -- command registrations (one line per command module) --
+  registerLogsCommand(program, ctx);
   return program;
 }
 

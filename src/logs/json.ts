@@ -1,0 +1,101 @@
+/**
+ * JSON objects found in a paste: 2024's `--log-format json` log lines (→ a LogEvent) and llama-server
+ * responses (`timings.cache_n`/`prompt_n`, `usage.prompt_tokens_details.cached_tokens`, native
+ * `/completion`'s `tokens_cached`/`id_slot`) → a finished RequestRecord. Pure, never throws.
+ */
+import { event2024 } from './lines.js';
+import type { LogEvent, RequestRecord } from './types.js';
+
+export function emptyRecord(line: number): RequestRecord {
+  return {
+    instance: null,
+    slot: null,
+    task: null,
+    format: null,
+    firstLine: line,
+    lastLine: line,
+    promptTokens: null,
+    slotTokensBefore: null,
+    slotTokensAfter: null,
+    nPastBefore: null,
+    selectionLcp: null,
+    nPastUsed: null,
+    processed: null,
+    mustEvalOne: false,
+    forcedFull: false,
+    restoredCheckpoint: null,
+    checkpointsErased: 0,
+    checkpointsCreated: 0,
+    chunkReuseTokens: 0,
+    selection: null,
+    selectionSim: null,
+    selectionKeep: null,
+    selectionTLast: null,
+    ramRestore: null,
+    promptEvalMs: null,
+    promptTps: null,
+  };
+}
+
+function obj(v: unknown): Record<string, unknown> | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+}
+
+function int(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
+function real(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** A pasted response → a record, or null when it carries no prompt accounting. */
+export function responseRecord(o: Record<string, unknown>, firstLine: number, lastLine: number): RequestRecord | null {
+  const timings = obj(o.timings);
+  const usage = obj(o.usage);
+  const details = usage ? obj(usage.prompt_tokens_details) : null;
+  const cacheN = int(timings?.cache_n) ?? int(details?.cached_tokens) ?? int(o.tokens_cached_prompt);
+  const promptN = int(timings?.prompt_n);
+  let prompt = int(usage?.prompt_tokens) ?? int(o.tokens_evaluated);
+  if (prompt === null && cacheN !== null && promptN !== null) prompt = cacheN + promptN;
+  let reused = cacheN;
+  if (reused === null && prompt !== null && promptN !== null && prompt >= promptN) reused = prompt - promptN;
+  if (reused === null && promptN === null) return null;
+  const r = emptyRecord(firstLine);
+  r.lastLine = lastLine;
+  r.format = 'response';
+  r.slot = int(o.id_slot);
+  r.promptTokens = prompt;
+  r.nPastUsed = reused;
+  r.processed = promptN ?? (prompt !== null && reused !== null ? prompt - reused : null);
+  r.promptEvalMs = real(timings?.prompt_ms);
+  r.promptTps = real(timings?.prompt_per_second);
+  const generated = int(usage?.completion_tokens) ?? int(timings?.predicted_n) ?? int(o.tokens_predicted);
+  // the slot keeps the prompt plus every generated token except the last one
+  if (prompt !== null) r.slotTokensAfter = int(o.tokens_cached) ?? prompt + Math.max(0, (generated ?? 1) - 1);
+  return r;
+}
+
+/** A 2024 `--log-format json` line (`{"level":"INFO","function":"update_slots","msg":"kv cache rm [p0, end)",...}`). */
+export function jsonLogEvent(o: Record<string, unknown>, instance: string | null): LogEvent | null {
+  if (typeof o.msg !== 'string') return null;
+  return event2024(o.msg.trim(), o, 'llama-2024-json', instance);
+}
+
+/**
+ * Tracks `{`/`}` depth across lines, outside strings, so a pretty-printed response pasted over many
+ * lines is parsed once complete. Returns the new depth (0 = balanced).
+ */
+export function scanDepth(text: string, state: { depth: number; inString: boolean; escape: boolean }): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (state.inString) {
+      if (state.escape) state.escape = false;
+      else if (c === 92) state.escape = true;
+      else if (c === 34) state.inString = false;
+    } else if (c === 34) state.inString = true;
+    else if (c === 123 || c === 91) state.depth++;
+    else if (c === 125 || c === 93) state.depth--;
+  }
+  return state.depth;
+}

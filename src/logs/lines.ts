@@ -1,0 +1,221 @@
+/**
+ * One line of llama-server output → one `LogEvent` (or null). Pure, stateless, never throws.
+ *
+ * Wrappers prefix lines (docker compose `svc-1  | `, journald `Nov 27 02:23:49 host llama-server[123]: `,
+ * ISO or bracket timestamps, `INFO`/`[INFO]`/`I ` levels, llama-server's own `0.02.064.184 I `, LM Studio's
+ * `[2025-06-01 10:00:00][INFO]`): rather than peel each of them, the recognisers below look for the server's
+ * own anchors (`slot <func>: id N | task M |`, `srv <func>:`, `INFO [ func]`, `slot N :`, `{"`) anywhere in
+ * the line. The router's `[ 8081] ` child prefix is kept as the request's instance, since slots and task ids
+ * are per child process.
+ */
+import type { CheckpointInfo, LogEvent, LogEventKind, LogFormat } from './types.js';
+
+/** Lines longer than this are not llama-server cache lines (they are prompts or JSON dumps): skipped. */
+export const MAX_LINE_CHARS = 64 * 1024;
+
+// `slot update_slots: id  0 | task 3 | msg` (Sep 2024 onwards; the function name is padded to 12)
+const RE_SLOT = /(?:^|[^\w])slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$/;
+// `srv  update_slots: msg`
+const RE_SRV = /(?:^|[^\w])srv +([\w~()]{1,20}): (.*)$/;
+// 2023: `slot 0 : kv cache rm - [12, end)`, `slot 0 is processing [task id: 2]`, `slot 0 released (40 tokens in cache)`
+const RE_2023 = /(?:^|[^\w])slot (\d+) (?:: (.*)|is processing(?: \[task id: (\d+)\])?|released \((\d+) tokens in cache\))/;
+// 2024: `INFO [            update_slots] kv cache rm [p0, end) | tid="139" timestamp=1714489663 id_slot=0 id_task=6 p0=0`
+const RE_2024 = /(?:^|[^\w])(?:INFO|WARN|WARNING|ERR|ERROR|VERB|DEBUG|DBUG) \[\s*([\w~]+)\] (.*)$/;
+const RE_KV = /(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g;
+// router mode: the parent forwards each child line as `[%5d] <line>` (the child's port)
+const RE_ROUTER = /\[\s*(\d{2,5})\] /;
+const RE_TIMING =
+  /prompt eval time\s*=\s*([\d.]+) ms \/\s*(\d+) tokens(?: \(\s*([-\d.a-z]+) ms per token,\s*([-\d.a-z]+) tokens per second\))?/;
+const RE_RAM = /found better prompt with f_keep = ([\d.]+), f_sim = ([\d.]+)/;
+
+const RE_CACHED = /^(?:cached )?n_tokens = (\d+), memory_seq_rm \[\d+, end\)/;
+const RE_OCT25 = /^n_past = (\d+), memory_seq_rm \[\d+, end\)/;
+const RE_KVRM = /^kv cache rm \[(\d+), end\)/;
+const RE_AUG25 = /^n_past = (\d+), cache_tokens\.size\(\) = (\d+)/;
+const RE_NEWPROMPT = /^new prompt, n_ctx_slot = \d+, n_keep = \d+, (?:task\.n_tokens|n_prompt_tokens) = (\d+)/;
+const RE_EVAL1 =
+  /^need to evaluate at least 1 token (?:for each active slot \(n_past = (\d+), task\.n_tokens\(\) = (\d+)\)|to generate logits, n_past = (\d+), n_prompt_tokens = (\d+))/;
+const RE_SET = /^n_past was set to (\d+)/;
+const RE_CKPT_RESTORED = /^restored context checkpoint \(([^)]*)\)/;
+const RE_CHUNK = /^reusing chunk with size (\d+)/;
+const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
+const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
+const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
+const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
+const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
+const RE_DONE = /^prompt done, n_(?:past|tokens) = (\d+)/;
+const RE_NUMS = /(\w+) = (-?[\d.]+)/g;
+
+function ev(kind: LogEventKind, format: LogFormat | null, instance: string | null, slot: number | null, task: number | null): LogEvent {
+  return { kind, format, instance, slot, task };
+}
+
+function num(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function intOr(s: string | undefined): number | undefined {
+  const n = num(s);
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+}
+
+function routerInstance(prefix: string): string | null {
+  const m = RE_ROUTER.exec(prefix);
+  return m ? m[1] : null;
+}
+
+/** `pos_min = 0, pos_max = 0, n_tokens = 1, n_past = 1, size = 0.001 MiB` */
+function checkpoint(body: string): CheckpointInfo {
+  const f: Record<string, number> = {};
+  for (const m of body.matchAll(RE_NUMS)) f[m[1]] = Number(m[2]);
+  return {
+    posMin: f.pos_min ?? 0,
+    posMax: f.pos_max ?? 0,
+    nTokens: f.n_tokens ?? null,
+    nPast: f.n_past ?? null,
+  };
+}
+
+function timing(e: LogEvent, m: RegExpExecArray): LogEvent {
+  e.ms = num(m[1]);
+  e.processed = intOr(m[2]);
+  e.tps = num(m[4]);
+  return e;
+}
+
+/** Messages of the `slot <func>: id N | task M |` family (Sep 2024 → now). */
+function slotMessage(msg: string, fn: string, inst: string | null, slot: number, task: number | null): LogEvent | null {
+  let m: RegExpExecArray | null;
+  const c = msg.charCodeAt(0);
+  if (c === 99 /* c */ || c === 110 /* n */) {
+    if ((m = RE_CACHED.exec(msg))) return { ...ev('seqRm', 'current', inst, slot, task), nPast: +m[1] };
+    if ((m = RE_OCT25.exec(msg))) return { ...ev('seqRm', 'oct-2025', inst, slot, task), nPast: +m[1] };
+    if ((m = RE_AUG25.exec(msg))) return { ...ev('nPastBefore', 'may-2025', inst, slot, task), nPast: +m[1], slotTokens: +m[2] };
+    if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
+    if ((m = RE_EVAL1.exec(msg))) {
+      return { ...ev('mustEvalOne', null, inst, slot, task), nPast: +(m[1] ?? m[3]), promptTokens: +(m[2] ?? m[4]) };
+    }
+    if ((m = RE_SET.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
+    if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
+  }
+  if ((m = RE_KVRM.exec(msg))) return { ...ev('seqRm', 'may-2025', inst, slot, task), nPast: +m[1] };
+  if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
+  if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
+  if (msg.startsWith('erased invalidated context checkpoint')) return ev('ckptErased', null, inst, slot, task);
+  if ((m = RE_CHUNK.exec(msg))) return { ...ev('chunkReuse', null, inst, slot, task), size: +m[1] };
+  if ((m = RE_SIM.exec(msg))) return { ...ev('sim', null, inst, slot, null), sim: +m[1], lcp: +m[2], promptTokens: +m[3] };
+  if ((m = RE_SEL_LCP.exec(msg))) {
+    return { ...ev('selected', null, inst, slot, null), method: 'lcp', sim: +m[1], keep: num(m[2]) };
+  }
+  if ((m = RE_SEL_LCS.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lcp', lcp: +m[1], sim: +m[2] };
+  if ((m = RE_SEL_LRU.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lru', tLast: +m[1] };
+  if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
+  if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
+  if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
+  if ((m = RE_DONE.exec(msg))) return { ...ev('progress', null, inst, slot, task), promptTokens: +m[1] };
+  if ((m = RE_RAM.exec(msg))) return { ...ev('ramRestore', null, inst, slot, task), keep: +m[1], sim: +m[2] };
+  if (msg === '' && fn.startsWith('print_timing')) return ev('timingHeader', null, inst, slot, task);
+  return null;
+}
+
+/** The key=value fields of 2024's text logs (` | tid="1" timestamp=2 id_slot=0 ...`). */
+function kvFields(s: string): Record<string, unknown> {
+  const f: Record<string, unknown> = {};
+  for (const m of s.matchAll(RE_KV)) {
+    const v = m[2];
+    f[m[1]] = v.startsWith('"') ? v.slice(1, -1) : Number.isFinite(Number(v)) ? Number(v) : v;
+  }
+  return f;
+}
+
+function field(f: Record<string, unknown>, ...names: string[]): number | undefined {
+  for (const n of names) {
+    const v = f[n];
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+/** 2024 `LOG_INFO(msg, {fields})`, as text (`INFO [ func] msg | k=v`) or as `--log-format json`. */
+export function event2024(msg: string, f: Record<string, unknown>, format: LogFormat, inst: string | null): LogEvent | null {
+  const slot = field(f, 'id_slot', 'slot_id') ?? null;
+  const task = field(f, 'id_task', 'task_id') ?? null;
+  const e = (kind: LogEventKind): LogEvent => ev(kind, format, inst, slot, task);
+  if (msg === 'kv cache rm [p0, end)') {
+    const p0 = field(f, 'p0');
+    return p0 === undefined ? null : { ...e('seqRm'), nPast: p0 };
+  }
+  if (msg === 'slot progression') {
+    return { ...e('nPastBefore'), nPast: field(f, 'n_past'), processed: field(f, 'n_prompt_tokens_processed', 'num_prompt_tokens_processed') };
+  }
+  if (msg.startsWith('slot is processing task')) return e('launch');
+  if (msg.startsWith('we have to evaluate at least 1 token')) return e('mustEvalOne');
+  if (msg === 'slot released') return { ...e('release'), slotTokens: field(f, 'n_cache_tokens', 'n_past') };
+  if (msg.includes('prompt eval time')) {
+    const m = RE_TIMING.exec(msg.replace(/time\s+=/, 'time ='));
+    const out = m ? timing(e('promptEval'), m) : e('promptEval');
+    out.processed = field(f, 'n_prompt_tokens_processed', 'num_prompt_tokens_processed') ?? out.processed;
+    out.ms = field(f, 't_prompt_processing') ?? out.ms;
+    out.tps = field(f, 'n_tokens_second') ?? out.tps;
+    return out.processed === undefined ? null : out;
+  }
+  if (/prompt tokenized|tokenized prompt|new prompt/.test(msg)) {
+    const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');
+    return n === undefined ? null : { ...e('newPrompt'), promptTokens: n };
+  }
+  return null;
+}
+
+/** The 2023 `slot N : ...` family (LOG_TEE, no task ids in the cache lines). */
+function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
+  const slot = +m[1];
+  if (m[2] === undefined) {
+    if (m[4] !== undefined) return { ...ev('release', 'llama-2023', inst, slot, null), slotTokens: +m[4] };
+    return ev('launch', 'llama-2023', inst, slot, m[3] !== undefined ? +m[3] : null);
+  }
+  const msg = m[2];
+  let x: RegExpExecArray | null;
+  if ((x = /^kv cache rm -? ?\[(\d+), end\)/.exec(msg))) return { ...ev('seqRm', 'llama-2023', inst, slot, null), nPast: +x[1] };
+  if ((x = /^in cache: (\d+) tokens \| to process: (\d+) tokens/.exec(msg))) {
+    return { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1], processed: +x[2] };
+  }
+  if (msg.startsWith('we have to evaluate at least 1 token')) return ev('mustEvalOne', 'llama-2023', inst, slot, null);
+  return null;
+}
+
+/**
+ * Recognise one line. JSON objects (2024 `--log-format json` lines, pasted responses) are left to the
+ * caller (`parse.ts`), which may need several lines to complete one.
+ */
+export function recogniseLine(raw: string): LogEvent | null {
+  if (raw.length > MAX_LINE_CHARS) return null;
+  let m: RegExpExecArray | null;
+  if (raw.includes('slot ')) {
+    if ((m = RE_SLOT.exec(raw))) {
+      const task = +m[3];
+      const inst = routerInstance(raw.slice(0, m.index));
+      return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
+    }
+    if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index)));
+  }
+  if (raw.includes('srv ') && (m = RE_SRV.exec(raw))) {
+    const msg = m[2].trimStart();
+    const r = RE_RAM.exec(msg);
+    if (r) return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index)), null, null), keep: +r[1], sim: +r[2] };
+    return null;
+  }
+  if (raw.includes(' [') && (m = RE_2024.exec(raw))) {
+    const body = m[2];
+    const bar = body.indexOf(' | ');
+    const msg = (bar >= 0 ? body.slice(0, bar) : body).trim();
+    return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index)));
+  }
+  if (raw.includes('prompt eval time') && !/llama_(?:perf_context_print|print_timings)/.test(raw) && (m = RE_TIMING.exec(raw))) {
+    // headless timing line: 2023's `print_timings: prompt eval time = ...`, or the continuation of a
+    // multi-line `slot print_timing: id 0 | task 3 |` block (late 2024 – 2025)
+    return timing(ev('promptEval', null, routerInstance(raw.slice(0, m.index)), null, null), m);
+  }
+  return null;
+}

@@ -1,0 +1,346 @@
+/**
+ * Incremental llama-server log parser: feed it one line at a time, get back the requests that are
+ * finished. Only open requests (one per slot) and a little pending slot-selection state are kept, so a
+ * 100 MB log streams with flat memory. Unknown lines are skipped; nothing here throws on input.
+ */
+import { emptyRecord, jsonLogEvent, responseRecord, scanDepth } from './json.js';
+import { MAX_LINE_CHARS, recogniseLine } from './lines.js';
+import type { LogEvent, RequestRecord } from './types.js';
+
+/** A pasted multi-line JSON value larger than this is dropped rather than buffered. */
+export const MAX_JSON_CHARS = 8 * 1024 * 1024;
+
+const NONE: readonly RequestRecord[] = Object.freeze([]);
+
+interface PendingSelection {
+  lcp: number | null;
+  method: 'lcp' | 'lru' | null;
+  sim: number | null;
+  keep: number | null;
+  tLast: number | null;
+}
+
+interface JsonBuffer {
+  parts: string[];
+  chars: number;
+  firstLine: number;
+  state: { depth: number; inString: boolean; escape: boolean };
+}
+
+export interface ParseStats {
+  lines: number;
+  /** Lines that were recognised as llama-server cache/timing lines or responses. */
+  recognised: number;
+}
+
+function keyOf(instance: string | null, slot: number | null): string {
+  return `${instance ?? ''}#${slot ?? '?'}`;
+}
+
+export class LogParser {
+  private lineNo = 0;
+  private recognised = 0;
+  private readonly open = new Map<string, RequestRecord>();
+  /** Tokens left in each slot by its last finished request. */
+  private readonly slotSize = new Map<string, number>();
+  private readonly pending = new Map<string, PendingSelection>();
+  private readonly pendingRam = new Map<string, { fKeep: number; fSim: number }>();
+  private timingKey: string | null = null;
+  private lastTouched: RequestRecord | null = null;
+  /** The last closed request, kept one step so that a headless `prompt eval time` line can still join it. */
+  private held: RequestRecord | null = null;
+  private json: JsonBuffer | null = null;
+  private out: RequestRecord[] = [];
+
+  get stats(): ParseStats {
+    return { lines: this.lineNo, recognised: this.recognised };
+  }
+
+  /** Feed one line (without its newline). Returns the requests this line finished (usually none). */
+  push(line: string): readonly RequestRecord[] {
+    this.lineNo++;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (this.json) this.continueJson(line);
+    else {
+      const e = recogniseLine(line);
+      if (e) {
+        this.recognised++;
+        this.apply(e);
+      } else if (line.length <= MAX_LINE_CHARS && line.includes('{')) this.startJson(line);
+    }
+    return this.drain();
+  }
+
+  /** End of input: everything still open is finished. */
+  end(): readonly RequestRecord[] {
+    if (this.json) {
+      this.json = null; // an unbalanced paste: ignore it
+    }
+    const rest = [...this.open.values()].sort((a, b) => a.firstLine - b.firstLine);
+    this.open.clear();
+    for (const r of rest) this.close(r);
+    if (this.held) this.out.push(this.held);
+    this.held = null;
+    return this.drain();
+  }
+
+  private drain(): readonly RequestRecord[] {
+    if (this.out.length === 0) return NONE;
+    const done = this.out;
+    this.out = [];
+    return done;
+  }
+
+  // ---- JSON (2024 json logs, pasted responses) ----
+
+  private startJson(line: string): void {
+    const t = line.trimStart();
+    let start: string | null = null;
+    if (t.startsWith('{') || t.startsWith('[')) start = t;
+    else if (t.startsWith('data: {')) start = t.slice(6);
+    else {
+      const i = line.indexOf('{"');
+      if (i >= 0) start = line.slice(i);
+    }
+    if (start === null) return;
+    const state = { depth: 0, inString: false, escape: false };
+    if (scanDepth(start, state) <= 0) {
+      this.handleJson(start, this.lineNo, line);
+      return;
+    }
+    if (start !== t && !start.startsWith('{')) return;
+    this.json = { parts: [start], chars: start.length, firstLine: this.lineNo, state };
+  }
+
+  private continueJson(line: string): void {
+    const j = this.json!;
+    j.parts.push(line);
+    j.chars += line.length + 1;
+    if (j.chars > MAX_JSON_CHARS) {
+      this.json = null;
+      return;
+    }
+    if (scanDepth(line, j.state) <= 0) {
+      this.json = null;
+      this.handleJson(j.parts.join('\n'), j.firstLine, j.parts[0]);
+    }
+  }
+
+  private handleJson(text: string, firstLine: number, rawFirst: string): void {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const items = Array.isArray(v) ? v : [v];
+    const instance = /^\s*\[\s*(\d{2,5})\] /.exec(rawFirst)?.[1] ?? null;
+    for (const item of items) {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
+      const o = item as Record<string, unknown>;
+      const e = jsonLogEvent(o, instance);
+      if (e) {
+        this.recognised++;
+        this.apply(e);
+        continue;
+      }
+      const r = responseRecord(o, firstLine, this.lineNo);
+      if (r) {
+        this.recognised++;
+        r.instance = instance;
+        const k = keyOf(instance, r.slot);
+        r.slotTokensBefore = this.slotSize.get(k) ?? null;
+        if (r.slotTokensAfter !== null) this.slotSize.set(k, r.slotTokensAfter);
+        this.finish(r);
+      }
+    }
+  }
+
+  // ---- log events ----
+
+  private apply(e: LogEvent): void {
+    if (e.slot === null) {
+      this.applySlotless(e);
+      return;
+    }
+    const k = keyOf(e.instance, e.slot);
+    if (e.kind === 'sim' || e.kind === 'selected') {
+      this.select(k, e);
+      return;
+    }
+    let r = this.open.get(k);
+    if (r && (e.kind === 'launch' || (e.task !== null && r.task !== null && e.task !== r.task))) {
+      this.open.delete(k);
+      this.close(r);
+      r = undefined;
+    }
+    if (!r) {
+      if (e.kind === 'release' && e.slotTokens !== undefined) {
+        // a release without any line of its request: only remember the slot's size
+        this.slotSize.set(k, e.slotTokens);
+        return;
+      }
+      r = this.create(k, e);
+    }
+    if (r.task === null && e.task !== null) r.task = e.task;
+    r.lastLine = this.lineNo;
+    this.lastTouched = r;
+    this.update(r, e);
+    if (e.kind === 'timingHeader') this.timingKey = k;
+    if (e.kind === 'release') {
+      if (e.slotTokens !== undefined) {
+        r.slotTokensAfter = e.slotTokens;
+        this.slotSize.set(k, e.slotTokens);
+      }
+      this.open.delete(k);
+      this.close(r);
+    }
+  }
+
+  private applySlotless(e: LogEvent): void {
+    if (e.kind === 'ramRestore') {
+      const ram = { fKeep: e.keep ?? 0, fSim: e.sim ?? 0 };
+      const r = this.lastTouched;
+      if (r && this.open.get(keyOf(r.instance, r.slot)) === r && r.nPastUsed === null) r.ramRestore = ram;
+      else this.pendingRam.set(e.instance ?? '', ram);
+      return;
+    }
+    if (e.kind !== 'promptEval') return;
+    // a timing line without slot: the block opened by `slot print_timing: ... |`, else the request just seen
+    let target: RequestRecord | undefined;
+    if (this.timingKey !== null) target = this.open.get(this.timingKey);
+    this.timingKey = null;
+    if (!target && this.lastTouched && this.lastTouched.promptEvalMs === null && this.open.get(keyOf(this.lastTouched.instance, this.lastTouched.slot)) === this.lastTouched) {
+      target = this.lastTouched;
+    }
+    if (!target && this.held && this.held.promptEvalMs === null) target = this.held;
+    if (target) {
+      target.lastLine = this.lineNo;
+      this.update(target, e);
+      return;
+    }
+    const r = emptyRecord(this.lineNo);
+    r.instance = e.instance;
+    this.update(r, e);
+    this.finish(r);
+  }
+
+  private select(k: string, e: LogEvent): void {
+    const p = this.pending.get(k) ?? { lcp: null, method: null, sim: null, keep: null, tLast: null };
+    if (e.kind === 'sim') {
+      p.lcp = e.lcp ?? null;
+    } else {
+      p.method = e.method ?? null;
+      p.sim = e.sim ?? p.sim;
+      p.keep = e.keep ?? null;
+      p.tLast = e.tLast ?? null;
+      if (e.lcp !== undefined) p.lcp = e.lcp;
+      // the other candidates' `checking sim` lines belonged to this same selection
+      const inst = `${e.instance ?? ''}#`;
+      for (const other of this.pending.keys()) if (other !== k && other.startsWith(inst)) this.pending.delete(other);
+      if (p.method === 'lru') p.lcp = null;
+    }
+    this.pending.set(k, p);
+  }
+
+  private create(k: string, e: LogEvent): RequestRecord {
+    const r = emptyRecord(this.lineNo);
+    r.instance = e.instance;
+    r.slot = e.slot;
+    r.task = e.task;
+    r.slotTokensBefore = this.slotSize.get(k) ?? null;
+    const p = this.pending.get(k);
+    if (p) {
+      this.pending.delete(k);
+      r.selection = p.method;
+      r.selectionLcp = p.lcp;
+      r.selectionSim = p.sim;
+      r.selectionKeep = p.keep;
+      r.selectionTLast = p.tLast;
+    }
+    const ram = this.pendingRam.get(e.instance ?? '');
+    if (ram) {
+      this.pendingRam.delete(e.instance ?? '');
+      r.ramRestore = ram;
+    }
+    this.open.set(k, r);
+    return r;
+  }
+
+  private update(r: RequestRecord, e: LogEvent): void {
+    switch (e.kind) {
+      case 'newPrompt':
+        if (e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
+        break;
+      case 'progress':
+        if (r.promptTokens === null && e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
+        break;
+      case 'seqRm':
+        if (r.nPastUsed === null && e.nPast !== undefined) {
+          r.nPastUsed = e.nPast;
+          r.format = e.format;
+        }
+        break;
+      case 'nPastBefore':
+        if (r.nPastBefore === null && e.nPast !== undefined) r.nPastBefore = e.nPast;
+        if (e.slotTokens !== undefined) r.slotTokensBefore = e.slotTokens;
+        if (r.processed === null && e.processed !== undefined) r.processed = e.processed;
+        if (r.format === null) r.format = e.format;
+        break;
+      case 'mustEvalOne':
+        r.mustEvalOne = true;
+        if (e.nPast !== undefined) r.nPastBefore = e.nPast;
+        if (r.promptTokens === null && e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
+        break;
+      case 'nPastSet':
+        if (r.nPastUsed === null && e.nPast !== undefined) r.nPastUsed = e.nPast;
+        break;
+      case 'ckptRestored':
+        r.restoredCheckpoint = e.ckpt ?? null;
+        break;
+      case 'forcedFull':
+        r.forcedFull = true;
+        break;
+      case 'ckptErased':
+        r.checkpointsErased++;
+        break;
+      case 'ckptCreated':
+        r.checkpointsCreated++;
+        break;
+      case 'chunkReuse':
+        r.chunkReuseTokens += e.size ?? 0;
+        break;
+      case 'ramRestore':
+        r.ramRestore = { fKeep: e.keep ?? 0, fSim: e.sim ?? 0 };
+        break;
+      case 'promptEval':
+        if (e.processed !== undefined) r.processed = e.processed;
+        r.promptEvalMs = e.ms ?? null;
+        r.promptTps = e.tps !== undefined && e.tps > 0 ? e.tps : null;
+        if (r.format === null) r.format = 'timing-only';
+        break;
+      default:
+        break;
+    }
+    if (r.format === null && e.format !== null && e.kind !== 'launch' && e.kind !== 'release') r.format = e.format;
+  }
+
+  private close(r: RequestRecord): void {
+    if (this.lastTouched === r) this.lastTouched = null;
+    this.finish(r);
+  }
+
+  private finish(r: RequestRecord): void {
+    if (this.held) this.out.push(this.held);
+    this.held = r;
+  }
+}
+
+/** Parse a whole text (tests, small pastes). Streaming callers use `LogParser` directly. */
+export function parseLog(text: string): { requests: RequestRecord[]; stats: ParseStats } {
+  const p = new LogParser();
+  const requests: RequestRecord[] = [];
+  for (const line of text.split('\n')) requests.push(...p.push(line));
+  requests.push(...p.end());
+  return { requests, stats: p.stats };
+}

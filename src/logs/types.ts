@@ -1,0 +1,104 @@
+/**
+ * Shapes shared by the log pipeline: lines → events (lines.ts) → per-request records (parse.ts)
+ * → explained requests (explain.ts) → reports (report.ts). Data only, no behaviour.
+ */
+
+/** Which generation of llama-server wording (or pasted response) a request was recognised from. */
+export type LogFormat =
+  | 'current' // `cached n_tokens = N, memory_seq_rm [N, end)` (2026) / `n_tokens = N, memory_seq_rm` (Dec 2025 – Apr 2026)
+  | 'oct-2025' // `n_past = N, memory_seq_rm [N, end)`
+  | 'may-2025' // `slot update_slots: id 0 | task 1 | kv cache rm [N, end)` (Sep 2024 – Sep 2025)
+  | 'llama-2024' // `INFO [ update_slots] kv cache rm [p0, end) | ... p0=N`
+  | 'llama-2024-json' // `{"level":"INFO","function":"update_slots","msg":"kv cache rm [p0, end)",...,"p0":N}`
+  | 'llama-2023' // `slot 0 : kv cache rm - [N, end)`
+  | 'timing-only' // default verbosity on a current build: only `prompt eval time = ... / N tokens`
+  | 'response'; // a pasted JSON response (`timings` / `usage`)
+
+export type SlotSelection = 'lcp' | 'lru';
+
+/** One recognised log line, reduced to what matters for the cache. */
+export type LogEventKind =
+  | 'launch' // a slot starts a task
+  | 'newPrompt' // promptTokens
+  | 'seqRm' // nPast: the n_past actually used (first one per task), later ones are batch progress
+  | 'nPastBefore' // nPast before the "evaluate at least 1 token" / checkpoint adjustments
+  | 'nPastSet' // `n_past was set to N`
+  | 'mustEvalOne' // the whole prompt was cached; the last token is evaluated again
+  | 'ckptRestored'
+  | 'ckptErased'
+  | 'ckptCreated'
+  | 'forcedFull' // `forcing full prompt re-processing due to lack of cache data`
+  | 'chunkReuse' // `--cache-reuse`: size
+  | 'sim' // slot selection candidate: lcp / n
+  | 'selected' // slot chosen by LCP similarity or LRU
+  | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
+  | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
+  | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
+  | 'progress' // `prompt processing progress` / `prompt done`: promptTokens when it is the total
+  | 'release'; // the slot finished the task; slotTokens = tokens left in the slot
+
+export interface LogEvent {
+  kind: LogEventKind;
+  format: LogFormat | null;
+  /** Router-mode child (its port), when lines carry the router's `[ 8081] ` prefix. */
+  instance: string | null;
+  slot: number | null;
+  task: number | null;
+  nPast?: number;
+  promptTokens?: number;
+  slotTokens?: number;
+  processed?: number;
+  ms?: number;
+  tps?: number;
+  size?: number;
+  sim?: number;
+  keep?: number;
+  tLast?: number;
+  lcp?: number;
+  method?: SlotSelection;
+  ckpt?: CheckpointInfo;
+}
+
+export interface CheckpointInfo {
+  posMin: number;
+  posMax: number;
+  nTokens: number | null;
+  nPast: number | null;
+}
+
+/** Everything the log said about one request (one task on one slot), before any judgement. */
+export interface RequestRecord {
+  instance: string | null;
+  slot: number | null;
+  task: number | null;
+  format: LogFormat | null;
+  /** 1-based line numbers of the first and last line attributed to this request. */
+  firstLine: number;
+  lastLine: number;
+  promptTokens: number | null;
+  /** Tokens the slot held before this request (from the previous release, or the log line saying so). */
+  slotTokensBefore: number | null;
+  /** Tokens left in the slot after the request (release line; prompt + generated − 1 for responses). */
+  slotTokensAfter: number | null;
+  /** n_past before adjustments, as logged (`need to evaluate...`, `n_past = X, cache_tokens.size()`, `in cache:`). */
+  nPastBefore: number | null;
+  /** LCP of the chosen slot from slot selection (`checking sim = 0.112 (46/410)`). */
+  selectionLcp: number | null;
+  /** n_past finally used (first `memory_seq_rm` / `kv cache rm`, `n_past was set to`, `cache_n`). */
+  nPastUsed: number | null;
+  processed: number | null;
+  mustEvalOne: boolean;
+  forcedFull: boolean;
+  restoredCheckpoint: CheckpointInfo | null;
+  checkpointsErased: number;
+  checkpointsCreated: number;
+  chunkReuseTokens: number;
+  selection: SlotSelection | null;
+  selectionSim: number | null;
+  selectionKeep: number | null;
+  /** `t_last` of an LRU pick: -1 means the slot had never been used. */
+  selectionTLast: number | null;
+  ramRestore: { fKeep: number; fSim: number } | null;
+  promptEvalMs: number | null;
+  promptTps: number | null;
+}
