@@ -1,0 +1,51 @@
+import { attribute, type Finding } from './attribute/attribute.js';
+import { compare, type Comparison } from './compare.js';
+import { Engine, type Processed } from './engine.js';
+import type { BackendName } from './normalize.js';
+import type { ModelSourceInfo } from './model/types.js';
+import type { RequestBody } from './payload/body.js';
+
+/** Everything a reporter needs; findings are data, reporters only format them. */
+export interface DiffReport {
+  schemaVersion: 1;
+  model: ModelSourceInfo;
+  backend: BackendName;
+  /** The date templates saw (`YYYY-MM-DD`). */
+  date: string;
+  a: { label: string; rendered: string; ids: number[]; starts: number[] };
+  b: { label: string; rendered: string; ids: number[]; starts: number[] };
+  comparison: Comparison;
+  /** True when B reuses every token of A's prompt (exit 0). */
+  reusesAll: boolean;
+  causes: Finding[];
+  ignored: Finding[];
+  growth: Finding[];
+  /** Display text of a token id. */
+  piece(id: number): string;
+}
+
+/** Renders, tokenizes and compares A and B, then tests each JSON difference as a cause. */
+export function analyze(engine: Engine, a: RequestBody, b: RequestBody): DiffReport {
+  const pa = engine.process(a, `A (${a.label})`);
+  const pb = engine.process(b, `B (${b.label})`);
+  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens);
+  const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
+  return {
+    schemaVersion: 1,
+    model: engine.options.model.source,
+    backend: engine.options.backend,
+    date: engine.options.now.toISOString().slice(0, 10),
+    a: side(a, pa),
+    b: side(b, pb),
+    comparison,
+    reusesAll: comparison.firstDivergence === null,
+    causes,
+    ignored,
+    growth,
+    piece: (id) => engine.tokenizer.piece(id),
+  };
+}
+
+function side(body: RequestBody, p: Processed) {
+  return { label: body.label, rendered: p.rendered, ids: p.tokens.ids, starts: p.tokens.starts };
+}

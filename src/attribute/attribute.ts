@@ -1,0 +1,124 @@
+import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
+import type { Engine, Processed } from '../engine.js';
+import { KvdiffError } from '../errors.js';
+import type { RequestBody } from '../payload/body.js';
+import type { JsonNode } from '../payload/json.js';
+import type { JsonPath } from '../payload/path.js';
+import { diffBodies, type DiffCode, type Difference } from './diff.js';
+
+/** Codes of findings: the JSON difference kinds, plus what only rendering reveals. */
+export type FindingCode =
+  | DiffCode
+  | 'TEMPLATE_REWRITES_HISTORY' // B keeps A's messages, yet the template renders them differently
+  | 'GENERATION_PROMPT' // A ended with a generation prompt that B's next assistant turn does not render
+  | 'TOKEN_BOUNDARY' // A's text is a prefix of B's, but tokens merge across the boundary
+  | 'UNEXPLAINED'; // no single difference moves the divergence there (differences interact)
+
+export interface Finding {
+  code: FindingCode;
+  path: JsonPath;
+  /** Which file the path points into. */
+  side: 'a' | 'b';
+  /** First token of A's prompt that this difference alone changes; null for ignored ones. */
+  token: number | null;
+  /** Whether it changes tokens A's prompt already had (a cache break), not only what comes after. */
+  breaks: boolean;
+  a?: string;
+  b?: string;
+  from?: string;
+  /** Message index where a history rewrite starts. */
+  message?: number;
+  /** Set when the difference could not be tested alone (the template raised with it). */
+  error?: string;
+}
+
+export interface Attribution {
+  /** Differences that change the render, in token order. */
+  causes: Finding[];
+  /** Differences the backend and template ignore (the render is byte-identical with them). */
+  ignored: Finding[];
+  /** Appended messages that extend A's prompt without touching it. */
+  growth: Finding[];
+}
+
+/**
+ * Tests each JSON difference as a cause: apply it alone to A, render and tokenize, and see whether and where
+ * A's tokens change. Nothing is guessed from the diff itself.
+ */
+export function attribute(engine: Engine, a: RequestBody, b: RequestBody, pa: Processed, pb: Processed, cmp: Comparison): Attribution {
+  const causes: Finding[] = [];
+  const ignored: Finding[] = [];
+  const growth: Finding[] = [];
+  for (const d of diffBodies(a.root, b.root)) {
+    const base = { code: d.code, path: d.path, side: d.side, a: d.a, b: d.b, from: d.from } as Finding;
+    let variant: Processed;
+    try {
+      variant = engine.process({ label: `${a.label} with ${d.code}`, root: d.apply(a.root) }, `A with only this difference (${d.code})`);
+    } catch (err) {
+      if (!(err instanceof KvdiffError)) throw err;
+      causes.push({ ...base, token: cmp.firstDivergence?.token ?? null, breaks: cmp.firstDivergence !== null, error: err.message });
+      continue;
+    }
+    if (variant.rendered === pa.rendered) {
+      ignored.push({ ...base, token: null, breaks: false });
+      continue;
+    }
+    const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
+    const breaks = lcp < pa.tokens.ids.length;
+    if (d.code === 'MESSAGES_APPENDED') {
+      if (!breaks) growth.push({ ...base, token: lcp, breaks });
+      else causes.push(appendedCause(base, d, a, pa, variant, lcp));
+      continue;
+    }
+    causes.push({ ...base, token: lcp, breaks });
+  }
+  causes.sort((x, y) => (x.token ?? Infinity) - (y.token ?? Infinity));
+  const first = cmp.firstDivergence?.token;
+  if (first !== undefined && !causes.some((c) => c.token === first)) {
+    causes.unshift({ code: 'UNEXPLAINED', path: [], side: 'b', token: first, breaks: true });
+  }
+  return { causes, ignored, growth };
+}
+
+/** Appending messages broke A's prompt: say whether the template rewrote history, the generation prompt, or a token boundary. */
+function appendedCause(base: Finding, d: Difference, a: RequestBody, pa: Processed, variant: Processed, lcp: number): Finding {
+  if (variant.rendered.startsWith(pa.rendered)) return { ...base, code: 'TOKEN_BOUNDARY', token: lcp, breaks: true };
+  const at = commonTextPrefix(pa.rendered, variant.rendered);
+  const m = messageAt(a.root, pa.rendered, at);
+  const count = messageCount(a.root);
+  if (m < count) return { ...base, code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true };
+  return { ...base, code: 'GENERATION_PROMPT', path: d.path, token: lcp, breaks: true };
+}
+
+function messageCount(root: JsonNode): number {
+  const m = root.type === 'object' ? root.entries.find((e) => e.key === 'messages')?.value : undefined;
+  return m?.type === 'array' ? m.items.length : 0;
+}
+
+/**
+ * Which of A's messages the rendered character `at` belongs to: the message owning the first of its strings
+ * (content, reasoning, tool-call names and arguments) that ends after `at`, locating them in order in the
+ * render. Messages count from 0; `count` means "after the last message" (the generation prompt).
+ */
+export function messageAt(root: JsonNode, rendered: string, at: number): number {
+  const m = root.type === 'object' ? root.entries.find((e) => e.key === 'messages')?.value : undefined;
+  if (m?.type !== 'array') return 0;
+  let cursor = 0;
+  for (let i = 0; i < m.items.length; i++) {
+    for (const s of strings(m.items[i])) {
+      if (s.length < 2 || s === 'assistant' || s === 'user' || s === 'system' || s === 'tool' || s === 'function') continue;
+      const pos = rendered.indexOf(s, cursor);
+      if (pos < 0) continue;
+      if (pos + s.length > at) return i;
+      cursor = pos + s.length;
+    }
+  }
+  return m.items.length;
+}
+
+function strings(n: JsonNode): string[] {
+  if (n.type === 'string') return [n.value];
+  if (n.type === 'array') return n.items.flatMap(strings);
+  if (n.type === 'object') return n.entries.flatMap((e) => (e.key === 'role' || e.key === 'type' ? [] : strings(e.value)));
+  return [];
+}
