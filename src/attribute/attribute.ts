@@ -86,7 +86,7 @@ function appendedCause(base: Finding, d: Difference, a: RequestBody, pa: Process
   const at = commonTextPrefix(pa.rendered, variant.rendered);
   const m = messageAt(a.root, pa.rendered, at);
   const count = messageCount(a.root);
-  if (m < count) return { ...base, code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true };
+  if (m < count) return { ...base, code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true, b: undefined };
   return { ...base, code: 'GENERATION_PROMPT', path: d.path, token: lcp, breaks: true };
 }
 

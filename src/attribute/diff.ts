@@ -60,8 +60,23 @@ function diffNode(a: JsonNode, b: JsonNode, path: JsonPath, out: Difference[]): 
   const base = { path, side: 'b' as const, a: snippet(a), b: snippet(b), apply: set(b) };
   if (a.type !== b.type) return void out.push({ code: 'TYPE_CHANGED', ...base });
   if (a.type === 'number' && b.type === 'number' && a.value === b.value) return void out.push({ code: 'NUMBER_FORMAT', ...base });
-  if (a.type === 'string' && b.type === 'string') return void out.push({ code: stringCode(a.value, b.value), ...base });
+  if (a.type === 'string' && b.type === 'string') {
+    const [wa, wb] = stringWindows(a.value, b.value);
+    return void out.push({ code: stringCode(a.value, b.value), ...base, a: wa, b: wb });
+  }
   out.push({ code: 'VALUE_CHANGED', ...base });
+}
+
+/** Both strings around their first difference, JSON-quoted, so a trimmed "\n\n" at the end shows. */
+export function stringWindows(a: string, b: string): [string, string] {
+  let p = 0;
+  while (p < a.length && p < b.length && a[p] === b[p]) p++;
+  const start = Math.max(0, p - Math.floor(SNIPPET_CHARS / 2));
+  const cut = (s: string) => {
+    const body = JSON.stringify(s.slice(start, start + SNIPPET_CHARS));
+    return `${start > 0 ? '…' : ''}${body}${start + SNIPPET_CHARS < s.length ? '…' : ''}`;
+  };
+  return [cut(a), cut(b)];
 }
 
 function stringCode(a: string, b: string): DiffCode {

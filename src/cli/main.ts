@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { KvdiffError } from '../errors.js';
 import type { CliContext } from './context.js';
+import { registerDiffCommand } from './diff.js';
+import { registerRenderCommands } from './render.js';
 import { registerLogsCommand } from './logs.js';
 
 /** Builds the commander program. Each command module registers itself here. */
@@ -13,6 +15,8 @@ export function buildProgram(ctx: CliContext): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
   // -- command registrations (one line per command module) --
+  registerDiffCommand(program, ctx);
+  registerRenderCommands(program, ctx);
   registerLogsCommand(program, ctx);
   return program;
 }

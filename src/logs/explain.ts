@@ -178,9 +178,8 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
       hint = 'the client sent tokens the slot already held: check the server (-lv 4 lines, --swa-full, --ctx-checkpoints, --cache-ram, -np, version)';
     } else if (fellBack && (common === null || reused < common - (r.mustEvalOne ? 1 : 0))) {
       verdict = 'CHECKPOINT_FALLBACK';
-      lost = Math.max(keepable ?? 0, common ?? 0) - reused;
-      if (keepable !== null && common !== null) lost = Math.min(keepable, common) - reused;
-      lost = Math.max(0, lost);
+      // what a stable prefix would have kept: the slot's content (or at least the common prefix)
+      lost = Math.max(0, (keepable ?? common ?? 0) - reused);
       const cp = common !== null ? `the common prefix (${fmtInt(common)})` : 'the common prefix';
       if (reused === 0) {
         message = `hybrid/SWA model: no checkpoint at or below ${cp} → all ${P} tokens re-processed${cost(processed ?? prompt ?? 0, tps)}`;

@@ -14,6 +14,8 @@ const NONE: readonly RequestRecord[] = Object.freeze([]);
 
 interface PendingSelection {
   lcp: number | null;
+  /** The new prompt's size, from `checking sim = 0.956 (410/429)`. */
+  prompt: number | null;
   method: 'lcp' | 'lru' | null;
   sim: number | null;
   keep: number | null;
@@ -226,9 +228,10 @@ export class LogParser {
   }
 
   private select(k: string, e: LogEvent): void {
-    const p = this.pending.get(k) ?? { lcp: null, method: null, sim: null, keep: null, tLast: null };
+    const p = this.pending.get(k) ?? { lcp: null, prompt: null, method: null, sim: null, keep: null, tLast: null };
     if (e.kind === 'sim') {
       p.lcp = e.lcp ?? null;
+      p.prompt = e.promptTokens ?? null;
     } else {
       p.method = e.method ?? null;
       p.sim = e.sim ?? p.sim;
@@ -254,6 +257,7 @@ export class LogParser {
       this.pending.delete(k);
       r.selection = p.method;
       r.selectionLcp = p.lcp;
+      r.promptTokens = p.prompt;
       r.selectionSim = p.sim;
       r.selectionKeep = p.keep;
       r.selectionTLast = p.tLast;

@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
 import type { ModelInfo } from './types.js';
-import { readJsonFile, sha256, tokenText } from './util.js';
+import { tokenText } from './hf-special.js';
+import { readJsonFile, sha256 } from './util.js';
 
 /** Models that ship inside kvdiff's dependencies and work offline. */
 export const BUILTIN_MODELS = ['qwen3'] as const;

@@ -33,10 +33,3 @@ export async function readTextFile(fs: ModelFs, path: string, what: string): Pro
     throw new KvdiffError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
-
-/** Token text of a `bos_token`/`eos_token` config entry: a string or an AddedToken dict. */
-export function tokenText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
-  return '';
-}

@@ -1,0 +1,42 @@
+import { Command, Option } from 'commander';
+import { analyze } from '../analyze.js';
+import { KvdiffError } from '../errors.js';
+import { githubReport } from '../report/github.js';
+import { humanReport } from '../report/human.js';
+import { jsonReport } from '../report/json.js';
+import type { CliContext } from './context.js';
+import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
+
+interface DiffOptions extends EngineCliOptions {
+  json?: boolean;
+  format: 'human' | 'json' | 'github';
+  color?: boolean;
+}
+
+/** `kvdiff A.json B.json`: the default command. */
+export function registerDiffCommand(program: Command, ctx: CliContext): void {
+  const cmd = new Command('diff')
+    .description('predict what llama-server reuses when B follows A, and which JSON field breaks the prefix')
+    .argument('<a>', 'the earlier request body (file, or - for stdin)')
+    .argument('<b>', 'the later request body (file, or - for stdin)')
+    .option('--json', 'print the JSON report (same as --format json)')
+    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github']).default('human'))
+    .option('--no-color', 'plain text even on a terminal')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when B reuses all of A\'s prompt, 1 when something breaks the cache, 2 on bad input.\n' +
+        'Example: kvdiff samples/session-reload/loop.json samples/session-reload/reload.json',
+    )
+    .action(async (a: string, b: string, opts: DiffOptions) => {
+      if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
+      const format = opts.json ? 'json' : opts.format;
+      const engine = await buildEngine(opts, ctx);
+      const report = analyze(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx));
+      if (format === 'json') ctx.stdout(jsonReport(report));
+      else if (format === 'github') ctx.stdout(githubReport(report));
+      else ctx.stdout(humanReport(report, ctx.colors({ json: false, color: opts.color })));
+      ctx.exitCode = report.reusesAll ? 0 : 1;
+    });
+  addEngineOptions(cmd);
+  program.addCommand(cmd, { isDefault: true });
+}

@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
+
+/** `kvdiff render BODY` and `kvdiff tokens BODY`: what the server would template and tokenize. */
+export function registerRenderCommands(program: Command, ctx: CliContext): void {
+  const render = new Command('render')
+    .description('print the rendered prompt exactly, adding nothing')
+    .argument('<body>', 'request body (file, or - for stdin)')
+    .action(async (body: string, opts: EngineCliOptions) => {
+      const engine = await buildEngine(opts, ctx);
+      ctx.stdout(engine.render(await readBodyArg(body, ctx), body));
+    });
+  addEngineOptions(render);
+  program.addCommand(render);
+
+  const tokens = new Command('tokens')
+    .description('print the token ids the server would see (BOS included where the model adds it), with pieces')
+    .argument('<body>', 'request body (file, or - for stdin)')
+    .option('--json', 'print {"ids": [...], "pieces": [...]}')
+    .action(async (body: string, opts: EngineCliOptions & { json?: boolean }) => {
+      const engine = await buildEngine(opts, ctx);
+      const { tokens: t } = engine.process(await readBodyArg(body, ctx), body);
+      const pieces = t.ids.map((id) => engine.tokenizer.piece(id));
+      if (opts.json) {
+        ctx.stdout(`${JSON.stringify({ ids: t.ids, pieces })}\n`);
+      } else {
+        ctx.stdout(t.ids.map((id, i) => `${String(i).padStart(6)}  ${String(id).padStart(7)}  ${JSON.stringify(pieces[i])}`).join('\n') + '\n');
+      }
+    });
+  addEngineOptions(tokens);
+  program.addCommand(tokens);
+}

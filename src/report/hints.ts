@@ -1,0 +1,75 @@
+import type { Finding } from '../attribute/attribute.js';
+import type { BackendName } from '../normalize.js';
+
+/** Keys llama-server keeps from a message (common_chat_msgs_parse_oaicompat); everything else is dropped. */
+const LLAMA_MESSAGE_KEYS = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
+const LLAMA_TOOL_CALL_KEYS = new Set(['type', 'function', 'id']);
+
+function lastKey(f: Finding): string {
+  const k = f.path[f.path.length - 1];
+  return typeof k === 'string' ? k : `[${k}]`;
+}
+
+/** Whether llama-server drops this key before templating (so the template never sees it). */
+export function droppedByLlamaServer(f: Finding): boolean {
+  const p = f.path;
+  if (p[0] !== 'messages') return false;
+  if (p.length === 3) return !LLAMA_MESSAGE_KEYS.has(String(p[2]));
+  if (p.length === 5 && p[2] === 'tool_calls') return !LLAMA_TOOL_CALL_KEYS.has(String(p[4]));
+  return false;
+}
+
+/** What the backend does with a difference it ignores (a `note:` line). */
+export function ignoredNote(f: Finding, backend: BackendName): string {
+  if (backend === 'llama.cpp' && (f.code === 'EXTRA_FIELD' || f.code === 'MISSING_FIELD') && droppedByLlamaServer(f)) {
+    return `llama-server drops "${lastKey(f)}" before templating: harmless there (under --backend raw a template that prints it would break the cache)`;
+  }
+  return 'the template does not print it: the rendered prompt is byte-identical with or without it';
+}
+
+/** A `help:` line for a cause: what to change, and on which side. */
+export function causeHelp(f: Finding, backend: BackendName): string {
+  const key = lastKey(f);
+  switch (f.code) {
+    case 'EXTRA_FIELD':
+      return `B adds "${key}" and the template prints it: send it in every request from the start, or never`;
+    case 'MISSING_FIELD':
+      return `B lacks "${key}", which A had and the template printed: keep sending it`;
+    case 'FIELD_RENAMED':
+      if (backend === 'llama.cpp' && f.from === 'reasoning_content') {
+        return `B stores the reasoning as "${key}"; llama-server reads only "reasoning_content" and drops "${key}", so the <think> block vanishes: write it back as "reasoning_content"`;
+      }
+      return `A had this value under "${f.from}", B under "${key}", and the template reads "${f.from}": keep the original name`;
+    case 'KEY_ORDER':
+      return 'the same keys in another order: the template prints them in order, so serialise them from one ordered structure';
+    case 'WHITESPACE':
+      return 'only whitespace differs (a session store trimmed or re-indented text?): store and resend content byte for byte';
+    case 'VALUE_CHANGED':
+      return f.path[0] === 'messages' && f.path[1] === 0
+        ? 'a value early in the prompt changes (a timestamp?), which invalidates everything after it: keep it fixed, or move it to the end'
+        : 'the value changed in B: an earlier message must be resent exactly as before';
+    case 'TYPE_CHANGED':
+      return `A sent ${f.a ?? 'one type'}, B sends ${f.b ?? 'another'}: send the same shape every time`;
+    case 'JSON_REFORMATTED':
+      return 'the same JSON written differently (spacing, escapes): resend tool-call arguments exactly as the model produced them';
+    case 'JSON_KEY_ORDER':
+      return 'the same JSON with keys in another order: keep argument keys in the order the model generated them';
+    case 'NUMBER_FORMAT':
+      return 'the same number written differently: resend numbers exactly as first written';
+    case 'ARRAY_ORDER':
+      return `the same items in another order: keep ${key === '[0]' ? 'the list' : `"${key}"`} in a fixed order (e.g. sort tools by name once)`;
+    case 'ITEM_ADDED':
+    case 'ITEM_REMOVED':
+      return 'an item was added or removed before the end: earlier content must not change between requests';
+    case 'MESSAGES_APPENDED':
+      return 'the appended messages change how earlier text renders';
+    case 'TEMPLATE_REWRITES_HISTORY':
+      return 'B keeps every earlier message unchanged, yet the template renders them differently once new messages arrive (Qwen3 drops earlier <think> blocks after a new user message): nothing to fix in your JSON; expect this re-process on each user turn, or use a template that keeps reasoning';
+    case 'GENERATION_PROMPT':
+      return "A ended with a generation prompt that B's assistant turn does not render the same way (e.g. enable_thinking=false adds an empty <think> block): keep the template options the same across turns";
+    case 'TOKEN_BOUNDARY':
+      return "A's text continues unchanged, but the tokens at the join merge differently: costs a token or two, usually nothing to fix";
+    case 'UNEXPLAINED':
+      return 'no single JSON difference moves the divergence here: several interact; fix the causes listed and run again';
+  }
+}

@@ -1,0 +1,111 @@
+import type { ChalkInstance } from 'chalk';
+import type { Finding } from '../attribute/attribute.js';
+import type { DiffReport } from '../analyze.js';
+import { formatPath } from '../payload/path.js';
+import { causeHelp, ignoredNote } from './hints.js';
+import { num, quotePiece, visible } from './visible.js';
+
+/** Characters of rendered text shown on each side of the divergence. */
+export const CONTEXT_CHARS = 48;
+/** Tokens shown before and after the first differing one. */
+export const CONTEXT_TOKENS = 3;
+
+/** The rustc-shaped human report. `c` decides colour; pass a level-0 chalk for plain text. */
+export function humanReport(r: DiffReport, c: ChalkInstance): string {
+  const out: string[] = [];
+  const cmp = r.comparison;
+  const d = cmp.firstDivergence;
+  const reprocessed = cmp.tokensB - cmp.nPast;
+  if (!d) {
+    out.push(
+      `${c.green.bold('ok')}${c.bold(`: B reuses all ${num(cmp.tokensA)} tokens of A's prompt`)} (n_past = ${num(cmp.nPast)} of ${num(cmp.tokensB)}, ${num(reprocessed)} new tokens to process)`,
+    );
+  } else {
+    out.push(
+      `${c.red.bold('error')}${c.bold(`: cache break at token ${num(d.token)}: n_past = ${num(cmp.nPast)} of ${num(cmp.tokensB)}, ${num(reprocessed)} tokens re-processed`)}`,
+    );
+    const lost = cmp.tokensA - cmp.commonPrefix;
+    out.push(`  ${c.dim('=')} ${c.bold('note')}: ${num(lost)} of A's ${num(cmp.tokensA)} cached tokens are thrown away`);
+    const first = r.causes[0];
+    if (first) out.push(`  ${c.blue('-->')} ${sideLabel(r, first)} ${c.cyan(formatPath(first.path))} ${c.dim(`(${first.code})`)}`);
+    out.push(...snippet(r, c));
+    out.push(...tokenContext(r, c));
+  }
+  if (cmp.nPastRule === 'full-match-minus-1') {
+    out.push(`  ${c.dim('=')} ${c.bold('note')}: B is entirely cached; llama-server still evaluates its last token again, so n_past = ${num(cmp.nPast)}`);
+  }
+  const breaking = r.causes.filter((f) => f.breaks);
+  const later = r.causes.filter((f) => !f.breaks);
+  breaking.forEach((f, i) => out.push('', ...cause(r, f, `cause ${i + 1} of ${breaking.length}`, c)));
+  later.forEach((f) => out.push('', ...cause(r, f, 'changes the prompt after the cached part', c)));
+  if (r.ignored.length) {
+    out.push('', `${c.bold(`ignored: ${r.ignored.length} difference${r.ignored.length === 1 ? '' : 's'} that do not change the rendered prompt`)}`);
+    for (const f of r.ignored) {
+      out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${f.from}")`) : ''}`);
+      out.push(`      ${c.dim(ignoredNote(f, r.backend))}`);
+    }
+  }
+  for (const g of r.growth) {
+    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${g.b ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
+  }
+  out.push('', c.dim(modelLine(r)));
+  return `${out.join('\n')}\n`;
+}
+
+function sideLabel(r: DiffReport, f: Finding): string {
+  return f.side === 'a' ? r.a.label : r.b.label;
+}
+
+function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): string[] {
+  const where = f.token === null ? '' : ` at token ${num(f.token)}`;
+  const lines = [`${c.yellow.bold(title)}${c.bold(`: ${f.code}${where}`)}`];
+  lines.push(`  ${c.blue('-->')} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (A: "${f.from}")`) : ''}`);
+  if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
+  if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
+  if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${f.error}`);
+  lines.push(`  ${c.green.bold('help')}: ${causeHelp(f, r.backend)}`);
+  return lines;
+}
+
+/** Both rendered prompts around the first differing character, aligned, with a caret under it. */
+function snippet(r: DiffReport, c: ChalkInstance): string[] {
+  const at = r.comparison.firstDivergence!.utf16;
+  const from = Math.max(0, at - CONTEXT_CHARS);
+  const show = (text: string) => {
+    const head = visible(text.slice(from, at));
+    const tail = visible(text.slice(at, at + CONTEXT_CHARS));
+    return { head, tail, more: text.length > at + CONTEXT_CHARS };
+  };
+  const a = show(r.a.rendered);
+  const b = show(r.b.rendered);
+  const pre = from > 0 ? '…' : '';
+  const col = [...pre].length + [...a.head].length;
+  return [
+    `   ${c.blue('|')}`,
+    ` ${c.blue('A |')} ${pre}${a.head}${c.red(a.tail)}${a.more ? '…' : ''}`,
+    ` ${c.blue('B |')} ${pre}${b.head}${c.green(b.tail)}${b.more ? '…' : ''}`,
+    `   ${c.blue('|')} ${' '.repeat(col)}${c.red.bold('^')} ${c.dim(`first difference (character ${num(r.comparison.firstDivergence!.char)})`)}`,
+  ];
+}
+
+/** The token ids and pieces around the first differing token, on each side. */
+function tokenContext(r: DiffReport, c: ChalkInstance): string[] {
+  const t = r.comparison.firstDivergence!.token;
+  const from = Math.max(0, t - CONTEXT_TOKENS);
+  const side = (ids: number[]) => {
+    const parts: string[] = [];
+    for (let i = from; i < Math.min(ids.length, t + CONTEXT_TOKENS + 1); i++) {
+      const text = `${ids[i]} ${quotePiece(r.piece(ids[i]))}`;
+      parts.push(i === t ? c.bold.underline(`[${i}] ${text}`) : text);
+    }
+    if (t >= ids.length) parts.push(c.dim('(end of prompt)'));
+    return parts.join(c.dim(' · '));
+  };
+  return [`  ${c.dim('=')} ${c.bold('note')}: A tokens: ${side(r.a.ids)}`, `  ${c.dim('=')} ${c.bold('note')}: B tokens: ${side(r.b.ids)}`];
+}
+
+function modelLine(r: DiffReport): string {
+  const m = r.model;
+  const tpl = m.templateName ? `, template "${m.templateName}"` : '';
+  return `model ${m.name} (${m.kind}${tpl}, template sha256 ${m.templateSha256.slice(0, 12)}) · backend ${r.backend} · date ${r.date}`;
+}

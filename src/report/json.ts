@@ -1,0 +1,38 @@
+import type { Finding } from '../attribute/attribute.js';
+import type { DiffReport } from '../analyze.js';
+import { formatPath } from '../payload/path.js';
+
+function finding(f: Finding) {
+  const out: Record<string, unknown> = { code: f.code, path: formatPath(f.path), side: f.side };
+  if (f.token !== null) out.token = f.token;
+  out.breaks = f.breaks;
+  if (f.from !== undefined) out.from = f.from;
+  if (f.message !== undefined) out.message = f.message;
+  if (f.a !== undefined) out.a = f.a;
+  if (f.b !== undefined) out.b = f.b;
+  if (f.error !== undefined) out.error = f.error;
+  return out;
+}
+
+/** The `--json` contract (schemaVersion 1); more fields may be added, none removed or renamed. */
+export function jsonReport(r: DiffReport): string {
+  const cmp = r.comparison;
+  const body = {
+    schemaVersion: 1,
+    nPast: cmp.nPast,
+    commonPrefix: cmp.commonPrefix,
+    nPastRule: cmp.nPastRule,
+    tokens: { a: cmp.tokensA, b: cmp.tokensB },
+    reprocessed: cmp.tokensB - cmp.nPast,
+    reusesAll: r.reusesAll,
+    firstDivergence: cmp.firstDivergence ? { token: cmp.firstDivergence.token, char: cmp.firstDivergence.char } : null,
+    causes: r.causes.map(finding),
+    ignored: r.ignored.map(({ code, path, side, from }) => ({ code, path: formatPath(path), side, ...(from ? { from } : {}) })),
+    growth: r.growth.map(finding),
+    backend: r.backend,
+    date: r.date,
+    model: r.model,
+    files: { a: r.a.label, b: r.b.label },
+  };
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
