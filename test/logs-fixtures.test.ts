@@ -135,7 +135,8 @@ describe.skipIf(!present)('recorded llama-server logs (skipped: /work/shared/fix
       expect(x.fullReprocess).toBe(false);
       expect(x.record.restoredCheckpoint).toMatchObject({ posMin: 0, posMax: 0, nTokens: 1 });
       expect(x.record.checkpointsErased).toBe(f.log_b!.filter((l) => l.includes('erased invalidated context checkpoint')).length);
-      expect(x.lostTokens).toBe(45);
+      // f_keep = 0.112 puts A's size at about 410: a stable prefix would have kept all but the last token
+      expect(x.lostTokens).toBe(f.n_tokens_b! - 1 - 1);
     });
 
     it('append and identical prompts need no fallback', () => {

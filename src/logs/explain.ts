@@ -110,11 +110,10 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   if (common === null && !fellBack && reused !== null) common = Math.max(0, reused - r.chunkReuseTokens) + (r.mustEvalOne ? 1 : 0);
   let slotBefore = r.slotTokensBefore;
   if (slotBefore === null && r.format === 'response' && prev && prev.slotTokensAfter !== null) slotBefore = prev.slotTokensAfter;
-  if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep >= 0.9995 && r.selectionLcp !== null) slotBefore = r.selectionLcp;
   if (slotBefore === null && r.selection === 'lru' && r.selectionTLast === -1) slotBefore = 0;
   // f_keep = lcp / slot size, printed with 3 decimals: close enough to recover the slot size
-  if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep > 0 && r.selectionLcp !== null && r.ramRestore === null) {
-    slotBefore = Math.round(r.selectionLcp / r.selectionKeep);
+  if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep > 0 && common !== null && r.ramRestore === null) {
+    slotBefore = Math.round(common / r.selectionKeep);
   }
   return { prompt, reused, common, processed, slotBefore };
 }

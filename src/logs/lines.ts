@@ -195,27 +195,27 @@ export function recogniseLine(raw: string): LogEvent | null {
   if (raw.includes('slot ')) {
     if ((m = RE_SLOT.exec(raw))) {
       const task = +m[3];
-      const inst = routerInstance(raw.slice(0, m.index));
+      const inst = routerInstance(raw.slice(0, m.index + 1));
       return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
     }
-    if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index)));
+    if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index + 1)));
   }
   if (raw.includes('srv ') && (m = RE_SRV.exec(raw))) {
     const msg = m[2].trimStart();
     const r = RE_RAM.exec(msg);
-    if (r) return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index)), null, null), keep: +r[1], sim: +r[2] };
+    if (r) return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index + 1)), null, null), keep: +r[1], sim: +r[2] };
     return null;
   }
   if (raw.includes(' [') && (m = RE_2024.exec(raw))) {
     const body = m[2];
     const bar = body.indexOf(' | ');
     const msg = (bar >= 0 ? body.slice(0, bar) : body).trim();
-    return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index)));
+    return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
   }
   if (raw.includes('prompt eval time') && !/llama_(?:perf_context_print|print_timings)/.test(raw) && (m = RE_TIMING.exec(raw))) {
     // headless timing line: 2023's `print_timings: prompt eval time = ...`, or the continuation of a
     // multi-line `slot print_timing: id 0 | task 3 |` block (late 2024 – 2025)
-    return timing(ev('promptEval', null, routerInstance(raw.slice(0, m.index)), null, null), m);
+    return timing(ev('promptEval', null, routerInstance(raw.slice(0, m.index + 1)), null, null), m);
   }
   return null;
 }

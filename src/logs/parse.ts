@@ -13,6 +13,8 @@ export const MAX_JSON_CHARS = 8 * 1024 * 1024;
 const NONE: readonly RequestRecord[] = Object.freeze([]);
 
 interface PendingSelection {
+  /** Line number of the first selection line, where the request's story starts. */
+  line: number;
   lcp: number | null;
   /** The new prompt's size, from `checking sim = 0.956 (410/429)`. */
   prompt: number | null;
@@ -228,7 +230,7 @@ export class LogParser {
   }
 
   private select(k: string, e: LogEvent): void {
-    const p = this.pending.get(k) ?? { lcp: null, prompt: null, method: null, sim: null, keep: null, tLast: null };
+    const p = this.pending.get(k) ?? { line: this.lineNo, lcp: null, prompt: null, method: null, sim: null, keep: null, tLast: null };
     if (e.kind === 'sim') {
       p.lcp = e.lcp ?? null;
       p.prompt = e.promptTokens ?? null;
@@ -255,6 +257,7 @@ export class LogParser {
     const p = this.pending.get(k);
     if (p) {
       this.pending.delete(k);
+      r.firstLine = p.line;
       r.selection = p.method;
       r.selectionLcp = p.lcp;
       r.promptTokens = p.prompt;

@@ -1,0 +1,566 @@
+/**
+ * Hermetic layer: every documented llama-server wording (2023 → 2026) and wrapper prefix, with lines
+ * written for these tests. Expected numbers are read off the lines themselves.
+ */
+import { Readable } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Chalk } from 'chalk';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerLogsCommand } from '../src/cli/logs.ts';
+import type { CliContext } from '../src/cli/context.ts';
+import { KvdiffError } from '../src/errors.ts';
+import { Explainer, summarize, type ExplainedRequest } from '../src/logs/explain.ts';
+import { LogParser, parseLog } from '../src/logs/parse.ts';
+import { humanReport, jsonReport } from '../src/logs/report.ts';
+
+function explain(text: string): ExplainedRequest[] {
+  const ex = new Explainer();
+  return parseLog(text).requests.map((r) => ex.explain(r));
+}
+
+function only(text: string): ExplainedRequest {
+  const xs = explain(text);
+  expect(xs).toHaveLength(1);
+  return xs[0];
+}
+
+const lines = (...ls: string[]) => ls.join('\n');
+
+// ---- the formats, one realistic request each ----
+
+/** Aug 2025 (SWA era): n_past before the fallback and the slot's size on one WRN line; full re-process. */
+const AUG_2025 = lines(
+  'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, sim_best = 0.001 (> 0.000 thold), f_keep = 0.001',
+  'slot launch_slot_: id  0 | task 4512 | processing task',
+  'slot update_slots: id  0 | task 4512 | new prompt, n_ctx_slot = 131072, n_keep = 0, n_prompt_tokens = 100449',
+  'slot update_slots: id  0 | task 4512 | n_past = 62, cache_tokens.size() = 100387, seq_id = 0, pos_min = 99363, n_swa = 1024',
+  'slot update_slots: id  0 | task 4512 | forcing full prompt re-processing due to lack of cache data (likely due to SWA, see https://github.com/ggml-org/llama.cpp/pull/13194#issuecomment-2868343055)',
+  'slot update_slots: id  0 | task 4512 | kv cache rm [0, end)',
+  'slot update_slots: id  0 | task 4512 | prompt processing progress, n_past = 2048, n_tokens = 2048, progress = 0.020389',
+  'slot update_slots: id  0 | task 4512 | kv cache rm [2048, end)',
+  'slot update_slots: id  0 | task 4512 | prompt done, n_past = 100449, n_tokens = 100449',
+  'slot print_timing: id  0 | task 4512 | ',
+  'prompt eval time =  590876.47 ms / 100449 tokens (    5.88 ms per token,   170.00 tokens per second)',
+  '       eval time =    9876.54 ms /   532 tokens (   18.56 ms per token,    53.86 tokens per second)',
+  '      total time =  600753.01 ms / 100981 tokens',
+  'slot      release: id  0 | task 4512 | stop processing: n_past = 100980, truncated = 0',
+);
+
+/** Oct 2025: `n_past = N, memory_seq_rm [N, end)`, WRN checkpoint lines without n_tokens. */
+const OCT_2025 = lines(
+  'slot get_availabl: id  1 | task -1 | selected slot by LCP similarity, sim_best = 0.873 (> 0.100 thold), f_keep = 0.961',
+  'slot launch_slot_: id  1 | task 77 | processing task',
+  'slot update_slots: id  1 | task 77 | new prompt, n_ctx_slot = 32768, n_keep = 0, n_prompt_tokens = 5120',
+  'slot update_slots: id  1 | task 77 | n_past = 4470, memory_seq_rm [4470, end)',
+  'slot update_slots: id  1 | task 77 | prompt processing progress, n_past = 5120, n_tokens = 650, progress = 1.000000',
+  'slot print_timing: id  1 | task 77 | ',
+  'prompt eval time =    1520.22 ms /   650 tokens (    2.34 ms per token,   427.57 tokens per second)',
+  'slot      release: id  1 | task 77 | stop processing: n_past = 5387, truncated = 0',
+);
+
+/** Oct 2025 hybrid model: a checkpoint below the common prefix is restored. */
+const OCT_2025_RESTORE = lines(
+  'slot update_slots: id  0 | task 210 | new prompt, n_ctx_slot = 65536, n_keep = 0, n_prompt_tokens = 12000',
+  'slot update_slots: id  0 | task 210 | n_past = 11500, cache_tokens.size() = 11800, seq_id = 0, pos_min = 11799, n_swa = 0',
+  'slot update_slots: id  0 | task 210 | restored context checkpoint (pos_min = 0, pos_max = 8191, size = 75.376 MiB)',
+  'slot update_slots: id  0 | task 210 | erased invalidated context checkpoint (pos_min = 0, pos_max = 11795, n_swa = 0, size = 75.376 MiB)',
+  'slot update_slots: id  0 | task 210 | n_past = 8192, memory_seq_rm [8192, end)',
+  'slot update_slots: id  0 | task 210 | created context checkpoint 2 of 8 (pos_min = 0, pos_max = 11995, size = 75.376 MiB)',
+  'slot print_timing: id  0 | task 210 | ',
+  'prompt eval time =    9040.00 ms /  3808 tokens (    2.37 ms per token,   421.24 tokens per second)',
+  'slot      release: id  0 | task 210 | stop processing: n_past = 12100, truncated = 0',
+);
+
+/** May 2025: `kv cache rm [N, end)` and the "to generate logits" warning. */
+const MAY_2025 = lines(
+  'slot launch_slot_: id  0 | task 31 | processing task',
+  'slot update_slots: id  0 | task 31 | new prompt, n_ctx_slot = 4096, n_keep = 0, n_prompt_tokens = 1200',
+  'slot update_slots: id  0 | task 31 | need to evaluate at least 1 token to generate logits, n_past = 1200, n_prompt_tokens = 1200',
+  'slot update_slots: id  0 | task 31 | kv cache rm [1199, end)',
+  'slot update_slots: id  0 | task 31 | prompt done, n_past = 1200, n_tokens = 1',
+  'slot      release: id  0 | task 31 | stop processing: n_past = 1262, truncated = 0',
+);
+
+/** Dec 2025 – Apr 2026: `n_tokens = N, memory_seq_rm` and checkpoint lines with n_tokens. */
+const DEC_2025 = lines(
+  'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, sim_best = 0.950 (> 0.100 thold), f_keep = 1.000',
+  'slot launch_slot_: id  0 | task 3 | processing task',
+  'slot update_slots: id  0 | task 3 | new prompt, n_ctx_slot = 16384, n_keep = 0, task.n_tokens = 2300',
+  'slot update_slots: id  0 | task 3 | n_tokens = 2185, memory_seq_rm [2185, end)',
+  'slot update_slots: id  0 | task 3 | prompt processing progress, n_tokens = 2300, batch.n_tokens = 115, progress = 1.000000',
+  'slot update_slots: id  0 | task 3 | prompt done, n_tokens = 2300, batch.n_tokens = 115',
+  'slot update_slots: id  0 | task 3 | created context checkpoint 3 of 32 (pos_min = 1500, pos_max = 2295, n_tokens = 2296, size = 3.105 MiB)',
+  'slot print_timing: id  0 | task 3 | ',
+  'prompt eval time =     310.50 ms /   115 tokens (    2.70 ms per token,   370.37 tokens per second)',
+  'slot      release: id  0 | task 3 | stop processing: n_tokens = 2410, truncated = 0',
+);
+
+/** 2024 `LOG_INFO` text style: message, then ` | key=value` fields. */
+const TEXT_2024 = lines(
+  'INFO [   launch_slot_with_task] slot is processing task | tid="140147531671424" timestamp=1714489663 id_slot=0 id_task=6',
+  'INFO [            update_slots] kv cache rm [p0, end) | tid="140147531671424" timestamp=1714489663 id_slot=0 id_task=6 p0=152',
+  'INFO [           print_timings] prompt eval time     =     842.37 ms /    36 tokens (   23.40 ms per token,    42.74 tokens per second) | tid="140147531671424" timestamp=1714489668 id_slot=0 id_task=6 t_prompt_processing=842.371 n_prompt_tokens_processed=36 t_token=23.399 n_tokens_second=42.737',
+  'INFO [            update_slots] slot released | tid="140147531671424" timestamp=1714489670 id_slot=0 id_task=6 n_ctx=4096 n_past=250 n_system_tokens=0 n_cache_tokens=250 truncated=false',
+);
+
+/** 2024 with `--log-format json`. */
+const JSON_2024 = lines(
+  '{"tid":"125380885884928","timestamp":1756831183,"level":"INFO","function":"launch_slot_with_task","line":1854,"msg":"slot is processing task","id_slot":0,"id_task":0}',
+  '{"tid":"125380885884928","timestamp":1756831183,"level":"INFO","function":"update_slots","line":3017,"msg":"kv cache rm [p0, end)","id_slot":0,"id_task":0,"p0":0}',
+  '{"tid":"125380885884928","timestamp":1756831185,"level":"INFO","function":"update_slots","line":3017,"msg":"kv cache rm [p0, end)","id_slot":0,"id_task":0,"p0":768}',
+  '{"tid":"125380885884928","timestamp":1756831199,"level":"INFO","function":"print_timings","line":327,"msg":"prompt eval time     =   15432.10 ms /  2911 tokens (    5.30 ms per token,   188.63 tokens per second)","id_slot":0,"id_task":0,"t_prompt_processing":15432.1,"n_prompt_tokens_processed":2911,"t_token":5.3,"n_tokens_second":188.63}',
+  '{"tid":"125380885884928","timestamp":1756831201,"level":"INFO","function":"update_slots","line":1640,"msg":"slot released","id_slot":0,"id_task":0,"n_ctx":8192,"n_past":3020,"n_system_tokens":0,"n_cache_tokens":3020,"truncated":false}',
+);
+
+/** Late 2023 `LOG_TEE` style. */
+const TEE_2023 = lines(
+  'slot 0 is processing [task id: 2]',
+  'slot 0 : in cache: 412 tokens | to process: 23 tokens',
+  'slot 0 : kv cache rm - [412, end)',
+  '',
+  'print_timings: prompt eval time =     512.80 ms /    23 tokens (   22.30 ms per token,    44.85 tokens per second)',
+  'print_timings:        eval time =    2101.22 ms /    48 runs   (   43.78 ms per token,    22.84 tokens per second)',
+  'print_timings:       total time =    2614.02 ms',
+  'slot 0 released (484 tokens in cache)',
+);
+
+/** A current build at default verbosity: selection and timing lines only. */
+const DEFAULT_VERBOSITY = lines(
+  'srv  params_from_: Chat format: Hermes 2 Pro',
+  'slot get_availabl: id  0 | task -1 | selected slot by LRU, t_last = 1764210229',
+  'slot launch_slot_: id  0 | task 40 | processing task, is_child = 0',
+  'slot print_timing: id  0 | task 40 | prompt eval time =   12345.67 ms / 20480 tokens (    0.60 ms per token,  1658.94 tokens per second)',
+  'slot print_timing: id  0 | task 40 |        eval time =    4000.00 ms /   250 tokens (   16.00 ms per token,    62.50 tokens per second)',
+  'slot      release: id  0 | task 40 | stop processing: n_tokens = 20733, truncated = 0',
+  'srv  update_slots: all slots are idle',
+);
+
+describe('each documented wording', () => {
+  it('Aug 2025: n_past 62 of a 100,449-token prompt, forced full re-process at 170 t/s', () => {
+    const x = only(AUG_2025);
+    expect(x.record.format).toBe('may-2025');
+    expect(x).toMatchObject({ promptTokens: 100449, commonPrefix: 62, reused: 0, cachedTokens: 0, processed: 100449, fullReprocess: true });
+    expect(x.verdict).toBe('CHECKPOINT_FALLBACK');
+    expect(x.slotTokensBefore).toBe(100387);
+    expect(x.record.forcedFull).toBe(true);
+    expect(x.record.promptTps).toBe(170);
+    expect(x.record.slotTokensAfter).toBe(100980);
+    expect(x.message).toContain('100,449');
+    expect(x.message).toContain('10 min');
+  });
+
+  it('Oct 2025: n_past = 4470 of 5120, 650 processed', () => {
+    const x = only(OCT_2025);
+    expect(x.record.format).toBe('oct-2025');
+    expect(x.record.slot).toBe(1);
+    expect(x.record.task).toBe(77);
+    expect(x).toMatchObject({ promptTokens: 5120, reused: 4470, processed: 650, commonPrefix: 4470, fullReprocess: false });
+    // f_keep = 0.961 → the slot held about 4470 / 0.961 tokens: more than was reused
+    expect(x.verdict).toBe('PARTIAL_REUSE');
+  });
+
+  it('Oct 2025 hybrid: restored checkpoint at 8192 below the common prefix 11500', () => {
+    const x = only(OCT_2025_RESTORE);
+    expect(x.verdict).toBe('CHECKPOINT_FALLBACK');
+    expect(x).toMatchObject({ commonPrefix: 11500, reused: 8192, processed: 3808, promptTokens: 12000 });
+    expect(x.record.restoredCheckpoint).toEqual({ posMin: 0, posMax: 8191, nTokens: null, nPast: null });
+    expect(x.record.checkpointsErased).toBe(1);
+    expect(x.record.checkpointsCreated).toBe(1);
+    expect(x.slotTokensBefore).toBe(11800);
+    expect(x.lostTokens).toBe(11800 - 8192);
+  });
+
+  it('May 2025: the whole prompt cached, n_past 1200 → 1199', () => {
+    const x = only(MAY_2025);
+    expect(x.record.format).toBe('may-2025');
+    expect(x).toMatchObject({ promptTokens: 1200, commonPrefix: 1200, reused: 1199, processed: 1 });
+    expect(x.verdict).toBe('FULL_REUSE');
+    expect(x.record.mustEvalOne).toBe(true);
+  });
+
+  it('Dec 2025 – Apr 2026: n_tokens = 2185 of 2300, slot fully kept (f_keep 1.000)', () => {
+    const x = only(DEC_2025);
+    expect(x.record.format).toBe('current');
+    expect(x).toMatchObject({ promptTokens: 2300, reused: 2185, processed: 115 });
+    expect(x.verdict).toBe('FULL_REUSE');
+    expect(x.record.checkpointsCreated).toBe(1);
+  });
+
+  it('2024 text: p0=152, 36 tokens processed, 250 left in the slot', () => {
+    const x = only(TEXT_2024);
+    expect(x.record.format).toBe('llama-2024');
+    expect(x.record).toMatchObject({ slot: 0, task: 6, slotTokensAfter: 250, promptEvalMs: 842.371, promptTps: 42.737 });
+    expect(x).toMatchObject({ reused: 152, processed: 36, promptTokens: 188 });
+  });
+
+  it('2024 json: first p0 (0) is n_past, later p0 lines are batches', () => {
+    const x = only(JSON_2024);
+    expect(x.record.format).toBe('llama-2024-json');
+    expect(x).toMatchObject({ reused: 0, processed: 2911, promptTokens: 2911, fullReprocess: true });
+    expect(x.record.slotTokensAfter).toBe(3020);
+  });
+
+  it('2023: in cache 412, to process 23, timing lines without a slot join the request', () => {
+    const x = only(TEE_2023);
+    expect(x.record.format).toBe('llama-2023');
+    expect(x.record).toMatchObject({ slot: 0, task: 2, slotTokensAfter: 484, promptEvalMs: 512.8 });
+    expect(x).toMatchObject({ commonPrefix: 412, reused: 412, processed: 23, promptTokens: 435 });
+  });
+
+  it('2023 without task ids: `slot 0 is processing`', () => {
+    const x = only(lines('slot 0 is processing', 'slot 0 : in cache: 0 tokens | to process: 97 tokens', 'slot 0 : kv cache rm - [0, end)'));
+    expect(x).toMatchObject({ reused: 0, processed: 97 });
+    expect(x.record.task).toBeNull();
+  });
+
+  it('default verbosity: only the prompt eval time line', () => {
+    const x = only(DEFAULT_VERBOSITY);
+    expect(x.verdict).toBe('TIMING_ONLY');
+    expect(x.processed).toBe(20480);
+    expect(x.reused).toBeNull();
+    expect(x.record.format).toBe('timing-only');
+    expect(x.hint).toContain('-lv 4');
+  });
+
+  it('default verbosity with the selection line: `checking sim` gives the prompt size, so reused = 429 - 19', () => {
+    const x = only(
+      lines(
+        'slot get_availabl: id  0 | task -1 |  - checking sim = 0.956 (410/429) > 0.100',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.956 (> 0.100 thold), f_keep = 1.000',
+        'slot launch_slot_: id  0 | task 18 | processing task, is_child = 0',
+        'slot print_timing: id  0 | task 18 | prompt eval time =      61.65 ms /    19 tokens (    3.24 ms per token,   308.20 tokens per second)',
+        'slot      release: id  0 | task 18 | stop processing: n_tokens = 429, truncated = 0',
+      ),
+    );
+    expect(x).toMatchObject({ promptTokens: 429, reused: 410, processed: 19, commonPrefix: 410 });
+    expect(x.verdict).toBe('FULL_REUSE');
+  });
+
+  it('2026 TRC restored checkpoint with n_past, and the RAM prompt cache', () => {
+    const x = only(
+      lines(
+        'slot get_availabl: id  0 | task -1 | selected slot by LRU, t_last = 2381',
+        'srv   prompt_save:  - saving prompt with length 37, total state size = 4.105 MiB',
+        'srv          load:  - looking for better prompt, base f_keep = 0.162, sim = 0.014',
+        'srv          load:  - found better prompt with f_keep = 1.000, f_sim = 0.971',
+        'slot launch_slot_: id  0 | task 12 | processing task, is_child = 0',
+        'slot update_slots: id  0 | task 12 | new prompt, n_ctx_slot = 16384, n_keep = 0, task.n_tokens = 443',
+        'slot update_slots: id  0 | task 12 | cached n_tokens = 430, memory_seq_rm [430, end)',
+      ),
+    );
+    expect(x.verdict).toBe('RAM_CACHE_RESTORE');
+    expect(x.record.ramRestore).toEqual({ fKeep: 1, fSim: 0.971 });
+    expect(x).toMatchObject({ reused: 430, processed: 13 });
+  });
+
+  it('identical prompt, still forced to re-process: server side', () => {
+    const x = only(
+      lines(
+        'slot get_availabl: id  0 | task -1 |  - checking sim = 1.000 (9000/9000) > 0.100',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 1.000 (> 0.100 thold), f_keep = 1.000',
+        'slot launch_slot_: id  0 | task 5 | processing task, is_child = 0',
+        'slot update_slots: id  0 | task 5 | new prompt, n_ctx_slot = 32768, n_keep = 0, task.n_tokens = 9000',
+        'slot update_slots: id  0 | task 5 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory, see https://github.com/ggml-org/llama.cpp/pull/13194#issuecomment-2868343055)',
+        'slot update_slots: id  0 | task 5 | cached n_tokens = 0, memory_seq_rm [0, end)',
+      ),
+    );
+    expect(x.verdict).toBe('IDENTICAL_NO_REUSE');
+    expect(x).toMatchObject({ commonPrefix: 9000, reused: 0, fullReprocess: true, lostTokens: 8999 });
+  });
+
+  it('--cache-reuse chunk shifting', () => {
+    const x = only(
+      lines(
+        'slot update_slots: id  0 | task 9 | new prompt, n_ctx_slot = 16384, n_keep = 0, task.n_tokens = 430',
+        'slot update_slots: id  0 | task 9 | reusing chunk with size 57, shifting KV cache [194, 251) -> [106, 163)',
+        'slot update_slots: id  0 | task 9 | cached n_tokens = 163, memory_seq_rm [163, end)',
+      ),
+    );
+    expect(x).toMatchObject({ reused: 163, commonPrefix: 106 });
+    expect(x.record.chunkReuseTokens).toBe(57);
+  });
+
+  it('lcs-era slot selection (`selected slot by lcs similarity, lcs_len = ...`)', () => {
+    const x = only(
+      lines(
+        'slot get_availabl: id  2 | task 14 | selected slot by lcs similarity, lcs_len = 812, similarity = 0.912360',
+        'slot launch_slot_: id  2 | task 14 | processing task',
+        'slot update_slots: id  2 | task 14 | kv cache rm [812, end)',
+      ),
+    );
+    expect(x.record.selection).toBe('lcp');
+    expect(x).toMatchObject({ reused: 812, commonPrefix: 812 });
+  });
+});
+
+// ---- prefixes: the same request, wrapped by each kind of log collector ----
+
+const CORE = [
+  'slot launch_slot_: id  0 | task 18 | processing task, is_child = 0',
+  'slot update_slots: id  0 | task 18 | new prompt, n_ctx_slot = 16384, n_keep = 0, task.n_tokens = 429',
+  'slot update_slots: id  0 | task 18 | cached n_tokens = 410, memory_seq_rm [410, end)',
+  'slot print_timing: id  0 | task 18 | prompt eval time =      61.65 ms /    19 tokens (    3.24 ms per token,   308.20 tokens per second)',
+  'slot      release: id  0 | task 18 | stop processing: n_tokens = 429, truncated = 0',
+];
+
+const PREFIXES: [string, (l: string, i: number) => string][] = [
+  ['none', (l) => l],
+  ["llama-server's own `0.02.488.244 I `", (l, i) => `0.02.488.${String(244 + i).padStart(3, '0')} I ${l}`],
+  ['level letter only', (l) => `I ${l}`],
+  ['docker compose', (l) => `llama-server-1  | ${l}`],
+  ['docker compose + timestamps', (l) => `llama-1  | 2025-11-27T02:23:49.123456789Z ${l}`],
+  ['journald', (l, i) => `Nov 27 02:23:${String(40 + i)} gpu-box llama-server[1234]: ${l}`],
+  ['ISO timestamp', (l) => `2025-11-27T02:23:49.123Z ${l}`],
+  ['bracketed time and [INFO]', (l) => `[2025-11-27 02:23:49] [INFO] ${l}`],
+  ['INFO word', (l) => `INFO ${l}`],
+  ['LM Studio', (l) => `[2025-06-01 10:00:00][DEBUG][qwen3-8b] ${l}`],
+  ['LM Studio, spaced', (l) => `2025-06-01 10:00:00  [DEBUG] ${l}`],
+  ['router child', (l) => `[ 8081] ${l}`],
+  ['router child + own prefix', (l) => `[ 8081] 0.02.488.244 I ${l}`],
+  ['CRLF', (l) => `${l}\r`],
+];
+
+describe('line prefixes', () => {
+  for (const [name, wrap] of PREFIXES) {
+    it(name, () => {
+      const x = only(CORE.map(wrap).join('\n'));
+      expect(x.record).toMatchObject({ slot: 0, task: 18, promptTokens: 429, nPastUsed: 410, processed: 19, slotTokensAfter: 429 });
+      if (name.startsWith('router')) expect(x.record.instance).toBe('8081');
+      else expect(x.record.instance).toBeNull();
+    });
+  }
+
+  it('router children with the same slot and task ids stay apart', () => {
+    const a = CORE.map((l) => `[ 8081] ${l}`);
+    const b = CORE.map((l) => `[ 8082] ${l.replace('410', '12').replace('19 tokens', '417 tokens')}`);
+    const mixed = a.flatMap((l, i) => [l, b[i]]);
+    const xs = explain(mixed.join('\n'));
+    expect(xs.map((x) => [x.record.instance, x.reused])).toEqual([
+      ['8081', 410],
+      ['8082', 12],
+    ]);
+  });
+});
+
+describe('several slots and tasks', () => {
+  it('interleaved slots are grouped by slot and task', () => {
+    const text = lines(
+      'slot launch_slot_: id  0 | task 10 | processing task, is_child = 0',
+      'slot launch_slot_: id  1 | task 11 | processing task, is_child = 0',
+      'slot update_slots: id  0 | task 10 | new prompt, n_ctx_slot = 8192, n_keep = 0, task.n_tokens = 3000',
+      'slot update_slots: id  1 | task 11 | new prompt, n_ctx_slot = 8192, n_keep = 0, task.n_tokens = 900',
+      'slot update_slots: id  1 | task 11 | cached n_tokens = 880, memory_seq_rm [880, end)',
+      'slot update_slots: id  0 | task 10 | cached n_tokens = 0, memory_seq_rm [0, end)',
+      'slot update_slots: id  0 | task 10 | cached n_tokens = 2048, memory_seq_rm [2048, end)',
+      'slot print_timing: id  1 | task 11 | prompt eval time =      50.00 ms /    20 tokens (    2.50 ms per token,   400.00 tokens per second)',
+      'slot      release: id  1 | task 11 | stop processing: n_tokens = 1000, truncated = 0',
+      'slot print_timing: id  0 | task 10 | prompt eval time =    7500.00 ms /  3000 tokens (    2.50 ms per token,   400.00 tokens per second)',
+      'slot      release: id  0 | task 10 | stop processing: n_tokens = 3100, truncated = 0',
+    );
+    const xs = explain(text);
+    const byTask = new Map(xs.map((x) => [x.record.task, x]));
+    expect(byTask.get(10)).toMatchObject({ reused: 0, processed: 3000, promptTokens: 3000 });
+    expect(byTask.get(11)).toMatchObject({ reused: 880, processed: 20, promptTokens: 900 });
+    expect(byTask.get(10)!.record.slot).toBe(0);
+    expect(byTask.get(11)!.record.slot).toBe(1);
+  });
+
+  it('another task used this slot in between', () => {
+    const req = (task: number, prompt: number, cached: number, after: number) => [
+      `slot launch_slot_: id  0 | task ${task} | processing task, is_child = 0`,
+      `slot update_slots: id  0 | task ${task} | new prompt, n_ctx_slot = 32768, n_keep = 0, task.n_tokens = ${prompt}`,
+      `slot update_slots: id  0 | task ${task} | cached n_tokens = ${cached}, memory_seq_rm [${cached}, end)`,
+      `slot      release: id  0 | task ${task} | stop processing: n_tokens = ${after}, truncated = 0`,
+    ];
+    const xs = explain([...req(1, 5000, 0, 5100), ...req(2, 800, 12, 950), ...req(3, 5300, 12, 5400)].join('\n'));
+    expect(xs.map((x) => x.verdict)).toEqual(['NO_REUSE', 'PARTIAL_REUSE', 'SLOT_TAKEN']);
+    expect(xs[2].slotTokensBefore).toBe(950);
+    expect(xs[2].lostTokens).toBe(5000 - 12);
+  });
+
+  it('LRU pick of a used slot, and a cold start', () => {
+    const xs = explain(
+      lines(
+        'slot get_availabl: id  0 | task -1 | selected slot by LRU, t_last = -1',
+        'slot launch_slot_: id  0 | task 1 | processing task, is_child = 0',
+        'slot update_slots: id  0 | task 1 | new prompt, n_ctx_slot = 4096, n_keep = 0, task.n_tokens = 300',
+        'slot update_slots: id  0 | task 1 | cached n_tokens = 0, memory_seq_rm [0, end)',
+        'slot get_availabl: id  3 | task -1 | selected slot by LRU, t_last = 88123',
+        'slot launch_slot_: id  3 | task 2 | processing task, is_child = 0',
+        'slot update_slots: id  3 | task 2 | new prompt, n_ctx_slot = 4096, n_keep = 0, task.n_tokens = 700',
+        'slot update_slots: id  3 | task 2 | cached n_tokens = 0, memory_seq_rm [0, end)',
+      ),
+    );
+    expect(xs.map((x) => x.verdict)).toEqual(['COLD_START', 'LRU_SLOT']);
+  });
+});
+
+describe('pasted JSON responses', () => {
+  const chat = {
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { completion_tokens: 12, prompt_tokens: 4410, total_tokens: 4422, prompt_tokens_details: { cached_tokens: 4096 } },
+    timings: { cache_n: 4096, prompt_n: 314, prompt_ms: 1256.0, prompt_per_token_ms: 4.0, prompt_per_second: 250.0, predicted_n: 12 },
+  };
+
+  it('one-line and pretty-printed chat responses', () => {
+    for (const text of [JSON.stringify(chat), JSON.stringify(chat, null, 2)]) {
+      const x = only(text);
+      expect(x).toMatchObject({ promptTokens: 4410, cachedTokens: 4096, reused: 4096, processed: 314, commonPrefix: 4096 });
+      expect(x.record.format).toBe('response');
+    }
+  });
+
+  it('usage only (OpenAI-style cached_tokens)', () => {
+    const x = only(JSON.stringify({ usage: { prompt_tokens: 1000, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 0 } } }));
+    expect(x).toMatchObject({ promptTokens: 1000, reused: 0, processed: 1000, fullReprocess: true });
+  });
+
+  it('streamed: the last `data:` chunk carries the timings', () => {
+    const text = lines(
+      'data: {"choices":[{"delta":{"content":"Hi"},"index":0}],"object":"chat.completion.chunk"}',
+      '',
+      `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'stop', index: 0 }], ...chat })}`,
+      '',
+      'data: [DONE]',
+    );
+    expect(only(text)).toMatchObject({ reused: 4096, processed: 314 });
+  });
+
+  it('a sequence of responses: the previous one tells what the slot held', () => {
+    const a = { usage: { prompt_tokens: 400, completion_tokens: 1 }, timings: { cache_n: 0, prompt_n: 400 } };
+    const b = { usage: { prompt_tokens: 450, completion_tokens: 1 }, timings: { cache_n: 380, prompt_n: 70 } };
+    const xs = explain([JSON.stringify(a), JSON.stringify(b)].join('\n'));
+    expect(xs[1]).toMatchObject({ slotTokensBefore: 400, reused: 380, verdict: 'PARTIAL_REUSE', lostTokens: 20 });
+  });
+
+  it('native /completion response with id_slot and tokens_cached', () => {
+    const x = only(JSON.stringify({ content: 'x', id_slot: 2, tokens_evaluated: 120, tokens_cached: 140, timings: { prompt_n: 20, prompt_ms: 80 } }));
+    expect(x.record.slot).toBe(2);
+    expect(x).toMatchObject({ promptTokens: 120, reused: 100, processed: 20 });
+  });
+});
+
+describe('robustness', () => {
+  it('unknown lines are skipped, and a log with nothing recognised says so', () => {
+    const text = lines('llama_model_loader: loaded meta data with 33 key-value pairs', 'main: server is listening on http://127.0.0.1:8080', '{not json', 'slot nonsense | task x');
+    const { requests, stats } = parseLog(text);
+    expect(requests).toEqual([]);
+    expect(stats).toEqual({ lines: 4, recognised: 0 });
+    const out = humanReport([], summarize([], stats), new Chalk({ level: 0 }));
+    expect(out).toContain('recognised no llama-server cache lines in 4 lines');
+  });
+
+  it('the parser streams: records come out as requests finish, not at the end', () => {
+    const p = new LogParser();
+    const out = [...CORE, ...CORE.map((l) => l.replace(/task 18/, 'task 19'))].map((l) => p.push(l).length);
+    // the first request is handed out once the next one starts (held one step for headless timing lines)
+    expect(out.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(p.end()).toHaveLength(1);
+  });
+
+  it('summary: lost tokens and their cost at the measured speed', () => {
+    const xs = explain(AUG_2025);
+    const s = summarize(xs, { lines: 1, recognised: 1 });
+    expect(s.lostTokens).toBe(xs[0].lostTokens);
+    expect(s.lostTokens).toBe(Math.min(100387, 100448));
+    expect(s.lostSeconds).toBeCloseTo(100387 / 170, 3);
+    expect(s.promptTps).toBeCloseTo((100449 * 1000) / 590876.47, 3);
+  });
+});
+
+describe('reports', () => {
+  it('human report: rustc-like headline with the verdict code, notes and help', () => {
+    const xs = explain(AUG_2025);
+    const out = humanReport(xs, summarize(xs, { lines: 14, recognised: 12 }), new Chalk({ level: 0 }));
+    expect(out).toMatch(/^warning\[CHECKPOINT_FALLBACK\]: hybrid\/SWA model/);
+    expect(out).toContain('  --> lines 1-14 · slot 0 · task 4512');
+    expect(out).toContain('= note: prompt 100,449, common prefix 62, reused 0, processed 100,449');
+    expect(out).toContain('= help: ');
+    expect(out).toContain('summary: 1 request');
+  });
+
+  it('json report follows the --json contract', () => {
+    const xs = explain([OCT_2025, DEC_2025].join('\n'));
+    const doc = JSON.parse(jsonReport(xs, summarize(xs, { lines: 18, recognised: 18 })));
+    expect(doc.schemaVersion).toBe(1);
+    expect(doc.requests).toHaveLength(2);
+    for (const r of doc.requests) {
+      for (const k of ['slot', 'task', 'promptTokens', 'cachedTokens', 'commonPrefix', 'reused', 'processed', 'fullReprocess', 'verdict']) {
+        expect(r).toHaveProperty(k);
+      }
+      expect(typeof r.verdict).toBe('string');
+    }
+    expect(doc.requests[0]).toMatchObject({ slot: 1, task: 77, promptTokens: 5120, cachedTokens: 4470, reused: 4470, processed: 650, fullReprocess: false });
+  });
+});
+
+// ---- the command, in process with a fake context ----
+
+function fakeCtx(): CliContext & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    stdout: (s) => void out.push(s),
+    stderr: (s) => void err.push(s),
+    readStdin: async () => '',
+    env: {},
+    isTTY: false,
+    colors: () => new Chalk({ level: 0 }),
+    exitCode: 0,
+  };
+}
+
+async function run(args: string[], stdin = ''): Promise<{ ctx: ReturnType<typeof fakeCtx>; error: unknown }> {
+  const ctx = fakeCtx();
+  const program = new Command().exitOverride();
+  registerLogsCommand(program, ctx, { stdin: () => Readable.from([stdin]) });
+  try {
+    await program.parseAsync(['node', 'kvdiff', ...args]);
+    return { ctx, error: null };
+  } catch (error) {
+    return { ctx, error };
+  }
+}
+
+describe('kvdiff logs (in process)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kvdiff-logs-'));
+  const file = join(dir, 'server.log');
+  writeFileSync(file, `${AUG_2025}\n${OCT_2025}\n`);
+
+  it('reads a file and prints one report per request plus a summary', async () => {
+    const { ctx, error } = await run(['logs', file]);
+    expect(error).toBeNull();
+    const out = ctx.out.join('');
+    expect(out).toContain('warning[CHECKPOINT_FALLBACK]');
+    expect(out).toContain('warning[PARTIAL_REUSE]');
+    expect(out).toContain('summary: 2 requests');
+    expect(ctx.exitCode).toBe(0);
+  });
+
+  it('--json on stdin (-): stdout is one JSON document', async () => {
+    const { ctx, error } = await run(['logs', '-', '--json'], `${TEXT_2024}\n`);
+    expect(error).toBeNull();
+    const doc = JSON.parse(ctx.out.join(''));
+    expect(doc.schemaVersion).toBe(1);
+    expect(doc.requests[0]).toMatchObject({ slot: 0, task: 6, reused: 152, processed: 36, verdict: expect.any(String) });
+  });
+
+  it('no file argument reads stdin too', async () => {
+    const { ctx } = await run(['logs', '--no-color'], 'nothing to see\n');
+    expect(ctx.out.join('')).toContain('recognised no llama-server cache lines');
+  });
+
+  it('an unreadable file is a KvdiffError (one line, exit 2 in main)', async () => {
+    const missing = await run(['logs', join(dir, 'missing.log')]);
+    expect(missing.error).toBeInstanceOf(KvdiffError);
+    expect((missing.error as Error).message).toMatch(/^cannot read log .*missing\.log: no such file$/);
+    const directory = await run(['logs', dir]);
+    expect(directory.error).toBeInstanceOf(KvdiffError);
+    expect((directory.error as Error).message).toContain('not a file');
+  });
+});
