@@ -14,7 +14,7 @@ import type { CheckpointInfo, LogEvent, LogEventKind, LogFormat } from './types.
 export const MAX_LINE_CHARS = 64 * 1024;
 
 // `slot update_slots: id  0 | task 3 | msg` (Sep 2024 onwards; the function name is padded to 12)
-const RE_SLOT = /(?:^|[^\w])slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$/;
+const RE_SLOT = /slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$/y;
 // `srv  update_slots: msg`
 const RE_SRV = /(?:^|[^\w])srv +([\w~()]{1,20}): (.*)$/;
 // 2023: `slot 0 : kv cache rm - [12, end)`, `slot 0 is processing [task id: 2]`, `slot 0 released (40 tokens in cache)`
@@ -50,6 +50,13 @@ function ev(kind: LogEventKind, format: LogFormat | null, instance: string | nul
   return { kind, format, instance, slot, task };
 }
 
+/** An event with its one number (`nPast`, `promptTokens`, ...) set, without spreading objects on the hot path. */
+function evn(kind: LogEventKind, format: LogFormat | null, instance: string | null, slot: number | null, task: number | null, f: 'nPast' | 'promptTokens' | 'slotTokens' | 'size', v: number): LogEvent {
+  const e = ev(kind, format, instance, slot, task);
+  e[f] = v;
+  return e;
+}
+
 function num(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);
@@ -62,6 +69,7 @@ function intOr(s: string | undefined): number | undefined {
 }
 
 function routerInstance(prefix: string): string | null {
+  if (!prefix.includes('[')) return null;
   const m = RE_ROUTER.exec(prefix);
   return m ? m[1] : null;
 }
@@ -90,8 +98,8 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   let m: RegExpExecArray | null;
   const c = msg.charCodeAt(0);
   if (c === 99 /* c */ || c === 110 /* n */) {
-    if ((m = RE_CACHED.exec(msg))) return { ...ev('seqRm', 'current', inst, slot, task), nPast: +m[1] };
-    if ((m = RE_OCT25.exec(msg))) return { ...ev('seqRm', 'oct-2025', inst, slot, task), nPast: +m[1] };
+    if ((m = RE_CACHED.exec(msg))) return evn('seqRm', 'current', inst, slot, task, 'nPast', +m[1]);
+    if ((m = RE_OCT25.exec(msg))) return evn('seqRm', 'oct-2025', inst, slot, task, 'nPast', +m[1]);
     if ((m = RE_AUG25.exec(msg))) return { ...ev('nPastBefore', 'may-2025', inst, slot, task), nPast: +m[1], slotTokens: +m[2] };
     if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
     if ((m = RE_EVAL1.exec(msg))) {
@@ -100,7 +108,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
     if ((m = RE_SET.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
     if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
   }
-  if ((m = RE_KVRM.exec(msg))) return { ...ev('seqRm', 'may-2025', inst, slot, task), nPast: +m[1] };
+  if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
   if (msg.startsWith('erased invalidated context checkpoint')) return ev('ckptErased', null, inst, slot, task);
@@ -192,11 +200,17 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
 export function recogniseLine(raw: string): LogEvent | null {
   if (raw.length > MAX_LINE_CHARS) return null;
   let m: RegExpExecArray | null;
-  if (raw.includes('slot ')) {
-    if ((m = RE_SLOT.exec(raw))) {
-      const task = +m[3];
-      const inst = routerInstance(raw.slice(0, m.index + 1));
-      return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
+  const at = raw.indexOf('slot ');
+  if (at >= 0) {
+    // `slot <func>: id N | task M |` at a word start (sticky match from each `slot ` occurrence)
+    for (let i = at; i >= 0; i = raw.indexOf('slot ', i + 5)) {
+      if (i > 0 && /\w/.test(raw[i - 1])) continue;
+      RE_SLOT.lastIndex = i;
+      if ((m = RE_SLOT.exec(raw))) {
+        const task = +m[3];
+        const inst = i > 0 ? routerInstance(raw.slice(0, i)) : null;
+        return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
+      }
     }
     if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index + 1)));
   }
