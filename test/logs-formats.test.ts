@@ -210,6 +210,24 @@ describe('each documented wording', () => {
     expect(x).toMatchObject({ commonPrefix: 412, reused: 412, processed: 23, promptTokens: 435 });
   });
 
+  it('2023, fully cached prompt: `kv cache rm` was logged before n_past was decremented', () => {
+    const x = only(
+      lines(
+        'slot 1 is processing [task id: 7]',
+        'slot 1 : in cache: 300 tokens | to process: 0 tokens',
+        'slot 1 : kv cache rm - [300, end)',
+        'slot 1 : we have to evaluate at least 1 token to generate logits',
+        'slot 1 released (340 tokens in cache)',
+      ),
+    );
+    expect(x).toMatchObject({ commonPrefix: 300, reused: 299, promptTokens: 300, verdict: 'FULL_REUSE' });
+  });
+
+  it('Oct 2023: `slot 0 - in cache: ...`', () => {
+    const x = only(lines('slot 0 - in cache: 57 tokens | to process: 3 tokens', 'slot 0 : kv cache rm - [57, end)'));
+    expect(x).toMatchObject({ commonPrefix: 57, reused: 57, processed: 3 });
+  });
+
   it('2023 without task ids: `slot 0 is processing`', () => {
     const x = only(lines('slot 0 is processing', 'slot 0 : in cache: 0 tokens | to process: 97 tokens', 'slot 0 : kv cache rm - [0, end)'));
     expect(x).toMatchObject({ reused: 0, processed: 97 });
@@ -245,7 +263,7 @@ describe('each documented wording', () => {
         'slot get_availabl: id  0 | task -1 | selected slot by LRU, t_last = 2381',
         'srv   prompt_save:  - saving prompt with length 37, total state size = 4.105 MiB',
         'srv          load:  - looking for better prompt, base f_keep = 0.162, sim = 0.014',
-        'srv          load:  - found better prompt with f_keep = 1.000, f_sim = 0.971',
+        'srv          load:  - found better prompt with f_keep = 1.000, sim = 0.971',
         'slot launch_slot_: id  0 | task 12 | processing task, is_child = 0',
         'slot update_slots: id  0 | task 12 | new prompt, n_ctx_slot = 16384, n_keep = 0, task.n_tokens = 443',
         'slot update_slots: id  0 | task 12 | cached n_tokens = 430, memory_seq_rm [430, end)',

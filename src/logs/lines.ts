@@ -17,8 +17,9 @@ export const MAX_LINE_CHARS = 64 * 1024;
 const RE_SLOT = /slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$/y;
 // `srv  update_slots: msg`
 const RE_SRV = /(?:^|[^\w])srv +([\w~()]{1,20}): (.*)$/;
-// 2023: `slot 0 : kv cache rm - [12, end)`, `slot 0 is processing [task id: 2]`, `slot 0 released (40 tokens in cache)`
-const RE_2023 = /(?:^|[^\w])slot (\d+) (?:: (.*)|is processing(?: \[task id: (\d+)\])?|released \((\d+) tokens in cache\))/;
+// 2023: `slot 0 : kv cache rm - [12, end)`, `slot 0 is processing [task id: 2]`, `slot 0 released (40 tokens in cache)`,
+// and Oct 2023's `slot 0 - in cache: 10 tokens | to process: 5 tokens`
+const RE_2023 = /(?:^|[^\w])slot (\d+) (?:[:-] (.*)|is processing(?: \[task id: (\d+)\])?|released \((\d+) tokens in cache\))/;
 // 2024: `INFO [            update_slots] kv cache rm [p0, end) | tid="139" timestamp=1714489663 id_slot=0 id_task=6 p0=0`
 const RE_2024 = /(?:^|[^\w])(?:INFO|WARN|WARNING|ERR|ERROR|VERB|DEBUG|DBUG) \[\s*([\w~]+)\] (.*)$/;
 const RE_KV = /(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g;
@@ -26,7 +27,7 @@ const RE_KV = /(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g;
 const RE_ROUTER = /\[\s*(\d{2,5})\] /;
 const RE_TIMING =
   /prompt eval time\s*=\s*([\d.]+) ms \/\s*(\d+) tokens(?: \(\s*([-\d.a-z]+) ms per token,\s*([-\d.a-z]+) tokens per second\))?/;
-const RE_RAM = /found better prompt with f_keep = ([\d.]+), f_sim = ([\d.]+)/;
+const RE_RAM = /found better prompt with f_keep = ([-\d.]+), (?:f_)?sim = ([\d.]+)/;
 
 const RE_CACHED = /^(?:cached )?n_tokens = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_OCT25 = /^n_past = (\d+), memory_seq_rm \[\d+, end\)/;
@@ -187,7 +188,7 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
   let x: RegExpExecArray | null;
   if ((x = /^kv cache rm -? ?\[(\d+), end\)/.exec(msg))) return { ...ev('seqRm', 'llama-2023', inst, slot, null), nPast: +x[1] };
   if ((x = /^in cache: (\d+) tokens \| to process: (\d+) tokens/.exec(msg))) {
-    return { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1], processed: +x[2] };
+    return { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1], processed: +x[2], promptTokens: +x[1] + +x[2] };
   }
   if (msg.startsWith('we have to evaluate at least 1 token')) return ev('mustEvalOne', 'llama-2023', inst, slot, null);
   return null;

@@ -292,9 +292,16 @@ export class LogParser {
         if (r.nPastBefore === null && e.nPast !== undefined) r.nPastBefore = e.nPast;
         if (e.slotTokens !== undefined) r.slotTokensBefore = e.slotTokens;
         if (r.processed === null && e.processed !== undefined) r.processed = e.processed;
+        if (r.promptTokens === null && e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
         if (r.format === null) r.format = e.format;
         break;
       case 'mustEvalOne':
+        // 2023 logged `kv cache rm - [N, end)` before decrementing n_past for a fully cached prompt
+        if (e.format === 'llama-2023' && !r.mustEvalOne && r.nPastUsed !== null && r.nPastUsed > 0) {
+          r.nPastBefore ??= r.nPastUsed;
+          r.nPastUsed--;
+          if (r.processed !== null && r.promptEvalMs === null) r.processed++;
+        }
         r.mustEvalOne = true;
         if (e.nPast !== undefined) r.nPastBefore = e.nPast;
         if (r.promptTokens === null && e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
