@@ -16,6 +16,11 @@ function finding(f: Finding) {
 
 /** The `--json` contract (schemaVersion 1); more fields may be added, none removed or renamed. */
 export function jsonReport(r: DiffReport): string {
+  return `${JSON.stringify(toJsonReport(r), null, 2)}\n`;
+}
+
+/** The `--json` report as an object (what the library's `diffRequests` returns). */
+export function toJsonReport(r: DiffReport) {
   const cmp = r.comparison;
   const body = {
     schemaVersion: 1,
@@ -34,5 +39,5 @@ export function jsonReport(r: DiffReport): string {
     model: r.model,
     files: { a: r.a.label, b: r.b.label },
   };
-  return `${JSON.stringify(body, null, 2)}\n`;
+  return body;
 }

@@ -1,0 +1,64 @@
+/**
+ * kvdiff as a library: predict what llama-server reuses between two chat requests and which JSON fields break
+ * the cache. `diffRequests` returns the same object `kvdiff A B --json` prints.
+ */
+import { homedir } from 'node:os';
+import { analyze, type DiffReport } from './analyze.js';
+import { parseDate } from './clock.js';
+import { Engine } from './engine.js';
+import type { BackendName } from './normalize.js';
+import { resolveModel, type ModelOptions } from './model/resolve.js';
+import type { ModelInfo } from './model/types.js';
+import { bodyFromObject, readBody, type RequestBody } from './payload/body.js';
+import { toJsonReport } from './report/json.js';
+import { nodeFs } from './cli/node-fs.js';
+
+export interface DiffOptions extends ModelOptions {
+  backend?: BackendName;
+  /** The date templates see: `YYYY-MM-DD` or a Date (its UTC calendar day). Default: today. */
+  date?: string | Date;
+  /** A model already resolved (skips loading). */
+  modelInfo?: ModelInfo;
+}
+
+/** A request body: a parsed object, or JSON text (whose key order is then kept exactly). */
+export type BodyInput = string | Record<string, unknown>;
+
+export type JsonDiffReport = ReturnType<typeof toJsonReport>;
+
+/** Loads the model once; `diff` then compares any number of pairs. */
+export async function createDiffer(opts: DiffOptions = {}) {
+  const model =
+    opts.modelInfo ??
+    (await resolveModel(opts, { fs: nodeFs, env: process.env, homeDir: homedir(), fetch: globalThis.fetch }));
+  const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
+  const engine = new Engine({ model, backend: opts.backend ?? 'llama.cpp', now });
+  return {
+    engine,
+    /** The full report (rendered texts, token ids, findings). */
+    analyze: (a: BodyInput, b: BodyInput): DiffReport => analyze(engine, toBody(a, 'A'), toBody(b, 'B')),
+    /** The `--json` report. */
+    diff: (a: BodyInput, b: BodyInput): JsonDiffReport => toJsonReport(analyze(engine, toBody(a, 'A'), toBody(b, 'B'))),
+  };
+}
+
+/** One comparison: `(await diffRequests(a, b)).nPast`, `.causes`, `.ignored` as in `--json`. */
+export async function diffRequests(a: BodyInput, b: BodyInput, opts: DiffOptions = {}): Promise<JsonDiffReport> {
+  return (await createDiffer(opts)).diff(a, b);
+}
+
+function toBody(input: BodyInput, label: string): RequestBody {
+  return typeof input === 'string' ? readBody(input, label) : bodyFromObject(input, label);
+}
+
+function todayUtc(): Date {
+  const d = new Date();
+  return new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()));
+}
+
+export { KvdiffError } from './errors.js';
+export type { DiffReport } from './analyze.js';
+export type { Finding, FindingCode } from './attribute/attribute.js';
+export type { DiffCode } from './attribute/diff.js';
+export type { ModelInfo } from './model/types.js';
+export type { BackendName } from './normalize.js';
