@@ -582,3 +582,13 @@ describe('kvdiff logs (in process)', () => {
     expect((directory.error as Error).message).toContain('not a file');
   });
 });
+
+describe('front (src/logs/index.ts)', () => {
+  it('explainLogText and lastLoggedRequest give what `kvdiff a.json b.json --log` needs', async () => {
+    const { explainLogText, lastLoggedRequest } = await import('../src/logs/index.ts');
+    const { requests, summary } = explainLogText([TEXT_2024, DEFAULT_VERBOSITY].join('\n'));
+    expect(summary.requests).toBe(2);
+    expect(lastLoggedRequest(requests)?.reused).toBe(152);
+    expect(lastLoggedRequest(requests, 3)).toBeNull();
+  });
+});

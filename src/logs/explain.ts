@@ -73,6 +73,11 @@ export function fmtInt(n: number): string {
   return r < 0 ? `-${out}` : out;
 }
 
+/** `1 token`, `2 tokens` */
+export function plural(n: number, word: string): string {
+  return `${fmtInt(n)} ${word}${Math.round(n) === 1 ? '' : 's'}`;
+}
+
 export function fmtDuration(seconds: number): string {
   if (seconds < 1) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
   if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
@@ -193,7 +198,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
       }
       if (r.restoredCheckpoint) {
         const c = r.restoredCheckpoint;
-        notes.push(`restored context checkpoint [${c.posMin}, ${c.posMax}]${c.nTokens !== null ? ` (${fmtInt(c.nTokens)} tokens)` : ''}`);
+        notes.push(`restored context checkpoint [${c.posMin}, ${c.posMax}]${c.nTokens !== null ? ` (${plural(c.nTokens, 'token')})` : ''}`);
       }
       if (r.forcedFull) notes.push('the server logged "forcing full prompt re-processing due to lack of cache data"');
       hint =

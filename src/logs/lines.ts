@@ -115,6 +115,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if (msg.startsWith('erased invalidated context checkpoint')) return ev('ckptErased', null, inst, slot, task);
   if ((m = RE_CHUNK.exec(msg))) return { ...ev('chunkReuse', null, inst, slot, task), size: +m[1] };
   if ((m = RE_SIM.exec(msg))) return { ...ev('sim', null, inst, slot, null), sim: +m[1], lcp: +m[2], promptTokens: +m[3] };
+  if (msg.startsWith('- skipping, slot is empty')) return ev('slotEmpty', null, inst, slot, null);
   if ((m = RE_SEL_LCP.exec(msg))) {
     return { ...ev('selected', null, inst, slot, null), method: 'lcp', sim: +m[1], keep: num(m[2]) };
   }

@@ -22,6 +22,7 @@ interface PendingSelection {
   sim: number | null;
   keep: number | null;
   tLast: number | null;
+  empty: boolean;
 }
 
 interface JsonBuffer {
@@ -168,7 +169,7 @@ export class LogParser {
       return;
     }
     const k = keyOf(e.instance, e.slot);
-    if (e.kind === 'sim' || e.kind === 'selected') {
+    if (e.kind === 'sim' || e.kind === 'selected' || e.kind === 'slotEmpty') {
       this.select(k, e);
       return;
     }
@@ -230,8 +231,10 @@ export class LogParser {
   }
 
   private select(k: string, e: LogEvent): void {
-    const p = this.pending.get(k) ?? { line: this.lineNo, lcp: null, prompt: null, method: null, sim: null, keep: null, tLast: null };
-    if (e.kind === 'sim') {
+    const p = this.pending.get(k) ?? { line: this.lineNo, lcp: null, prompt: null, method: null, sim: null, keep: null, tLast: null, empty: false };
+    if (e.kind === 'slotEmpty') {
+      p.empty = true;
+    } else if (e.kind === 'sim') {
       p.lcp = e.lcp ?? null;
       p.prompt = e.promptTokens ?? null;
     } else {
@@ -264,6 +267,7 @@ export class LogParser {
       r.selectionSim = p.sim;
       r.selectionKeep = p.keep;
       r.selectionTLast = p.tLast;
+      if (p.empty) r.slotTokensBefore = 0;
     }
     const ram = this.pendingRam.get(e.instance ?? '');
     if (ram) {

@@ -3,7 +3,7 @@
  * never built here) and the `--json` contract of issue 5 (`schemaVersion: 1`).
  */
 import type { ChalkInstance } from 'chalk';
-import { fmtDuration, fmtInt, fmtTps, type ExplainedRequest, type LogSummary } from './explain.js';
+import { fmtDuration, fmtInt, fmtTps, plural, type ExplainedRequest, type LogSummary } from './explain.js';
 
 export const LOGS_SCHEMA_VERSION = 1;
 
@@ -101,14 +101,14 @@ export function humanRequest(x: ExplainedRequest, c: ChalkInstance): string {
 
 export function humanSummary(s: LogSummary, c: ChalkInstance): string {
   const parts = [
-    `${fmtInt(s.requests)} request${s.requests === 1 ? '' : 's'}`,
-    `${fmtInt(s.reusedTokens)} tokens reused`,
+    plural(s.requests, 'request'),
+    `${plural(s.reusedTokens, 'token')} reused`,
     `${fmtInt(s.processedTokens)} processed`,
   ];
   let out = `${c.bold('summary')}: ${parts.join(', ')}\n`;
   if (s.lostTokens > 0) {
     const time = s.lostSeconds !== null ? `, about ${fmtDuration(s.lostSeconds)}${s.promptTps ? ` at ${fmtTps(s.promptTps)} t/s` : ''}` : '';
-    out += `   ${c.blue('=')} ${c.bold('note')}: ${fmtInt(s.lostTokens)} tokens re-processed that a stable prefix would have kept${time}\n`;
+    out += `   ${c.blue('=')} ${c.bold('note')}: ${plural(s.lostTokens, 'token')} re-processed that a stable prefix would have kept${time}\n`;
   } else {
     out += `   ${c.blue('=')} ${c.bold('note')}: no tokens lost to an unstable prefix\n`;
   }

@@ -30,6 +30,7 @@ export type LogEventKind =
   | 'forcedFull' // `forcing full prompt re-processing due to lack of cache data`
   | 'chunkReuse' // `--cache-reuse`: size
   | 'sim' // slot selection candidate: lcp / n
+  | 'slotEmpty' // slot selection: `- skipping, slot is empty`
   | 'selected' // slot chosen by LCP similarity or LRU
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
