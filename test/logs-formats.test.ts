@@ -471,6 +471,13 @@ describe('robustness', () => {
     expect(out).toContain('recognised no llama-server cache lines in 4 lines');
   });
 
+  it('a stray or truncated `{` never swallows the server lines after it', () => {
+    for (const stray of ['{', 'srv  log_server_r: request: {"messages":[{"role":"user","content":"trunc']) {
+      const x = only([stray, ...CORE].join('\n'));
+      expect(x.record).toMatchObject({ task: 18, nPastUsed: 410, processed: 19 });
+    }
+  });
+
   it('the parser streams: records come out as requests finish, not at the end', () => {
     const p = new LogParser();
     const out = [...CORE, ...CORE.map((l) => l.replace(/task 18/, 'task 19'))].map((l) => p.push(l).length);

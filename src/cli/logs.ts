@@ -22,8 +22,12 @@ interface LogsOptions {
   color?: boolean;
 }
 
-async function openInput(file: string | undefined, io: LogsIo): Promise<Readable> {
-  if (file === undefined || file === '-') return io.stdin ? io.stdin() : process.stdin;
+async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext): Promise<Readable> {
+  if (file === undefined || file === '-') {
+    if (io.stdin) return io.stdin();
+    if (process.stdin.isTTY) ctx.stderr('reading a llama-server log from standard input (paste it, then Ctrl-D)\n');
+    return process.stdin;
+  }
   let isFile: boolean;
   try {
     isFile = (await fsp.stat(file)).isFile();
@@ -39,7 +43,7 @@ async function openInput(file: string | undefined, io: LogsIo): Promise<Readable
 
 /** Streams lines through the parser and explainer; with --json the requests are kept for one document. */
 export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: CliContext, io: LogsIo = {}): Promise<void> {
-  const input = await openInput(file, io);
+  const input = await openInput(file, io, ctx);
   const c = ctx.colors({ json: opts.json, color: opts.color });
   const parser = new LogParser();
   const explainer = new Explainer();

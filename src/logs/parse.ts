@@ -113,12 +113,22 @@ export class LogParser {
       this.handleJson(start, this.lineNo, line);
       return;
     }
-    if (start !== t && !start.startsWith('{')) return;
+    // only a JSON value that starts its own line may continue on the next lines: a truncated
+    // object inside a prefixed log line must not swallow the lines after it
+    if (start !== t && !(t.startsWith('data: {') && start === t.slice(6))) return;
     this.json = { parts: [start], chars: start.length, firstLine: this.lineNo, state };
   }
 
   private continueJson(line: string): void {
     const j = this.json!;
+    // a server line in the middle means the `{` was not the start of a pasted response after all
+    const e = recogniseLine(line);
+    if (e) {
+      this.json = null;
+      this.recognised++;
+      this.apply(e);
+      return;
+    }
     j.parts.push(line);
     j.chars += line.length + 1;
     if (j.chars > MAX_JSON_CHARS) {
