@@ -22,6 +22,19 @@ export interface DiffReport {
   growth: Finding[];
   /** Display text of a token id. */
   piece(id: number): string;
+  /** What a server log said for B, when `--log` was given. */
+  logged?: LoggedReuse;
+}
+
+/** The n_past a server log recorded, beside the prediction. */
+export interface LoggedReuse {
+  file: string;
+  task: number | null;
+  slot: number | null;
+  /** n_past the server finally used (null when the log has no request with it). */
+  reused: number | null;
+  promptTokens: number | null;
+  agrees: boolean;
 }
 
 /** Renders, tokenizes and compares A and B, then tests each JSON difference as a cause. */

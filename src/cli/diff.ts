@@ -1,5 +1,7 @@
 import { Command, Option } from 'commander';
-import { analyze } from '../analyze.js';
+import { readFile } from 'node:fs/promises';
+import { analyze, type LoggedReuse } from '../analyze.js';
+import { explainLogText, lastLoggedRequest } from '../logs/index.js';
 import { KvdiffError } from '../errors.js';
 import { githubReport } from '../report/github.js';
 import { humanReport } from '../report/human.js';
@@ -7,7 +9,28 @@ import { jsonReport } from '../report/json.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
+/** The last request with a logged n_past in a llama-server log file. */
+async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new KvdiffError(`cannot read log ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const last = lastLoggedRequest(explainLogText(text).requests);
+  const reused = last?.reused ?? null;
+  return {
+    file,
+    task: last?.record.task ?? null,
+    slot: last?.record.slot ?? null,
+    reused,
+    promptTokens: last?.promptTokens ?? null,
+    agrees: reused === predicted,
+  };
+}
+
 interface DiffOptions extends EngineCliOptions {
+  log?: string;
   json?: boolean;
   format: 'human' | 'json' | 'github';
   color?: boolean;
@@ -22,6 +45,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the JSON report (same as --format json)')
     .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github']).default('human'))
     .option('--no-color', 'plain text even on a terminal')
+    .option('--log <file>', "a llama-server log of B's request: show the n_past it logged beside the prediction")
     .addHelpText(
       'after',
       '\nExit status: 0 when B reuses all of A\'s prompt, 1 when something breaks the cache, 2 on bad input.\n' +
@@ -32,6 +56,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
       const report = analyze(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx));
+      if (opts.log) report.logged = await loggedReuse(opts.log, report.comparison.nPast);
       if (format === 'json') ctx.stdout(jsonReport(report));
       else if (format === 'github') ctx.stdout(githubReport(report));
       else ctx.stdout(humanReport(report, ctx.colors({ json: false, color: opts.color })));

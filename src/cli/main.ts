@@ -24,6 +24,11 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 export function nodeContext(): CliContext {
+  // `kvdiff ... | head` closes the pipe early: stop writing quietly instead of crashing on EPIPE
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   return {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),

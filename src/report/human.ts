@@ -48,6 +48,7 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
   for (const g of r.growth) {
     out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${g.b ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
   }
+  if (r.logged) out.push('', ...loggedLines(r, c));
   out.push('', c.dim(modelLine(r)));
   return `${out.join('\n')}\n`;
 }
@@ -108,4 +109,17 @@ function modelLine(r: DiffReport): string {
   const m = r.model;
   const tpl = m.templateName ? `, template "${m.templateName}"` : '';
   return `model ${m.name} (${m.kind}${tpl}, template sha256 ${m.templateSha256.slice(0, 12)}) · backend ${r.backend} · date ${r.date}`;
+}
+
+function loggedLines(r: DiffReport, c: ChalkInstance): string[] {
+  const l = r.logged!;
+  if (l.reused === null) return [`${c.dim('=')} ${c.bold('note')}: ${l.file} has no request with a logged n_past`];
+  const where = l.task === null ? '' : ` (task ${l.task}${l.slot === null ? '' : `, slot ${l.slot}`})`;
+  const lines = [`${c.dim('=')} ${c.bold('note')}: ${l.file} logged n_past = ${num(l.reused)}${where}; kvdiff predicts ${num(r.comparison.nPast)}`];
+  if (l.agrees) return lines;
+  const sizes = l.promptTokens !== null && l.promptTokens !== r.comparison.tokensB ? ` (the logged prompt has ${num(l.promptTokens)} tokens, B renders to ${num(r.comparison.tokensB)})` : '';
+  lines.push(
+    `${c.yellow.bold('warning')}: the log and the prediction disagree${sizes}: likely a different template, tokenizer or backend flag (--cache-reuse, SWA checkpoints), or another request used the slot in between`,
+  );
+  return lines;
 }

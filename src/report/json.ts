@@ -38,6 +38,7 @@ export function toJsonReport(r: DiffReport) {
     date: r.date,
     model: r.model,
     files: { a: r.a.label, b: r.b.label },
+    ...(r.logged ? { logged: r.logged } : {}),
   };
   return body;
 }

@@ -1,0 +1,38 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli-harness.js';
+import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
+
+// `kvdiff A B --log FILE`: the recorded server log of B beside the prediction.
+const dir = mkdtempSync(join(tmpdir(), 'kvdiff-log-'));
+const cases = loadFixtures().filter((f) => f.model === 'tiny-qwen3.gguf' && !f.server_args.includes('--cache-reuse') && Array.isArray(f.log_b) && f.request_b);
+
+function write(name: string, data: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data));
+  return p;
+}
+
+describe.skipIf(!HAVE_SHARED)(`--log (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
+  for (const f of cases.slice(0, 6)) {
+    it(`${f.case}: the logged n_past agrees with the prediction`, async () => {
+      const r = await runCli([write(`${f.case}-a.json`, f.request_a), write(`${f.case}-b.json`, f.request_b), '--json', '--log', write(`${f.case}.log`, (f.log_b as string[]).join('\n'))]);
+      const logged = JSON.parse(r.stdout).logged;
+      expect(logged.reused).toBe(f.n_past_logged);
+      expect(logged.agrees).toBe(true);
+    });
+  }
+  it("says so when the log does not match (another request's log)", async () => {
+    const [f, g] = [cases.find((x) => x.case === 'qwen3_system_timestamp_changed')!, cases.find((x) => x.case === 'qwen3_append_user_turn')!];
+    const r = await runCli([write('ts-a.json', f.request_a), write('ts-b.json', f.request_b), '--log', write('other.log', (g.log_b as string[]).join('\n'))]);
+    expect(r.stdout).toMatch(/logged n_past = 430 .* kvdiff predicts 44/);
+    expect(r.stdout).toMatch(/warning: the log and the prediction disagree/);
+  });
+  it('an unreadable log is bad input', async () => {
+    const r = await runCli(['samples/system-timestamp/a.json', 'samples/system-timestamp/b.json', '--log', join(dir, 'none.log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: cannot read log/);
+  });
+});
