@@ -1,7 +1,7 @@
 import { attribute, type Finding } from './attribute/attribute.js';
 import { compare, type Comparison } from './compare.js';
-import { Engine, type Processed } from './engine.js';
-import type { BackendName } from './normalize.js';
+import { Engine, userMessageStarts, type Processed } from './engine.js';
+import type { Backend } from './backends.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 
@@ -9,7 +9,7 @@ import type { RequestBody } from './payload/body.js';
 export interface DiffReport {
   schemaVersion: 1;
   model: ModelSourceInfo;
-  backend: BackendName;
+  backend: Backend;
   /** The date templates saw (`YYYY-MM-DD`). */
   date: string;
   a: { label: string; rendered: string; ids: number[]; starts: number[] };
@@ -41,7 +41,10 @@ export interface LoggedReuse {
 export function analyze(engine: Engine, a: RequestBody, b: RequestBody): DiffReport {
   const pa = engine.process(a, `A (${a.label})`);
   const pb = engine.process(b, `B (${b.label})`);
-  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens);
+  const { cache } = engine;
+  // SWA / recurrent models resume from checkpoints taken at user-message starts: find them only when needed
+  const starts = (cache.nSwa > 0 && !cache.swaFull) || cache.recurrent ? userMessageStarts(engine, a, pa) : [];
+  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, cache, starts);
   const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
   return {
     schemaVersion: 1,

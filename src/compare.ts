@@ -1,13 +1,16 @@
+import { commonPrefix, DEFAULT_CACHE_CONFIG, predictReuse, type CacheConfig, type ReuseStep } from './cache.js';
 import type { Tokens } from './tokenize.js';
+
+export { commonPrefix } from './cache.js';
 
 /** Where two rendered prompts part, and what the server can reuse. */
 export interface Comparison {
   /** Longest common token prefix of A's and B's tokens. */
   commonPrefix: number;
-  /** Tokens llama-server reuses for B (the `n_past` it logs). */
+  /** Tokens the server reuses for B (llama-server's logged `n_past`, `timings.cache_n`). */
   nPast: number;
-  /** Why nPast differs from commonPrefix, when it does. */
-  nPastRule: 'lcp' | 'full-match-minus-1';
+  /** How nPast follows from the common prefix: the cache rules that applied, in order. */
+  steps: ReuseStep[];
   tokensA: number;
   tokensB: number;
   /** Null when B starts with every token of A (nothing of A's prompt is lost). */
@@ -23,13 +26,6 @@ export interface Divergence {
   utf16: number;
 }
 
-/** Length of the common prefix of two id arrays. */
-export function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
 
 /** UTF-16 length of the common prefix of two strings. */
 export function commonTextPrefix(a: string, b: string): number {
@@ -56,13 +52,12 @@ export function codePointIndex(s: string, utf16: number): number {
 }
 
 /**
- * llama.cpp's rule (tools/server/server-context.cpp): n_past = longest common token prefix of the slot's
- * tokens and the new prompt, minus 1 when the whole new prompt is already cached (the last token is always
- * evaluated again to get logits).
+ * Where B parts from A, and what the server reuses: by default llama-server's rule (longest common token
+ * prefix, minus 1 when all of B is cached), else the cache rules given (SWA checkpoints, --cache-reuse, blocks).
  */
-export function compare(textA: string, a: Tokens, textB: string, b: Tokens): Comparison {
+export function compare(textA: string, a: Tokens, textB: string, b: Tokens, cache: CacheConfig = DEFAULT_CACHE_CONFIG, userStartsA: readonly number[] = []): Comparison {
   const lcp = commonPrefix(a.ids, b.ids);
-  const fullMatch = lcp === b.ids.length && b.ids.length > 0;
+  const reuse = predictReuse(a.ids, b.ids, cache, userStartsA);
   let firstDivergence: Divergence | null = null;
   if (lcp < a.ids.length) {
     const textLcp = commonTextPrefix(textA, textB);
@@ -72,8 +67,8 @@ export function compare(textA: string, a: Tokens, textB: string, b: Tokens): Com
   }
   return {
     commonPrefix: lcp,
-    nPast: fullMatch ? lcp - 1 : lcp,
-    nPastRule: fullMatch ? 'full-match-minus-1' : 'lcp',
+    nPast: reuse.nPast,
+    steps: reuse.steps,
     tokensA: a.ids.length,
     tokensB: b.ids.length,
     firstDivergence,

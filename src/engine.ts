@@ -1,4 +1,7 @@
-import { addsSpecialTokens, finishRender, prepare, type BackendName, type PrepareOptions, type TemplateCaps } from './normalize.js';
+import { renderBackend, type Backend } from './backends.js';
+import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache.js';
+import { commonTextPrefix } from './compare.js';
+import { addsSpecialTokens, finishRender, prepare, type PrepareOptions, type TemplateCaps } from './normalize.js';
 import type { ModelInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { ChatTemplate, detectCaps } from './render.js';
@@ -12,7 +15,9 @@ export interface Processed {
 
 export interface EngineOptions {
   model: ModelInfo;
-  backend: BackendName;
+  backend: Backend;
+  /** Server cache settings; defaults to llama-server's with the model's memory facts. */
+  cache?: Partial<CacheConfig>;
   /** The clock templates see. */
   now: Date;
 }
@@ -27,6 +32,7 @@ export class Engine {
   readonly tokenizer: PromptTokenizer;
   private readonly prep: PrepareOptions;
   private readonly addSpecial: boolean;
+  readonly cache: CacheConfig;
 
   constructor(readonly options: EngineOptions) {
     const { model, backend, now } = options;
@@ -34,8 +40,16 @@ export class Engine {
     this.template = new ChatTemplate(model.chatTemplate, label, now);
     this.caps = detectCaps(this.template);
     this.tokenizer = new PromptTokenizer(model);
-    this.prep = { backend, model, caps: this.caps, now };
-    this.addSpecial = addsSpecialTokens(backend);
+    this.prep = { backend: renderBackend(backend), model, caps: this.caps, now };
+    this.addSpecial = addsSpecialTokens(this.prep.backend);
+    this.cache = {
+      ...DEFAULT_CACHE_CONFIG,
+      nSwa: model.memory?.nSwa ?? 0,
+      recurrent: model.memory?.recurrent ?? false,
+      server: backend === 'vllm' || backend === 'sglang' ? backend : 'llama.cpp',
+      blockSize: backend === 'sglang' ? 1 : DEFAULT_CACHE_CONFIG.blockSize,
+      ...options.cache,
+    };
   }
 
   /** The prompt text the backend would tokenize. `side` names the request in errors. */
@@ -51,4 +65,42 @@ export class Engine {
     const rendered = this.render(body, side);
     return { rendered, tokens: this.tokenize(rendered) };
   }
+}
+
+/**
+ * Token positions where the user messages of `body` start in its rendered prompt (llama-server takes SWA
+ * checkpoints there): each message's start is where the render of the messages before it stops agreeing with
+ * the full render.
+ */
+export function userMessageStarts(engine: Engine, body: RequestBody, p: Processed): number[] {
+  const root = body.root;
+  if (root.type !== 'object') return [];
+  const msgs = root.entries.find((e) => e.key === 'messages')?.value;
+  if (msgs?.type !== 'array') return [];
+  const starts: number[] = [];
+  msgs.items.forEach((m, k) => {
+    const role = m.type === 'object' ? m.entries.find((e) => e.key === 'role')?.value : undefined;
+    if (role?.type !== 'string' || role.value !== 'user') return;
+    const prefixRoot = {
+      type: 'object' as const,
+      entries: [
+        ...root.entries.filter((e) => e.key !== 'messages' && e.key !== 'add_generation_prompt'),
+        { key: 'messages', value: { type: 'array' as const, items: msgs.items.slice(0, k) } },
+        { key: 'add_generation_prompt', value: { type: 'boolean' as const, value: false } },
+      ],
+    };
+    let text: string;
+    try {
+      text = k === 0 ? '' : engine.render({ label: body.label, root: prefixRoot }, 'a message prefix');
+    } catch {
+      return; // templates that refuse a partial conversation: no checkpoint position known there
+    }
+    const at = commonTextPrefix(text, p.rendered);
+    // a BOS the tokenizer added has no text of its own: it never starts a message
+    const from = p.tokens.ids[0] === engine.tokenizer.bosId && engine.options.model.addBos && p.tokens.starts[0] === 0 && !p.rendered.startsWith(engine.options.model.bosToken) ? 1 : 0;
+    const found = p.tokens.starts.slice(from).findIndex((s) => s >= at);
+    const token = found < 0 ? -1 : found + from;
+    if (token >= 0) starts.push(token);
+  });
+  return starts;
 }

@@ -6,7 +6,8 @@ import { homedir } from 'node:os';
 import { analyze, type DiffReport } from './analyze.js';
 import { parseDate } from './clock.js';
 import { Engine } from './engine.js';
-import type { BackendName } from './normalize.js';
+import type { Backend } from './backends.js';
+import type { CacheConfig } from './cache.js';
 import { resolveModel, type ModelOptions } from './model/resolve.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyFromObject, readBody, type RequestBody } from './payload/body.js';
@@ -14,7 +15,9 @@ import { toJsonReport } from './report/json.js';
 import { nodeFs } from './cli/node-fs.js';
 
 export interface DiffOptions extends ModelOptions {
-  backend?: BackendName;
+  backend?: Backend;
+  /** Server cache settings (--cache-reuse, SWA checkpoints, block size). */
+  cache?: Partial<CacheConfig>;
   /** The date templates see: `YYYY-MM-DD` or a Date (its UTC calendar day). Default: today. */
   date?: string | Date;
   /** A model already resolved (skips loading). */
@@ -32,7 +35,7 @@ export async function createDiffer(opts: DiffOptions = {}) {
     opts.modelInfo ??
     (await resolveModel(opts, { fs: nodeFs, env: process.env, homeDir: homedir(), fetch: globalThis.fetch }));
   const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
-  const engine = new Engine({ model, backend: opts.backend ?? 'llama.cpp', now });
+  const engine = new Engine({ model, backend: opts.backend ?? 'llama.cpp', cache: opts.cache, now });
   return {
     engine,
     /** The full report (rendered texts, token ids, findings). */
@@ -61,4 +64,5 @@ export type { DiffReport } from './analyze.js';
 export type { Finding, FindingCode } from './attribute/attribute.js';
 export type { DiffCode } from './attribute/diff.js';
 export type { ModelInfo } from './model/types.js';
-export type { BackendName } from './normalize.js';
+export type { Backend } from './backends.js';
+export type { CacheConfig } from './cache.js';

@@ -51,7 +51,7 @@ describe('bad input exits 2 with one line', () => {
   it('an unknown backend', async () => {
     const r = await runCli([A, A, '--backend', 'tgi']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/Allowed choices are llama\.cpp, raw/);
+    expect(r.stderr).toMatch(/Allowed choices are llama\.cpp, raw, vllm, sglang/);
   });
   it('stdin works for one side', async () => {
     const r = await runCli([A, '-'], '{"messages": [{"role": "user", "content": "hi"}]}');

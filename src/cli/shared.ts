@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
 import { Engine } from '../engine.js';
-import { BACKENDS, type BackendName } from '../normalize.js';
+import { BACKEND_CHOICES, type Backend } from '../backends.js';
+import type { CacheConfig } from '../cache.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readBody, type RequestBody } from '../payload/body.js';
@@ -13,8 +14,24 @@ import { nodeFs } from './node-fs.js';
 
 /** Options shared by every command that renders: where the model comes from, the backend, the clock. */
 export interface EngineCliOptions extends ModelOptions {
-  backend: BackendName;
+  backend: Backend;
   date?: string;
+  cacheReuse?: number;
+  swaFull?: boolean;
+  ctxCheckpoints?: number;
+  checkpointMinStep?: number;
+  batchSize?: number;
+  ubatchSize?: number;
+  blockSize?: number;
+  pageSize?: number;
+}
+
+function count(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new KvdiffError(`${flag} takes a whole number, got ${JSON.stringify(v)}`);
+    return n;
+  };
 }
 
 export function addEngineOptions(cmd: Command): Command {
@@ -25,8 +42,16 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--template <file>', 'use this chat template instead (.jinja, or .json with chat_template)')
     .option('--template-name <name>', 'pick a named chat template (tool_use, ...)')
     .option('--tokenizer <file|dir>', 'use this tokenizer.json (or the folder holding it) instead')
-    .addOption(new Option('--backend <name>', 'whose request handling to predict').choices([...BACKENDS]).default('llama.cpp'))
-    .option('--date <YYYY-MM-DD>', 'the date templates see (strftime_now, date_string); default today');
+    .addOption(new Option('--backend <name>', 'whose request handling and cache to predict').choices([...BACKEND_CHOICES]).default('llama.cpp'))
+    .option('--date <YYYY-MM-DD>', 'the date templates see (strftime_now, date_string); default today')
+    .option('--cache-reuse <n>', 'llama-server --cache-reuse: reuse shifted chunks of at least n tokens', count('--cache-reuse'))
+    .option('--swa-full', 'llama-server --swa-full: full-size SWA cache, no checkpoint fallback')
+    .option('--ctx-checkpoints <n>', 'llama-server --ctx-checkpoints (default 32)', count('--ctx-checkpoints'))
+    .option('--checkpoint-min-step <n>', 'llama-server --checkpoint-min-step (default 8192)', count('--checkpoint-min-step'))
+    .option('--batch-size <n>', 'llama-server -b (default 2048)', count('--batch-size'))
+    .option('--ubatch-size <n>', 'llama-server -ub (default 512)', count('--ubatch-size'))
+    .option('--block-size <n>', 'vLLM --block-size (default 16)', count('--block-size'))
+    .option('--page-size <n>', 'SGLang --page-size (default 1)', count('--page-size'));
 }
 
 function today(): Date {
@@ -42,7 +67,19 @@ export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Prom
     fetch: globalThis.fetch,
     onProgress: (m) => ctx.stderr(`${m}\n`),
   });
-  return new Engine({ model, backend: opts.backend, now: opts.date ? parseDate(opts.date) : today() });
+  const cache: Partial<CacheConfig> = {};
+  if (opts.cacheReuse !== undefined) cache.cacheReuse = opts.cacheReuse;
+  if (opts.swaFull) cache.swaFull = true;
+  if (opts.ctxCheckpoints !== undefined) cache.ctxCheckpoints = opts.ctxCheckpoints;
+  if (opts.checkpointMinStep !== undefined) cache.checkpointMinStep = opts.checkpointMinStep;
+  if (opts.batchSize !== undefined) cache.nBatch = opts.batchSize;
+  if (opts.ubatchSize !== undefined) cache.nUbatch = opts.ubatchSize;
+  const block = opts.backend === 'sglang' ? opts.pageSize : opts.blockSize;
+  if (block !== undefined) {
+    if (block < 1) throw new KvdiffError('--block-size and --page-size take a whole number of at least 1');
+    cache.blockSize = block;
+  }
+  return new Engine({ model, backend: opts.backend, cache, now: opts.date ? parseDate(opts.date) : today() });
 }
 
 /** Reads a request body from a file, or from standard input for `-`. */

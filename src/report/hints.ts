@@ -1,5 +1,5 @@
 import type { Finding } from '../attribute/attribute.js';
-import type { BackendName } from '../normalize.js';
+import type { Backend } from '../backends.js';
 
 /** Keys llama-server keeps from a message (common_chat_msgs_parse_oaicompat); everything else is dropped. */
 const LLAMA_MESSAGE_KEYS = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
@@ -20,7 +20,7 @@ export function droppedByLlamaServer(f: Finding): boolean {
 }
 
 /** What the backend does with a difference it ignores (a `note:` line). */
-export function ignoredNote(f: Finding, backend: BackendName): string {
+export function ignoredNote(f: Finding, backend: Backend): string {
   if (backend === 'llama.cpp' && (f.code === 'EXTRA_FIELD' || f.code === 'MISSING_FIELD') && droppedByLlamaServer(f)) {
     return `llama-server drops "${lastKey(f)}" before templating: harmless there (under --backend raw a template that prints it would break the cache)`;
   }
@@ -28,7 +28,7 @@ export function ignoredNote(f: Finding, backend: BackendName): string {
 }
 
 /** A `help:` line for a cause: what to change, and on which side. */
-export function causeHelp(f: Finding, backend: BackendName): string {
+export function causeHelp(f: Finding, backend: Backend): string {
   const key = lastKey(f);
   switch (f.code) {
     case 'EXTRA_FIELD':

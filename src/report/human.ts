@@ -31,8 +31,8 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push(...snippet(r, c));
     out.push(...tokenContext(r, c));
   }
-  if (cmp.nPastRule === 'full-match-minus-1') {
-    out.push(`  ${c.dim('=')} ${c.bold('note')}: B is entirely cached; llama-server still evaluates its last token again, so n_past = ${num(cmp.nPast)}`);
+  for (const step of cmp.steps.slice(1)) {
+    out.push(`  ${c.dim('=')} ${c.bold('note')}: ${step.detail} → n_past = ${num(step.nPast)}`);
   }
   const breaking = r.causes.filter((f) => f.breaks);
   const later = r.causes.filter((f) => !f.breaks);

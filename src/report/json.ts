@@ -26,7 +26,7 @@ export function toJsonReport(r: DiffReport) {
     schemaVersion: 1,
     nPast: cmp.nPast,
     commonPrefix: cmp.commonPrefix,
-    nPastRule: cmp.nPastRule,
+    reuseSteps: cmp.steps,
     tokens: { a: cmp.tokensA, b: cmp.tokensB },
     reprocessed: cmp.tokensB - cmp.nPast,
     reusesAll: r.reusesAll,

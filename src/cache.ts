@@ -1,0 +1,164 @@
+/**
+ * What the server keeps and reuses between two requests: llama-server's cache rules
+ * (tools/server/server-context.cpp at 34af94cd, ../shared/docs/llama-server-behaviour.md §c) and the block/page
+ * rounding of vLLM and SGLang.
+ */
+export interface CacheConfig {
+  server: 'llama.cpp' | 'vllm' | 'sglang';
+  /** llama-server `--cache-reuse N`: shift cached chunks of at least N tokens (0 = off). */
+  cacheReuse: number;
+  /** Sliding-window size of the model (0 = none). */
+  nSwa: number;
+  /** Recurrent or hybrid memory (can only resume from checkpoints). */
+  recurrent: boolean;
+  /** llama-server `--swa-full`: keep the whole context in the SWA cache (no checkpoints needed). */
+  swaFull: boolean;
+  /** `--ctx-checkpoints N` (per slot; 0 disables). */
+  ctxCheckpoints: number;
+  /** `--checkpoint-min-step N`. */
+  checkpointMinStep: number;
+  /** `-b` / `-ub`. */
+  nBatch: number;
+  nUbatch: number;
+  /** vLLM `--block-size` / SGLang `--page-size`. */
+  blockSize: number;
+}
+
+export const DEFAULT_CACHE_CONFIG: CacheConfig = {
+  server: 'llama.cpp',
+  cacheReuse: 0,
+  nSwa: 0,
+  recurrent: false,
+  swaFull: false,
+  ctxCheckpoints: 32,
+  checkpointMinStep: 8192,
+  nBatch: 2048,
+  nUbatch: 512,
+  blockSize: 16,
+};
+
+/** llama.cpp pads the SWA cache to a multiple of this many cells (llama-kv-cache-iswa.cpp). */
+export const SWA_CACHE_PAD = 256;
+
+/** Length of the common prefix of two id arrays. */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/** One step of the reuse decision, shown in the report. */
+export interface ReuseStep {
+  rule: 'lcp' | 'cache-reuse' | 'checkpoint' | 'no-checkpoint' | 'full-match-minus-1' | 'block-rounding';
+  /** n_past after this step. */
+  nPast: number;
+  detail: string;
+}
+
+/** A context checkpoint llama-server keeps for SWA / recurrent memory. */
+export interface Checkpoint {
+  posMin: number;
+  posMax: number;
+  nTokens: number;
+}
+
+/**
+ * Where llama-server creates checkpoints while processing a prompt of `n` tokens (c.3): at the first user-message
+ * start, at user-message starts at least `checkpointMinStep` after the previous checkpoint, at the last
+ * user-message start, and near the end (`n − min(n_batch, 4 + n_ubatch)` and `n − 4`). Each is taken before the
+ * batch starting there, so it covers `[posMin, nTokens − 1]`.
+ */
+export function checkpointsFor(n: number, userStarts: readonly number[], cfg: CacheConfig): Checkpoint[] {
+  if (cfg.ctxCheckpoints <= 0) return [];
+  const at = new Set<number>();
+  let last = -Infinity;
+  const lastUser = userStarts.length ? userStarts[userStarts.length - 1] : -1;
+  for (const s of userStarts) {
+    if (s <= 0 || s >= n) continue;
+    if (at.size === 0 || s - last >= cfg.checkpointMinStep || s === lastUser) {
+      at.add(s);
+      last = s;
+    }
+  }
+  for (const p of [n - Math.min(cfg.nBatch, 4 + cfg.nUbatch), n - 4]) if (p > 0) at.add(p);
+  const cells = swaCells(cfg);
+  const list = [...at].sort((x, y) => x - y).map((p) => ({ nTokens: p, posMax: p - 1, posMin: cfg.recurrent ? p - 1 : Math.max(0, p - cells) }));
+  return list.slice(-cfg.ctxCheckpoints);
+}
+
+/** Cells of the SWA cache: the window plus one micro-batch, padded (what stays in memory after a prompt). */
+function swaCells(cfg: CacheConfig): number {
+  return Math.ceil((cfg.nSwa + cfg.nUbatch) / SWA_CACHE_PAD) * SWA_CACHE_PAD;
+}
+
+/**
+ * n_past for prompt `b` when the slot holds `cache` (A's tokens, plus any generated tokens fed back).
+ * `userStarts` are the token positions where A's user messages start (for SWA checkpoints).
+ */
+export function predictReuse(cache: readonly number[], b: readonly number[], cfg: CacheConfig, userStarts: readonly number[] = []): { nPast: number; steps: ReuseStep[] } {
+  const lcp = commonPrefix(cache, b);
+  const steps: ReuseStep[] = [{ rule: 'lcp', nPast: lcp, detail: `longest common token prefix with the cached tokens: ${lcp}` }];
+  if (cfg.server !== 'llama.cpp') {
+    // both recompute at least the last token, then reuse whole blocks / pages only
+    const usable = Math.min(lcp, b.length - 1);
+    const nPast = Math.max(0, Math.floor(usable / cfg.blockSize) * cfg.blockSize);
+    if (nPast !== lcp) {
+      steps.push({ rule: 'block-rounding', nPast, detail: `${cfg.server} reuses whole ${cfg.server === 'vllm' ? 'blocks' : 'pages'} of ${cfg.blockSize} tokens and computes the last token again` });
+    }
+    return { nPast, steps };
+  }
+  let nPast = lcp;
+  const swa = (cfg.nSwa > 0 && !cfg.swaFull) || cfg.recurrent;
+  if (cfg.cacheReuse > 0 && !swa) {
+    const gained = chunkReuse(cache, b, lcp, cfg.cacheReuse);
+    if (gained > 0) {
+      nPast += gained;
+      steps.push({ rule: 'cache-reuse', nPast, detail: `--cache-reuse ${cfg.cacheReuse} shifts ${gained} later cached tokens into place` });
+    }
+  }
+  if (swa && cache.length > 0) {
+    const noNewTokens = nPast === b.length;
+    const thold = Math.max(0, nPast - cfg.nSwa - (noNewTokens ? 1 : 0));
+    const slotPosMin = cfg.recurrent ? cache.length - 1 : Math.max(0, cache.length - swaCells(cfg));
+    if (slotPosMin >= thold) {
+      const ckpts = checkpointsFor(cache.length, userStarts, cfg);
+      const usable = [...ckpts].reverse().find((c) => c.posMax <= nPast && (c.posMin < thold || c.posMin === 0));
+      const why = cfg.recurrent ? 'recurrent/hybrid memory cannot be cut at any position' : `the SWA cache (window ${cfg.nSwa}) no longer holds the positions before ${slotPosMin}`;
+      if (usable) {
+        nPast = Math.min(nPast, Math.max(usable.posMin + 1, usable.posMax), usable.nTokens);
+        steps.push({ rule: 'checkpoint', nPast, detail: `${why}: restores the checkpoint [${usable.posMin}, ${usable.posMax}] (n_tokens = ${usable.nTokens})` });
+      } else {
+        nPast = 0;
+        steps.push({ rule: 'no-checkpoint', nPast, detail: `${why} and no checkpoint lies at or below ${lcp}: full prompt re-processing` });
+      }
+    }
+  }
+  if (nPast === b.length && nPast > 0) {
+    nPast--;
+    steps.push({ rule: 'full-match-minus-1', nPast, detail: 'B is entirely cached; the last token is evaluated again for its logits' });
+  }
+  return { nPast, steps };
+}
+
+/**
+ * `--cache-reuse`: after the common prefix, scan the cache for runs of at least `minChunk` tokens that equal the
+ * prompt at its current head and shift them into place. The scan advances in the cache, never in the prompt.
+ */
+function chunkReuse(cache: readonly number[], b: readonly number[], lcp: number, minChunk: number): number {
+  let headC = lcp;
+  let headP = lcp;
+  let gained = 0;
+  while (headC < cache.length && headP < b.length) {
+    let n = 0;
+    while (headC + n < cache.length && headP + n < b.length && cache[headC + n] === b[headP + n]) n++;
+    if (n >= minChunk) {
+      gained += n;
+      headC += n;
+      headP += n;
+    } else {
+      headC += 1;
+    }
+  }
+  return gained;
+}
