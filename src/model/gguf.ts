@@ -107,6 +107,11 @@ class ByteSource {
     throw new KvdiffError(`${this.what}: GGUF header is truncated at byte ${this.offset} (reading ${need})`);
   }
 
+  /** Whether `n` bytes are already buffered at the read position (the fast path: no await). */
+  has(n: number): boolean {
+    return this.pos + n <= this.buf.length;
+  }
+
   /** Make sure `n` bytes are buffered at the read position. */
   async need(n: number, what: string): Promise<void> {
     if (this.pos + n <= this.buf.length) return;
@@ -137,6 +142,13 @@ class ByteSource {
     const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
+  }
+  /** A little-endian uint64 as a number; values past 2^53 come back as Infinity (always beyond our limits). */
+  u64n(): number {
+    const lo = this.view.getUint32(this.pos, true);
+    const hi = this.view.getUint32(this.pos + 4, true);
+    this.pos += 8;
+    return hi >= 0x200000 ? Infinity : hi * 0x100000000 + lo;
   }
   u64(): bigint {
     const v = this.view.getBigUint64(this.pos, true);
@@ -231,18 +243,21 @@ function typedArray(type: number, bytes: ArrayBuffer): GgufNumberArray {
 }
 
 /** A 64-bit length as a number, or a clear error when it is beyond `limit`. */
-function length(raw: bigint, limit: number, src: ByteSource, what: string): number {
-  if (raw > BigInt(limit)) {
-    throw new KvdiffError(`${src.what}: GGUF ${what} declares ${raw}, more than the limit of ${limit} (corrupt header?)`);
+function length(raw: number, limit: number, src: ByteSource, what: string): number {
+  if (raw > limit) {
+    const shown = raw === Infinity ? 'more than 2^53' : String(raw);
+    throw new KvdiffError(`${src.what}: GGUF ${what} declares ${shown}, more than the limit of ${limit} (corrupt header?)`);
   }
-  return Number(raw);
+  return raw;
 }
 
 async function readString(src: ByteSource, limit: number, what: string): Promise<string> {
-  await src.need(8, what);
-  const n = length(src.u64(), limit, src, `${what} length`);
-  if (n > src.remaining) src.truncated(what);
-  await src.need(n, what);
+  if (!src.has(8)) await src.need(8, what);
+  const n = length(src.u64n(), limit, src, `${what} length`);
+  if (!src.has(n)) {
+    if (n > src.remaining) src.truncated(what);
+    await src.need(n, what);
+  }
   return src.text(n);
 }
 
@@ -259,7 +274,7 @@ async function readArray(src: ByteSource, key: string, depth: number): Promise<G
   await src.need(12, `array header of "${key}"`);
   const elementType = src.u32() as GgufType;
   checkType(elementType, src, key);
-  const n = length(src.u64(), MAX_ARRAY_LENGTH, src, `array "${key}" length`);
+  const n = length(src.u64n(), MAX_ARRAY_LENGTH, src, `array "${key}" length`);
   const size = FIXED_SIZE[elementType];
   if (size !== undefined) {
     // Every element takes `size` bytes: check the file has them before allocating anything.
@@ -282,7 +297,18 @@ async function readArray(src: ByteSource, key: string, depth: number): Promise<G
   if (n * minSize > src.remaining) src.truncated(`array "${key}"`);
   if (elementType === GgufType.STRING) {
     const values: string[] = new Array(n);
-    for (let i = 0; i < n; i++) values[i] = await readString(src, MAX_STRING_LENGTH, `element ${i} of "${key}"`);
+    for (let i = 0; i < n; i++) {
+      // Inlined fast path of readString: no await while the bytes are buffered (300k+ strings per vocabulary).
+      if (src.has(8)) {
+        const len = src.u64n();
+        if (len <= MAX_STRING_LENGTH && src.has(len)) {
+          values[i] = src.text(len);
+          continue;
+        }
+        src.pos -= 8;
+      }
+      values[i] = await readString(src, MAX_STRING_LENGTH, `element ${i} of "${key}"`);
+    }
     return { kind: 'array', elementType, values };
   }
   const values: GgufArray[] = new Array(n);
@@ -319,7 +345,7 @@ export async function parseGgufHeader(
     throw new KvdiffError(`${what}: unsupported GGUF version ${version}${hint}; kvdiff reads versions 2 and 3`);
   }
   const tensorCount = src.u64();
-  const kvCount = length(src.u64(), MAX_KV_COUNT, src, 'metadata key count');
+  const kvCount = length(src.u64n(), MAX_KV_COUNT, src, 'metadata key count');
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < kvCount; i++) {
     const key = await readString(src, MAX_KEY_LENGTH, `key ${i}`);

@@ -1,0 +1,187 @@
+/**
+ * A Hugging Face `tokenizer.json` + `tokenizer_config.json` pair built from a GGUF vocabulary, such that
+ * `new Tokenizer(json, config)` from `@huggingface/tokenizers` produces llama.cpp's token ids (what llama-server
+ * tokenizes with `parse_special: true`).
+ *
+ * - BPE (`gpt2`): byte-level BPE with the GGUF merges, split first by llama.cpp's pre-tokenizer regexes for
+ *   `tokenizer.ggml.pre` (gguf-pretokenizers.ts). No normalizer: llama.cpp applies none (no NFC for Qwen).
+ * - SentencePiece (`llama`): llama.cpp's SPM merges adjacent symbols by the score of the merged token; the same
+ *   result comes from a BPE whose merges are every split of every token, ranked by that score (gguf-spm.ts).
+ *   Spaces become ▁ (and a ▁ is prepended to each text piece when `add_space_prefix`), byte fallback `<0xNN>`.
+ * - Control, user-defined and unknown tokens become `added_tokens`, matched in the raw text first as llama.cpp's
+ *   `tokenizer_st_partition` does.
+ */
+import { KvdiffError } from '../errors.js';
+import type { GgufValue } from './gguf.js';
+import { preTokenizerFor } from './gguf-pretokenizers.js';
+import { spmMerges } from './gguf-spm.js';
+import { Attr, isSpecial, readVocab, type GgufVocab } from './gguf-vocab.js';
+import type { TokenizerFiles } from './types.js';
+
+export interface GgufTokenizer {
+  tokenizer: TokenizerFiles;
+  /** Token pieces as llama-server passes them to the template ('' when the vocabulary has none). */
+  bosToken: string;
+  eosToken: string;
+  bosId: number | null;
+  eosId: number | null;
+  /** Whether llama.cpp adds BOS / EOS when tokenizing with `add_special`. */
+  addBos: boolean;
+  addEos: boolean;
+}
+
+/** GPT-2's byte ↔ printable-character table, as byte-level vocabularies store bytes. */
+const BYTE_TO_CHAR: string[] = (() => {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const out: string[] = [];
+  let n = 0;
+  for (let b = 0; b < 256; b++) out[b] = String.fromCharCode(printable(b) ? b : 256 + n++);
+  return out;
+})();
+const CHAR_TO_BYTE = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
+
+function addedTokens(v: GgufVocab): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let id = 0; id < v.tokens.length; id++) {
+    if (!isSpecial(v, id)) continue;
+    out.push({
+      id,
+      content: v.tokens[id],
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      // Matched against the raw text, before any normalizer, like llama.cpp's partition.
+      normalized: false,
+      special: (v.attrs[id] & Attr.USER_DEFINED) === 0,
+    });
+  }
+  return out;
+}
+
+function postProcessor(v: GgufVocab, addBos: boolean, addEos: boolean): Record<string, unknown> | null {
+  if (!addBos && !addEos) return null;
+  const single: unknown[] = [];
+  const special: Record<string, unknown> = {};
+  const add = (id: number) => {
+    const content = v.tokens[id];
+    single.push({ SpecialToken: { id: content, type_id: 0 } });
+    special[content] = { id: content, ids: [id], tokens: [content] };
+  };
+  if (addBos && v.bosId !== null) add(v.bosId);
+  single.push({ Sequence: { id: 'A', type_id: 0 } });
+  if (addEos && v.eosId !== null) add(v.eosId);
+  return { type: 'TemplateProcessing', single, pair: single, special_tokens: special };
+}
+
+function bpeJson(v: GgufVocab, file: string, addBos: boolean, addEos: boolean): Record<string, unknown> {
+  const pre = preTokenizerFor(v.pre);
+  if (!pre) {
+    throw new KvdiffError(
+      `${file}: pre-tokenizer "${v.pre}" (tokenizer.ggml.pre) is not one kvdiff reproduces`,
+      'pass --tokenizer FILE with the model\'s tokenizer.json instead',
+    );
+  }
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: addedTokens(v),
+    normalizer: null,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        ...pre.regexes.map((r) => ({ type: 'Split', pattern: { Regex: r }, behavior: 'Isolated', invert: false })),
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+      ],
+    },
+    post_processor: postProcessor(v, addBos, addEos),
+    decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: pre.ignoreMerges,
+      vocab: v.ids,
+      merges: v.merges,
+    },
+  };
+}
+
+function spmJson(v: GgufVocab, addBos: boolean, addEos: boolean): Record<string, unknown> {
+  const replace = { type: 'Replace', pattern: { String: ' ' }, content: '▁' };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: addedTokens(v),
+    // llama.cpp prepends a space to every text fragment (there is always a special token or the start before it).
+    normalizer: v.addSpacePrefix ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: ' ' }, replace] } : replace,
+    pre_tokenizer: null,
+    post_processor: postProcessor(v, addBos, addEos),
+    decoder: {
+      type: 'Sequence',
+      decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+      ],
+    },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: v.ids['<unk>'] !== undefined ? '<unk>' : null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      ignore_merges: false,
+      vocab: v.ids,
+      merges: spmMerges(v),
+    },
+  };
+}
+
+/** The text llama.cpp's `token_to_piece(id, special=true)` gives: what templates see as `bos_token`. */
+export function tokenPiece(v: GgufVocab, id: number | null): string {
+  if (id === null) return '';
+  const text = v.tokens[id];
+  const a = v.attrs[id];
+  if (a & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) return text;
+  if (v.kind === 'spm') {
+    if (a & Attr.BYTE) return String.fromCharCode(parseInt(text.slice(3, 5), 16));
+    return text.replaceAll('▁', ' ');
+  }
+  const bytes = Uint8Array.from(Array.from(text, (c) => CHAR_TO_BYTE.get(c) ?? 0x3f));
+  return new TextDecoder().decode(bytes);
+}
+
+/** Builds the tokenizer for a GGUF header's metadata. `file` names the GGUF in error messages. */
+export function ggufTokenizer(metadata: Map<string, GgufValue>, file: string): GgufTokenizer {
+  const v = readVocab(metadata, file);
+  const pre = v.kind === 'bpe' ? preTokenizerFor(v.pre) : null;
+  const addBos = v.addBos ?? (v.kind === 'spm' || (pre?.addBosDefault ?? false));
+  const addEos = v.addEos ?? false;
+  if (addBos && v.bosId === null) throw new KvdiffError(`${file}: tokenizer.ggml.add_bos_token is true, but there is no BOS token`);
+  if (addEos && v.eosId === null) throw new KvdiffError(`${file}: tokenizer.ggml.add_eos_token is true, but there is no EOS token`);
+  const json = v.kind === 'bpe' ? bpeJson(v, file, addBos, addEos) : spmJson(v, addBos, addEos);
+  const config: Record<string, unknown> = {
+    add_bos_token: addBos,
+    add_eos_token: addEos,
+    bos_token: v.bosId !== null ? v.tokens[v.bosId] : null,
+    eos_token: v.eosId !== null ? v.tokens[v.eosId] : null,
+    clean_up_tokenization_spaces: false,
+  };
+  return {
+    tokenizer: { json, config },
+    bosToken: tokenPiece(v, v.bosId),
+    eosToken: tokenPiece(v, v.eosId),
+    bosId: v.bosId,
+    eosId: v.eosId,
+    addBos,
+    addEos,
+  };
+}
