@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import { loadBuiltinModel, BUILTIN_MODELS } from './builtin.js';
 import type { ModelFs } from './fs.js';
+import { loadGgufModel } from './gguf-model.js';
 import { loadHfFolder } from './hf.js';
 import { readSpecialTokens } from './hf-special.js';
 import { chooseTemplate, templatesFromValue } from './hf-template.js';
@@ -29,8 +30,6 @@ export interface ResolveContext {
   homeDir: string;
   fetch: typeof fetch;
   onProgress?: (message: string) => void;
-  /** GGUF loader (set by the CLI once available), kept injectable so this module stays small. */
-  loadGguf?: (fs: ModelFs, path: string, opts: { templateName?: string }) => Promise<ModelInfo>;
 }
 
 export const DEFAULT_MODEL = 'qwen3';
@@ -42,8 +41,7 @@ export async function resolveModel(opts: ModelOptions, ctx: ResolveContext): Pro
   const { fs } = ctx;
   let model: ModelInfo;
   if (opts.gguf) {
-    if (!ctx.loadGguf) throw new KvdiffError('--gguf is not available in this build');
-    model = await ctx.loadGguf(fs, opts.gguf, { templateName: opts.templateName });
+    model = await loadGgufModel(fs, opts.gguf, { templateName: opts.templateName });
   } else if (opts.hf) {
     model = await loadHfFolder(fs, opts.hf, { templateName: opts.templateName });
   } else {
