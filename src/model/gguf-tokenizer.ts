@@ -40,6 +40,13 @@ const BYTE_TO_CHAR: string[] = (() => {
 })();
 const CHAR_TO_BYTE = new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
 
+/**
+ * JavaScript strings may hold lone surrogates; llama.cpp only ever sees UTF-8, where they arrive as U+FFFD
+ * (node's string → UTF-8 conversion, or the server's JSON parser). Doing the same first keeps the regex classes
+ * and, for SentencePiece, the vocabulary lookup (U+FFFD is a token there) in step. One UTF-16 unit each way.
+ */
+const LONE_SURROGATE = { type: 'Replace', pattern: { Regex: '[\\u{d800}-\\u{dfff}]' }, content: '\ufffd' };
+
 function addedTokens(v: GgufVocab): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (let id = 0; id < v.tokens.length; id++) {
@@ -86,7 +93,7 @@ function bpeJson(v: GgufVocab, file: string, addBos: boolean, addEos: boolean): 
     truncation: null,
     padding: null,
     added_tokens: addedTokens(v),
-    normalizer: null,
+    normalizer: LONE_SURROGATE,
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [
@@ -119,7 +126,10 @@ function spmJson(v: GgufVocab, addBos: boolean, addEos: boolean): Record<string,
     padding: null,
     added_tokens: addedTokens(v),
     // llama.cpp prepends a space to every text fragment (there is always a special token or the start before it).
-    normalizer: v.addSpacePrefix ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: ' ' }, replace] } : replace,
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [LONE_SURROGATE, ...(v.addSpacePrefix ? [{ type: 'Prepend', prepend: ' ' }] : []), replace],
+    },
     pre_tokenizer: null,
     post_processor: postProcessor(v, addBos, addEos),
     decoder: {

@@ -197,7 +197,8 @@ class ByteSource {
   }
 }
 
-const utf8 = new TextDecoder('utf-8');
+/** ignoreBOM: keep a leading U+FEFF; it is part of some token texts (Gemma has "\ufeff\ufeff"). */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Short ASCII strings (most tokens) are built directly; TextDecoder has a fixed cost per call. */
 const ASCII_FAST_PATH_MAX = 64;
 
