@@ -1,6 +1,6 @@
-import { attribute, type Finding } from './attribute/attribute.js';
+import { attribute, variants, type Finding } from './attribute/attribute.js';
 import { compare, type Comparison } from './compare.js';
-import { Engine, userMessageStarts, type Processed } from './engine.js';
+import { userMessageStarts, type Processed, type Processor } from './engine.js';
 import type { Backend } from './backends.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
@@ -38,7 +38,7 @@ export interface LoggedReuse {
 }
 
 /** Renders, tokenizes and compares A and B, then tests each JSON difference as a cause. */
-export function analyze(engine: Engine, a: RequestBody, b: RequestBody): DiffReport {
+export function analyze(engine: Processor, a: RequestBody, b: RequestBody): DiffReport {
   const pa = engine.process(a, `A (${a.label})`);
   const pb = engine.process(b, `B (${b.label})`);
   const { cache } = engine;
@@ -48,9 +48,9 @@ export function analyze(engine: Engine, a: RequestBody, b: RequestBody): DiffRep
   const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
   return {
     schemaVersion: 1,
-    model: engine.options.model.source,
-    backend: engine.options.backend,
-    date: engine.options.now.toISOString().slice(0, 10),
+    model: engine.source,
+    backend: engine.backend,
+    date: engine.now.toISOString().slice(0, 10),
     a: side(a, pa),
     b: side(b, pb),
     comparison,
@@ -58,10 +58,21 @@ export function analyze(engine: Engine, a: RequestBody, b: RequestBody): DiffRep
     causes,
     ignored,
     growth,
-    piece: (id) => engine.tokenizer.piece(id),
+    piece: (id) => engine.piece(id),
   };
 }
 
 function side(body: RequestBody, p: Processed) {
   return { label: body.label, rendered: p.rendered, ids: p.tokens.ids, starts: p.tokens.starts };
+}
+
+/** A processor that must see the requests ahead (a live server): render them all first, then analyze. */
+export interface Prefetching {
+  prefetch(bodies: RequestBody[]): Promise<void>;
+}
+
+/** `analyze`, after sending A, B and every what-if variant to a prefetching processor. */
+export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody): Promise<DiffReport> {
+  if (engine.prefetch) await engine.prefetch([a, b, ...variants(a, b).map((v) => v.body)]);
+  return analyze(engine, a, b);
 }

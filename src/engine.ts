@@ -2,7 +2,7 @@ import { renderBackend, type Backend } from './backends.js';
 import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache.js';
 import { commonTextPrefix } from './compare.js';
 import { addsSpecialTokens, finishRender, prepare, type PrepareOptions, type TemplateCaps } from './normalize.js';
-import type { ModelInfo } from './model/types.js';
+import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { ChatTemplate, detectCaps } from './render.js';
 import { PromptTokenizer, type Tokens } from './tokenize.js';
@@ -23,10 +23,29 @@ export interface EngineOptions {
 }
 
 /**
+ * What the later stages (compare, attribute, report) need from rendering and tokenizing: done here
+ * (`Engine`) or by a running llama-server (`RemoteEngine`).
+ */
+export interface Processor {
+  readonly source: ModelSourceInfo;
+  readonly backend: Backend;
+  /** The clock templates see. */
+  readonly now: Date;
+  readonly cache: CacheConfig;
+  /** The prompt text the backend would tokenize. `side` names the request in errors. */
+  render(body: RequestBody, side: string): string;
+  process(body: RequestBody, side: string): Processed;
+  /** Display text of a token id. */
+  piece(id: number): string;
+  /** Index of the first token that stands for text of the prompt (1 after a BOS the tokenizer added). */
+  firstTextToken(p: Processed): number;
+}
+
+/**
  * normalize → render → tokenize for one model and backend, set up once and reused for every request and every
  * what-if variant the attribution renders.
  */
-export class Engine {
+export class Engine implements Processor {
   readonly template: ChatTemplate;
   readonly caps: TemplateCaps;
   readonly tokenizer: PromptTokenizer;
@@ -34,8 +53,15 @@ export class Engine {
   private readonly addSpecial: boolean;
   readonly cache: CacheConfig;
 
+  readonly source: ModelSourceInfo;
+  readonly backend: Backend;
+  readonly now: Date;
+
   constructor(readonly options: EngineOptions) {
     const { model, backend, now } = options;
+    this.source = model.source;
+    this.backend = backend;
+    this.now = now;
     const label = model.source.templateName ? `${model.source.name} (${model.source.templateName})` : model.source.name;
     this.template = new ChatTemplate(model.chatTemplate, label, now);
     this.caps = detectCaps(this.template);
@@ -65,6 +91,16 @@ export class Engine {
     const rendered = this.render(body, side);
     return { rendered, tokens: this.tokenize(rendered) };
   }
+
+  piece(id: number): string {
+    return this.tokenizer.piece(id);
+  }
+
+  firstTextToken(p: Processed): number {
+    const { addBos, bosToken } = this.options.model;
+    const added = this.addSpecial && addBos && p.tokens.ids[0] === this.tokenizer.bosId && !p.rendered.startsWith(bosToken);
+    return added ? 1 : 0;
+  }
 }
 
 /**
@@ -72,7 +108,7 @@ export class Engine {
  * checkpoints there): each message's start is where the render of the messages before it stops agreeing with
  * the full render.
  */
-export function userMessageStarts(engine: Engine, body: RequestBody, p: Processed): number[] {
+export function userMessageStarts(engine: Processor, body: RequestBody, p: Processed): number[] {
   const root = body.root;
   if (root.type !== 'object') return [];
   const msgs = root.entries.find((e) => e.key === 'messages')?.value;
@@ -97,7 +133,7 @@ export function userMessageStarts(engine: Engine, body: RequestBody, p: Processe
     }
     const at = commonTextPrefix(text, p.rendered);
     // a BOS the tokenizer added has no text of its own: it never starts a message
-    const from = p.tokens.ids[0] === engine.tokenizer.bosId && engine.options.model.addBos && p.tokens.starts[0] === 0 && !p.rendered.startsWith(engine.options.model.bosToken) ? 1 : 0;
+    const from = engine.firstTextToken(p);
     const found = p.tokens.starts.slice(from).findIndex((s) => s >= at);
     const token = found < 0 ? -1 : found + from;
     if (token >= 0) starts.push(token);

@@ -1,5 +1,5 @@
 import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
-import type { Engine, Processed } from '../engine.js';
+import type { Processed, Processor } from '../engine.js';
 import { KvdiffError } from '../errors.js';
 import type { RequestBody } from '../payload/body.js';
 import type { JsonNode } from '../payload/json.js';
@@ -45,15 +45,15 @@ export interface Attribution {
  * Tests each JSON difference as a cause: apply it alone to A, render and tokenize, and see whether and where
  * A's tokens change. Nothing is guessed from the diff itself.
  */
-export function attribute(engine: Engine, a: RequestBody, b: RequestBody, pa: Processed, pb: Processed, cmp: Comparison): Attribution {
+export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa: Processed, pb: Processed, cmp: Comparison): Attribution {
   const causes: Finding[] = [];
   const ignored: Finding[] = [];
   const growth: Finding[] = [];
-  for (const d of diffBodies(a.root, b.root)) {
+  for (const { d, body } of variants(a, b)) {
     const base = { code: d.code, path: d.path, side: d.side, a: d.a, b: d.b, from: d.from } as Finding;
     let variant: Processed;
     try {
-      variant = engine.process({ label: `${a.label} with ${d.code}`, root: d.apply(a.root) }, `A with only this difference (${d.code})`);
+      variant = engine.process(body, `A with only this difference (${d.code})`);
     } catch (err) {
       if (!(err instanceof KvdiffError)) throw err;
       causes.push({ ...base, token: cmp.firstDivergence?.token ?? null, breaks: cmp.firstDivergence !== null, error: err.message });
@@ -78,6 +78,11 @@ export function attribute(engine: Engine, a: RequestBody, b: RequestBody, pa: Pr
     causes.unshift({ code: 'UNEXPLAINED', path: [], side: 'b', token: first, breaks: true });
   }
   return { causes, ignored, growth };
+}
+
+/** A with each JSON difference from B applied alone: the what-if requests attribution renders. */
+export function variants(a: RequestBody, b: RequestBody): { d: Difference; body: RequestBody }[] {
+  return diffBodies(a.root, b.root).map((d) => ({ d, body: { label: `${a.label} with ${d.code}`, root: d.apply(a.root) } }));
 }
 
 /** Appending messages broke A's prompt: say whether the template rewrote history, the generation prompt, or a token boundary. */

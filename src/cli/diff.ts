@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { analyze, type LoggedReuse } from '../analyze.js';
+import { analyzeAhead, type LoggedReuse } from '../analyze.js';
 import { explainLogText, lastLoggedRequest } from '../logs/index.js';
 import { KvdiffError } from '../errors.js';
 import { githubReport } from '../report/github.js';
@@ -55,7 +55,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
-      const report = analyze(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx));
+      const report = await analyzeAhead(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx));
       if (opts.log) report.logged = await loggedReuse(opts.log, report.comparison.nPast);
       if (format === 'json') ctx.stdout(jsonReport(report));
       else if (format === 'github') ctx.stdout(githubReport(report));

@@ -9,7 +9,9 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .argument('<body>', 'request body (file, or - for stdin)')
     .action(async (body: string, opts: EngineCliOptions) => {
       const engine = await buildEngine(opts, ctx);
-      ctx.stdout(engine.render(await readBodyArg(body, ctx), body));
+      const b = await readBodyArg(body, ctx);
+      await engine.prefetch?.([b]);
+      ctx.stdout(engine.render(b, body));
     });
   addEngineOptions(render);
   program.addCommand(render);
@@ -20,8 +22,10 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print {"ids": [...], "pieces": [...]}')
     .action(async (body: string, opts: EngineCliOptions & { json?: boolean }) => {
       const engine = await buildEngine(opts, ctx);
-      const { tokens: t } = engine.process(await readBodyArg(body, ctx), body);
-      const pieces = t.ids.map((id) => engine.tokenizer.piece(id));
+      const b = await readBodyArg(body, ctx);
+      await engine.prefetch?.([b]);
+      const { tokens: t } = engine.process(b, body);
+      const pieces = t.ids.map((id) => engine.piece(id));
       if (opts.json) {
         ctx.stdout(`${JSON.stringify({ ids: t.ids, pieces })}\n`);
       } else {

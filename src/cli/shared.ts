@@ -2,7 +2,9 @@ import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
-import { Engine } from '../engine.js';
+import { Engine, type Processor } from '../engine.js';
+import type { Prefetching } from '../analyze.js';
+import { RemoteEngine } from '../remote.js';
 import { BACKEND_CHOICES, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
@@ -14,6 +16,7 @@ import { nodeFs } from './node-fs.js';
 
 /** Options shared by every command that renders: where the model comes from, the backend, the clock. */
 export interface EngineCliOptions extends ModelOptions {
+  server?: string;
   backend: Backend;
   date?: string;
   cacheReuse?: number;
@@ -39,6 +42,7 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--model <name>', 'built-in model (qwen3) or a Hugging Face Hub id org/name[@revision]')
     .option('--gguf <file>', 'read chat template and tokenizer from a GGUF file (header only)')
     .option('--hf <dir>', 'a local Hugging Face model folder (tokenizer.json, tokenizer_config.json, chat template)')
+    .option('--server <url>', 'ask a running llama-server for the exact render and tokens (/apply-template, /tokenize)')
     .option('--template <file>', 'use this chat template instead (.jinja, or .json with chat_template)')
     .option('--template-name <name>', 'pick a named chat template (tool_use, ...)')
     .option('--tokenizer <file|dir>', 'use this tokenizer.json (or the folder holding it) instead')
@@ -59,7 +63,8 @@ function today(): Date {
   return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
 }
 
-export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Engine> {
+export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor & Partial<Prefetching>> {
+  if (opts.server) return connectServer(opts);
   const model = await resolveModel(opts, {
     fs: nodeFs,
     env: ctx.env,
@@ -67,6 +72,17 @@ export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Prom
     fetch: globalThis.fetch,
     onProgress: (m) => ctx.stderr(`${m}\n`),
   });
+  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today() });
+}
+
+async function connectServer(opts: EngineCliOptions): Promise<RemoteEngine> {
+  const clash = [opts.model && '--model', opts.gguf && '--gguf', opts.hf && '--hf', opts.template && '--template', opts.tokenizer && '--tokenizer'].filter(Boolean);
+  if (clash.length) throw new KvdiffError(`--server uses the server's own template and tokenizer: drop ${clash.join(', ')}`);
+  if (opts.backend !== 'llama.cpp') throw new KvdiffError('--server asks llama-server itself: --backend must be llama.cpp');
+  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts) });
+}
+
+function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
   const cache: Partial<CacheConfig> = {};
   if (opts.cacheReuse !== undefined) cache.cacheReuse = opts.cacheReuse;
   if (opts.swaFull) cache.swaFull = true;
@@ -79,7 +95,7 @@ export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Prom
     if (block < 1) throw new KvdiffError('--block-size and --page-size take a whole number of at least 1');
     cache.blockSize = block;
   }
-  return new Engine({ model, backend: opts.backend, cache, now: opts.date ? parseDate(opts.date) : today() });
+  return cache;
 }
 
 /** Reads a request body from a file, or from standard input for `-`. */
