@@ -10,6 +10,13 @@ export const BACKENDS: readonly BackendName[] = ['llama.cpp', 'raw'];
 /** What the backend hands to the template: every top-level variable, already decided. */
 export interface RenderInput {
   vars: Record<string, unknown>;
+  /** Which Jinja engine's behaviour to reproduce: llama.cpp's own (`common/jinja`) or plain @huggingface/jinja. */
+  dialect?: 'llama.cpp' | 'hf';
+  /**
+   * Continue the last (assistant) message instead of starting a new turn: llama-server does this when the
+   * conversation ends with an assistant message (prefill, on by default).
+   */
+  continueFinal?: boolean;
 }
 
 /** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
@@ -82,7 +89,12 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   const messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
   const vars: Record<string, unknown> = { messages };
   if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
-  if (plain.add_generation_prompt ?? true) vars.add_generation_prompt = true;
+  // server-common.cpp: a trailing assistant message is continued (prefill) and replaces the generation prompt
+  const continueFinal = messages.length > 0 && messages[messages.length - 1].role === 'assistant';
+  if (continueFinal && messages.length >= 2 && messages[messages.length - 2].role === 'assistant') {
+    refuse(label, 'Cannot have 2 or more assistant messages at the end of the list.');
+  }
+  if ((plain.add_generation_prompt ?? true) && !continueFinal) vars.add_generation_prompt = true;
   vars.bos_token = model.bosToken;
   vars.eos_token = model.eosToken;
   const kwargs = { ...kwargsOf(plain) };
@@ -102,7 +114,7 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   }
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
-  return { vars };
+  return { vars, dialect: 'llama.cpp', continueFinal };
 }
 
 function nonEmptyString(v: unknown): v is string {

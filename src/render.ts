@@ -1,6 +1,8 @@
-import { Environment, Interpreter, Template } from '@huggingface/jinja';
+import { Environment, Template } from '@huggingface/jinja';
 import { KvdiffError } from './errors.js';
 import { strftime } from './clock.js';
+import { LlamaInterpreter } from './jinja/compat.js';
+import type { RV } from './jinja/values.js';
 import type { RenderInput, TemplateCaps } from './normalize.js';
 
 /** Largest `range()` a template may ask for: chat templates loop over messages, never over millions. */
@@ -20,7 +22,7 @@ export class ChatTemplate {
     private readonly now: Date,
   ) {
     try {
-      this.parsed = new Template(source);
+      this.parsed = new Template(lexerSource(source));
     } catch (err) {
       throw new KvdiffError(`chat template ${label} could not be parsed: ${(err as Error).message}`);
     }
@@ -28,6 +30,50 @@ export class ChatTemplate {
 
   /** Renders; `side` names the request in errors (`A (a.json)`). */
   render(input: RenderInput, side: string): string {
+    if (input.continueFinal) return this.renderContinued(input, side);
+    return this.renderVars(input.vars, input.dialect ?? 'hf', side);
+  }
+
+  /**
+   * llama-server's continuation of a trailing assistant message (common/chat.cpp, `common_chat_templates_apply_jinja`,
+   * as recorded): the conversation without that message is rendered (no generation prompt), then the whole
+   * conversation; the text the full render adds after their common prefix, cut after the message's content, is
+   * appended to the first render. So the closing of the last turn is not printed, and whatever the first render
+   * ends with (Phi-3's EOS when there is no generation prompt) stays.
+   */
+  private renderContinued(input: RenderInput, side: string): string {
+    const messages = input.vars.messages as Record<string, unknown>[];
+    const last = messages.at(-1)!;
+    const dialect = input.dialect ?? 'hf';
+    const prefix = this.renderVars({ ...input.vars, messages: messages.slice(0, -1) }, dialect, side);
+    const full = this.renderVars(input.vars, dialect, side);
+    let lcp = 0;
+    while (lcp < prefix.length && lcp < full.length && prefix[lcp] === full[lcp]) lcp++;
+    const content = contentText(last.content);
+    const at = content ? full.lastIndexOf(content) : -1;
+    const end = at >= lcp ? at + content.length : full.length;
+    return prefix + full.slice(lcp, end);
+  }
+
+  private renderVars(vars: Record<string, unknown>, dialect: 'llama.cpp' | 'hf', side: string): string {
+    let out: string;
+    try {
+      out = this.run(vars, dialect).interp.run(this.parsed.parsed).value as string;
+    } catch (err) {
+      if (err instanceof TemplateRaised) {
+        throw new KvdiffError(`template ${this.label} raised an error while rendering ${side}: "${err.message}"`);
+      }
+      if (err instanceof KvdiffError) throw err;
+      throw new KvdiffError(`template ${this.label} failed while rendering ${side}: ${(err as Error).message}`);
+    }
+    if (out.length > MAX_RENDER_CHARS) {
+      throw new KvdiffError(`template ${this.label} rendered more than ${MAX_RENDER_CHARS} characters for ${side}`);
+    }
+    return out;
+  }
+
+  /** An interpreter over a fresh environment holding the globals and `vars`. */
+  private run(vars: Record<string, unknown>, dialect: 'llama.cpp' | 'hf', trackUse = false): { env: Environment; interp: LlamaInterpreter } {
     // the globals @huggingface/jinja's Template.render sets, with a fixed clock, a bounded range() and
     // raise_exception that keeps the template author's message
     const env = new Environment();
@@ -44,22 +90,43 @@ export class ChatTemplate {
       },
       range: boundedRange,
     };
-    for (const [k, v] of Object.entries({ ...globals, ...input.vars })) env.set(k, v);
-    let out: string;
-    try {
-      out = new Interpreter(env).run(this.parsed.parsed).value as string;
-    } catch (err) {
-      if (err instanceof TemplateRaised) {
-        throw new KvdiffError(`template ${this.label} raised an error while rendering ${side}: "${err.message}"`);
-      }
-      if (err instanceof KvdiffError) throw err;
-      throw new KvdiffError(`template ${this.label} failed while rendering ${side}: ${(err as Error).message}`);
-    }
-    if (out.length > MAX_RENDER_CHARS) {
-      throw new KvdiffError(`template ${this.label} rendered more than ${MAX_RENDER_CHARS} characters for ${side}`);
-    }
-    return out;
+    for (const [k, v] of Object.entries({ ...globals, ...vars })) env.set(k, v);
+    return { env, interp: new LlamaInterpreter(env, { dialect, maxChars: MAX_RENDER_CHARS, trackUse }) };
   }
+
+  /**
+   * Runs the template the way llama.cpp's caps detection does (`ctx.is_get_stats`): whether it succeeded, and
+   * which values it used.
+   */
+  probe(vars: Record<string, unknown>, watch: (env: Environment) => RV[]): { ok: boolean; used: boolean[] } {
+    const { env, interp } = this.run(vars, 'llama.cpp', true);
+    // pick the watched values before the template can rebind the variables holding them
+    const watched = watch(env);
+    let ok = true;
+    try {
+      interp.run(this.parsed.parsed);
+    } catch {
+      ok = false;
+    }
+    return { ok, used: watched.map((v) => interp.used.has(v)) };
+  }
+}
+
+/** The text of a message's content: a string, or its text parts joined. */
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
+  return '';
+}
+
+/**
+ * llama.cpp's template reader (common/jinja/lexer.cpp) turns CRLF and lone CR into LF and drops one trailing
+ * newline if the file ends with `\n`. @huggingface/jinja drops one trailing `\n` itself, so a file ending in a
+ * lone CR (kept as a newline by llama.cpp) gets an extra one to lose.
+ */
+export function lexerSource(source: string): string {
+  const lf = source.replace(/\r\n?/g, '\n');
+  return source.endsWith('\r') ? lf + '\n' : lf;
 }
 
 class TemplateRaised extends Error {}
@@ -85,8 +152,8 @@ function boundedRange(start: unknown, stop?: unknown, step?: unknown): number[] 
 const PROBE = 'KVDIFF_PROBE_7f3a';
 
 /**
- * What llama.cpp's `common/jinja/caps.cpp` learns about a template, found the same way where possible
- * (rendering probe messages) and from the template's text where llama.cpp tracks variable access.
+ * What llama.cpp's `common/jinja/caps.cpp` (`caps_get`) learns about a template, found the same way: by running it
+ * on probe conversations and watching which values it uses.
  */
 export function detectCaps(template: ChatTemplate): TemplateCaps {
   const src = template.source;
@@ -100,8 +167,54 @@ export function detectCaps(template: ChatTemplate): TemplateCaps {
   const stringOut = tryRender(PROBE);
   const typedOut = stringOut.includes(PROBE) ? '' : tryRender([{ type: 'text', text: PROBE }]);
   return {
-    objectArguments: /arguments\s*\|\s*tojson|arguments\s*\.\s*(items|keys|values)\s*\(|arguments\s*\[|arguments\s*\.\s*[A-Za-z_]/.test(src),
+    objectArguments: detectObjectArguments(template),
     stringContent: stringOut.includes(PROBE) || !typedOut.includes(PROBE),
     keepsDeveloperRole: src.includes('<|channel|>'),
   };
+}
+
+/**
+ * caps.cpp's "single tool with object arguments" probe: a tool call whose `arguments` is the object
+ * `{"arg": "value"}`, a tool result, an answer and a new user turn, with one tool. The template supports object
+ * arguments when that render succeeds, it used the tool calls, and it used the `arg` value itself (a member access
+ * such as `arguments.arg`, a loop over `arguments.items()` printing the value, or `arguments | tojson`).
+ */
+function detectObjectArguments(template: ChatTemplate): boolean {
+  const probe = template.probe({
+    messages: [
+      { role: 'user', content: 'User message' },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [{ id: 'call00001', type: 'function', function: { name: 'tool1', arguments: { arg: 'value' } } }],
+      },
+      { role: 'tool', content: 'Tool response', tool_call_id: 'call00001' },
+      { role: 'assistant', content: "The tool response was 'tool response'" },
+      { role: 'user', content: 'User message' },
+    ],
+    tools: [
+      {
+        name: 'tool',
+        type: 'function',
+        function: {
+          name: 'tool1',
+          description: 'Tool description',
+          parameters: {
+            type: 'object',
+            properties: { arg: { type: 'string', description: 'Arg description' } },
+            required: ['arg'],
+          },
+        },
+      },
+    ],
+    bos_token: '',
+    eos_token: '',
+    add_generation_prompt: true,
+  }, (env) => {
+    const at = (v: RV, key: string | number): RV =>
+      typeof key === 'number' ? (v.value as RV[])[key] : (v.value as Map<string, RV>).get(key)!;
+    const toolCalls = at(at(env.lookupVariable('messages') as unknown as RV, 1), 'tool_calls');
+    return [toolCalls, at(at(at(at(toolCalls, 0), 'function'), 'arguments'), 'arg')];
+  });
+  return probe.ok && probe.used.every(Boolean);
 }
