@@ -27,6 +27,11 @@ export interface TemplateCaps {
   stringContent: boolean;
   /** gpt-oss style templates (`<|channel|>`) keep the `developer` role. */
   keepsDeveloperRole: boolean;
+  /**
+   * The template has a thinking mode, so llama-server's default `enable_thinking` is true (false otherwise).
+   * Absent: assumed true.
+   */
+  thinking?: boolean;
 }
 
 export interface PrepareOptions {
@@ -98,7 +103,8 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   vars.bos_token = model.bosToken;
   vars.eos_token = model.eosToken;
   const kwargs = { ...kwargsOf(plain) };
-  let enableThinking = true;
+  // server-context.cpp: the default is on only for templates with a thinking mode (--reasoning auto)
+  let enableThinking = caps.thinking ?? true;
   const effort = plain.reasoning_effort;
   if (effort === 'none') enableThinking = false;
   else if (typeof effort === 'string') kwargs.reasoning_effort ??= effort;

@@ -97,6 +97,22 @@ type Self = LlamaInterpreter & Internals;
 const base = Interpreter.prototype as unknown as Internals;
 const proto = LlamaInterpreter.prototype as unknown as Internals;
 
+/**
+ * Output of a block. llama.cpp prints nothing for a dict inside `{{ }}` (MiniCPM5 prints an object argument value
+ * with `{{ param_value }}` and gets `<param name="location"></param>`); the rest prints as @huggingface/jinja does.
+ */
+proto.evaluateBlock = function (this: Self, nodes, env) {
+  if (!this.llama) return base.evaluateBlock.call(this, nodes, env);
+  let out = '';
+  for (const node of nodes) {
+    const v = this.evaluate(node, env);
+    if (isNone(v) || isUndefined(v) || isObject(v)) continue;
+    out += v.toString();
+    this.checkLength(out);
+  }
+  return str(out);
+};
+
 /** llama.cpp marks a variable used whenever an identifier resolves to it (runtime.cpp `identifier::execute_impl`). */
 proto.evaluateIdentifier = function (this: Self, node, env) {
   if (!this.llama) return base.evaluateIdentifier.call(this, node, env);
@@ -139,11 +155,13 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   const left = this.evaluate(node.left, env);
   const right = this.evaluate(node.right, env);
   if (op === '==' || op === '!=') return bool(deepEqual(left, right) === (op === '=='));
-  if (op === '+' || op === '~') {
-    const nullish = (v: RV) => isUndefined(v) || isNone(v);
-    if ((nullish(left) && isString(right)) || (nullish(right) && isString(left))) {
-      return str(this.checkLength((nullish(left) ? '' : (left.value as string)) + (nullish(right) ? '' : (right.value as string))));
-    }
+  if ((op === '+' || op === '~') && isString(left) !== isString(right) && (isUndefined(left) || isNone(left) || isUndefined(right) || isNone(right))) {
+    return str(this.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
+  }
+  if (op === '*' && ((isString(left) && is(right, IntegerValue)) || (is(left, IntegerValue) && isString(right)))) {
+    // Python's string repetition, which llama.cpp supports (functionary: `"    " * depth`)
+    const [s, n] = isString(left) ? [left.value as string, right.value as number] : [right.value as string, left.value as number];
+    return str(this.checkLength(n > 0 ? s.repeat(n) : ''));
   }
   const v = base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
   if (isString(v)) this.checkLength(v.value as string);
@@ -241,6 +259,8 @@ proto.applyFilter = function (this: Self, operand, filter, env) {
     case 'strip':
     case 'lstrip':
     case 'rstrip': {
+      // an undefined value strips to "" (Hermes-3: `param_fields.description|trim` with no description)
+      if (isUndefined(operand)) return str('');
       if (!isString(operand)) break;
       const [pos, kw] = args();
       const chars = kw.get('chars') ?? pos[0];
@@ -249,7 +269,6 @@ proto.applyFilter = function (this: Self, operand, filter, env) {
     case 'tojson': {
       const [pos, kw] = args();
       const get = (k: string, i: number) => kw.get(k) ?? pos[i];
-      if (get('ensure_ascii', 0)?.__bool__().value) throw new Error('tojson ensure_ascii=true not implemented');
       if (get('sort_keys', 3)?.__bool__().value) throw new Error('tojson sort_keys=true not implemented');
       const indent = get('indent', 1);
       const seps = get('separators', 2);
@@ -258,6 +277,7 @@ proto.applyFilter = function (this: Self, operand, filter, env) {
         indent: is(indent, IntegerValue) ? (indent.value as number) : undefined,
         itemSep: sepList[0],
         keySep: sepList[1],
+        ensureAscii: get('ensure_ascii', 0)?.__bool__().value ?? false,
       }, (v) => this.mark(v))));
     }
     case 'items':

@@ -13,6 +13,8 @@ export interface JsonOptions {
   indent?: number;
   itemSep?: string;
   keySep?: string;
+  /** `ensure_ascii=True`: non-ASCII as `\uXXXX` (UTF-16 surrogate pairs above U+FFFF), as Python and llama.cpp. */
+  ensureAscii?: boolean;
 }
 
 export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => void): string {
@@ -32,7 +34,7 @@ export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => 
       case 'FloatValue':
         return formatDouble(x.value as number);
       case 'StringValue':
-        return jsonString(x.value as string);
+        return jsonString(x.value as string, opts.ensureAscii);
     }
     const pad = indent < 0 ? '' : '\n' + ' '.repeat(indent * (depth + 1));
     const end = indent < 0 ? '' : '\n' + ' '.repeat(indent * depth);
@@ -41,7 +43,7 @@ export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => 
       return items.length ? `[${pad}${items.join(itemSep + pad)}${end}]` : '[]';
     }
     if (isObject(x) || is(x, NamespaceValue)) {
-      const items = [...(x.value as Map<string, RV>)].map(([k, i]) => `${jsonString(k)}${keySep}${walk(i, depth + 1)}`);
+      const items = [...(x.value as Map<string, RV>)].map(([k, i]) => `${jsonString(k, opts.ensureAscii)}${keySep}${walk(i, depth + 1)}`);
       return items.length ? `{${pad}${items.join(itemSep + pad)}${end}}` : '{}';
     }
     throw new KvdiffError(`tojson cannot serialise a ${x.type}`);
@@ -50,9 +52,9 @@ export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => 
 }
 
 /** JSON string escaping as nlohmann::json::dump with ensure_ascii=false. */
-export function jsonString(s: string): string {
+export function jsonString(s: string, ensureAscii = false): string {
   let out = '"';
-  for (const ch of s) {
+  for (const ch of ensureAscii ? s.split('') : s) {
     const c = ch.codePointAt(0)!;
     if (ch === '"') out += '\\"';
     else if (ch === '\\') out += '\\\\';
@@ -61,7 +63,7 @@ export function jsonString(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (c < 0x20) out += '\\u' + c.toString(16).padStart(4, '0');
+    else if (c < 0x20 || (ensureAscii && c > 0x7f)) out += '\\u' + c.toString(16).padStart(4, '0');
     else out += ch;
   }
   return out + '"';

@@ -1,0 +1,70 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine.js';
+import { KvdiffError } from '../src/errors.js';
+import { loadBuiltinModel } from '../src/model/builtin.js';
+import { nodeFs } from '../src/cli/node-fs.js';
+import { bodyFromObject } from '../src/payload/body.js';
+import { sha256 } from '../src/model/util.js';
+import { HAVE_SHARED, NO_SHARED_REASON, SHARED } from './shared.js';
+import { KNOWN_TEMPLATE_MISSES } from './templates-known-misses.js';
+
+// llama-server's own renders of 34 real chat templates × 10 bodies (tiny-qwen3 vocabulary, 2026-11-27).
+// A refusal (status 400/500) must come out as an error, not a prediction.
+interface Result { conversation_id: string; request: unknown; status: number; prompt?: string; error?: unknown }
+interface TemplateFixture { template_name: string; template: string; results: Result[]; server_template_source: { kind: string; text?: string } }
+
+const DIR = join(SHARED, 'fixtures', 'llama-server-templates');
+const fixtures: TemplateFixture[] = HAVE_SHARED
+  ? readdirSync(DIR).filter((f) => f.endsWith('.json') && f !== 'conversations.json').sort().map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')))
+  : [];
+
+/** Where two renders part, with a little context: `at 123: got "…" want "…"`. */
+function divergence(got: string, want: string): string {
+  let i = 0;
+  while (i < got.length && i < want.length && got[i] === want[i]) i++;
+  const show = (s: string) => JSON.stringify(s.slice(Math.max(0, i - 20), i + 40));
+  return `at ${i}: got ${show(got)} want ${show(want)}`;
+}
+
+describe.skipIf(!HAVE_SHARED)(`llama.cpp backend renders like llama-server (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, async () => {
+  const base = HAVE_SHARED ? await loadBuiltinModel(nodeFs, 'qwen3') : undefined;
+  const outcomes: { name: string; ok: boolean; why?: string }[] = [];
+  for (const fx of fixtures) {
+    const model = { ...base!, chatTemplate: fx.template, source: { ...base!.source, name: fx.template_name, templateSha256: sha256(fx.template) } };
+    let engine: Engine | undefined;
+    let setupError: string | undefined;
+    try {
+      engine = new Engine({ model, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 10, 27)) });
+    } catch (err) {
+      setupError = (err as Error).message;
+    }
+    for (const r of fx.results) {
+      const name = `${fx.template_name} ${r.conversation_id}`;
+      let got: string | { error: string };
+      try {
+        if (!engine) throw new KvdiffError(setupError!);
+        got = engine.render(bodyFromObject(r.request, r.conversation_id), r.conversation_id);
+      } catch (err) {
+        if (!(err instanceof KvdiffError)) throw err;
+        got = { error: err.message };
+      }
+      const ok = r.status === 200 ? got === r.prompt : typeof got === 'object';
+      const why = ok ? undefined
+        : typeof got === 'object' ? (r.status === 200 ? got.error : undefined)
+        : r.status !== 200 ? `server refused (${JSON.stringify(r.error).slice(0, 120)}), kvdiff rendered`
+        : `render differs ${divergence(got, r.prompt!)}`;
+      outcomes.push({ name, ok, why });
+    }
+  }
+  it('matches llama-server on at least 95 % of template × body pairs, and every miss is a known, explained one', () => {
+    const misses = outcomes.filter((o) => !o.ok);
+    const matched = outcomes.length - misses.length;
+    console.log(`${matched}/${outcomes.length} template renders identical to llama-server (${((100 * matched) / outcomes.length).toFixed(1)} %)`);
+    for (const m of misses) console.log(`  miss: ${m.name}: ${m.why}`);
+    expect(outcomes.length).toBe(340);
+    expect(matched / outcomes.length).toBeGreaterThanOrEqual(0.95);
+    expect(misses.map((m) => m.name).filter((n) => !(n in KNOWN_TEMPLATE_MISSES))).toEqual([]);
+  });
+});
