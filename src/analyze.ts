@@ -1,6 +1,9 @@
 import { attribute, variants, type Finding } from './attribute/attribute.js';
 import { compare, type Comparison } from './compare.js';
-import { userMessageStarts, type Processed, type Processor } from './engine.js';
+import { Engine, userMessageStarts, type Processed, type Processor } from './engine.js';
+import { KvdiffError } from './errors.js';
+import { slotAfter, type SlotContents } from './generated.js';
+import type { GeneratedResponse } from './payload/response.js';
 import type { Backend } from './backends.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
@@ -24,6 +27,8 @@ export interface DiffReport {
   piece(id: number): string;
   /** What a server log said for B, when `--log` was given. */
   logged?: LoggedReuse;
+  /** The slot after A's reply, when `--response` was given. */
+  slot?: SlotContents;
 }
 
 /** The n_past a server log recorded, beside the prediction. */
@@ -38,13 +43,18 @@ export interface LoggedReuse {
 }
 
 /** Renders, tokenizes and compares A and B, then tests each JSON difference as a cause. */
-export function analyze(engine: Processor, a: RequestBody, b: RequestBody): DiffReport {
+export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): DiffReport {
   const pa = engine.process(a, `A (${a.label})`);
   const pb = engine.process(b, `B (${b.label})`);
+  let slot: SlotContents | undefined;
+  if (opts.response) {
+    if (!(engine instanceof Engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
+    slot = slotAfter(engine, a, pa, opts.response);
+  }
   const { cache } = engine;
   // SWA / recurrent models resume from checkpoints taken at user-message starts: find them only when needed
   const starts = (cache.nSwa > 0 && !cache.swaFull) || cache.recurrent ? userMessageStarts(engine, a, pa) : [];
-  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, cache, starts);
+  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, cache, starts, slot?.ids);
   const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
   return {
     schemaVersion: 1,
@@ -59,6 +69,7 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody): Diff
     ignored,
     growth,
     piece: (id) => engine.piece(id),
+    ...(slot ? { slot } : {}),
   };
 }
 
@@ -72,7 +83,7 @@ export interface Prefetching {
 }
 
 /** `analyze`, after sending A, B and every what-if variant to a prefetching processor. */
-export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody): Promise<DiffReport> {
+export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
   if (engine.prefetch) await engine.prefetch([a, b, ...variants(a, b).map((v) => v.body)]);
-  return analyze(engine, a, b);
+  return analyze(engine, a, b, opts);
 }

@@ -55,9 +55,18 @@ export function codePointIndex(s: string, utf16: number): number {
  * Where B parts from A, and what the server reuses: by default llama-server's rule (longest common token
  * prefix, minus 1 when all of B is cached), else the cache rules given (SWA checkpoints, --cache-reuse, blocks).
  */
-export function compare(textA: string, a: Tokens, textB: string, b: Tokens, cache: CacheConfig = DEFAULT_CACHE_CONFIG, userStartsA: readonly number[] = []): Comparison {
+export function compare(
+  textA: string,
+  a: Tokens,
+  textB: string,
+  b: Tokens,
+  cache: CacheConfig = DEFAULT_CACHE_CONFIG,
+  userStartsA: readonly number[] = [],
+  /** What the slot holds when it is more than A's prompt (A's generated tokens fed back). */
+  slotIds: readonly number[] = a.ids,
+): Comparison {
   const lcp = commonPrefix(a.ids, b.ids);
-  const reuse = predictReuse(a.ids, b.ids, cache, userStartsA);
+  const reuse = predictReuse(slotIds, b.ids, cache, userStartsA);
   let firstDivergence: Divergence | null = null;
   if (lcp < a.ids.length) {
     const textLcp = commonTextPrefix(textA, textB);

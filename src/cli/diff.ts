@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { analyzeAhead, type LoggedReuse } from '../analyze.js';
 import { explainLogText, lastLoggedRequest } from '../logs/index.js';
+import { readResponse } from '../payload/response.js';
 import { KvdiffError } from '../errors.js';
 import { githubReport } from '../report/github.js';
 import { humanReport } from '../report/human.js';
@@ -10,13 +11,16 @@ import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 /** The last request with a logged n_past in a llama-server log file. */
-async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse> {
-  let text: string;
+async function readText(file: string, what: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
-    throw new KvdiffError(`cannot read log ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new KvdiffError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse> {
+  const text = await readText(file, 'log');
   const last = lastLoggedRequest(explainLogText(text).requests);
   const reused = last?.reused ?? null;
   return {
@@ -31,6 +35,7 @@ async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse
 
 interface DiffOptions extends EngineCliOptions {
   log?: string;
+  response?: string;
   json?: boolean;
   format: 'human' | 'json' | 'github';
   color?: boolean;
@@ -45,6 +50,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print the JSON report (same as --format json)')
     .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github']).default('human'))
     .option('--no-color', 'plain text even on a terminal')
+    .option('--response <file>', "A's chat-completion response: its generated tokens are in the slot too")
     .option('--log <file>', "a llama-server log of B's request: show the n_past it logged beside the prediction")
     .addHelpText(
       'after',
@@ -55,7 +61,8 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
-      const report = await analyzeAhead(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx));
+      const response = opts.response ? readResponse(await readText(opts.response, 'response'), opts.response) : undefined;
+      const report = await analyzeAhead(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx), { response });
       if (opts.log) report.logged = await loggedReuse(opts.log, report.comparison.nPast);
       if (format === 'json') ctx.stdout(jsonReport(report));
       else if (format === 'github') ctx.stdout(githubReport(report));

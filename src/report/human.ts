@@ -48,6 +48,7 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
   for (const g of r.growth) {
     out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${g.b ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
   }
+  if (r.slot) out.push('', ...slotLines(r, c));
   if (r.logged) out.push('', ...loggedLines(r, c));
   out.push('', c.dim(modelLine(r)));
   return `${out.join('\n')}\n`;
@@ -121,5 +122,17 @@ function loggedLines(r: DiffReport, c: ChalkInstance): string[] {
   lines.push(
     `${c.yellow.bold('warning')}: the log and the prediction disagree${sizes}: likely a different template, tokenizer or backend flag (--cache-reuse, SWA checkpoints), or another request used the slot in between`,
   );
+  return lines;
+}
+
+function slotLines(r: DiffReport, c: ChalkInstance): string[] {
+  const s = r.slot!;
+  const sampled = s.sampled === null ? '' : `${num(s.sampled)} sampled, `;
+  const lines = [`${c.dim('=')} ${c.bold('note')}: A's reply: ${sampled}${num(s.generatedKept)} kept in the slot after A's ${num(r.comparison.tokensA)} prompt tokens`];
+  if (s.mismatch) {
+    lines.push(
+      `${c.dim('=')} ${c.bold('note')}: re-tokenizing the reply's text gives ${num(s.retokenized)} tokens, not ${num(s.sampled!)}: the slot holds the tokens the model sampled, which no re-rendered text reproduces; expect the cache to stop where the reply starts`,
+    );
+  }
   return lines;
 }

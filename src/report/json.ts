@@ -39,6 +39,7 @@ export function toJsonReport(r: DiffReport) {
     model: r.model,
     files: { a: r.a.label, b: r.b.label },
     ...(r.logged ? { logged: r.logged } : {}),
+    ...(r.slot ? { slot: { tokens: r.slot.ids.length, generatedKept: r.slot.generatedKept, sampled: r.slot.sampled, retokenized: r.slot.retokenized, mismatch: r.slot.mismatch } } : {}),
   };
   return body;
 }
