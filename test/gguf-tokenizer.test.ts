@@ -84,7 +84,7 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama-server recordings (needs .
   it('an unknown template name is an error that lists the available ones', async () => {
     const err = await loadGgufModel(nodeFs, MODELS + 'tiny-qwen3.gguf', { templateName: 'tool_use' }).catch((e) => e);
     expect(err).toBeInstanceOf(KvdiffError);
-    expect(err.message).toMatch(/no chat template named "tool_use"; available: default/);
+    expect(err.message).toMatch(/no chat template named "tool_use"; available: "default"/);
   });
 });
 

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
-import { meta, readGgufHeader, type GgufValue } from './gguf.js';
+import { meta, quote, readGgufHeader, type GgufValue } from './gguf.js';
 import { ggufTokenizer } from './gguf-tokenizer.js';
 import type { ModelInfo } from './types.js';
 
@@ -46,13 +46,13 @@ function chooseTemplate(templates: Record<string, string>, name: string | undefi
   if (name === undefined) {
     const main = templates[GGUF_DEFAULT_TEMPLATE_NAME];
     if (main === undefined) {
-      throw new KvdiffError(`${file}: GGUF has no default chat template; named ones: ${names.join(', ')}`, 'pick one with --template-name NAME');
+      throw new KvdiffError(`${file}: GGUF has no default chat template; named ones: ${names.map(quote).join(', ')}`, 'pick one with --template-name NAME');
     }
     return [main, undefined];
   }
   const text = templates[name];
   if (text === undefined) {
-    throw new KvdiffError(`${file}: GGUF has no chat template named "${name}"; available: ${names.join(', ')}`);
+    throw new KvdiffError(`${file}: GGUF has no chat template named ${quote(name)}; available: ${names.map(quote).join(', ')}`);
   }
   return [text, name];
 }

@@ -12,7 +12,7 @@
  *   `tokenizer_st_partition` does.
  */
 import { KvdiffError } from '../errors.js';
-import type { GgufValue } from './gguf.js';
+import { quote, type GgufValue } from './gguf.js';
 import { preTokenizerFor } from './gguf-pretokenizers.js';
 import { spmMerges } from './gguf-spm.js';
 import { Attr, isSpecial, readVocab, type GgufVocab } from './gguf-vocab.js';
@@ -84,7 +84,7 @@ function bpeJson(v: GgufVocab, file: string, addBos: boolean, addEos: boolean): 
   const pre = preTokenizerFor(v.pre);
   if (!pre) {
     throw new KvdiffError(
-      `${file}: pre-tokenizer "${v.pre}" (tokenizer.ggml.pre) is not one kvdiff reproduces`,
+      `${file}: pre-tokenizer ${quote(v.pre)} (tokenizer.ggml.pre) is not one kvdiff reproduces`,
       'pass --tokenizer FILE with the model\'s tokenizer.json instead',
     );
   }

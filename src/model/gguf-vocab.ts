@@ -4,7 +4,8 @@
  * special-token ids and the add-BOS/EOS flags.
  */
 import { KvdiffError } from '../errors.js';
-import { meta, type GgufValue } from './gguf.js';
+import { meta, quote, type GgufValue } from './gguf.js';
+import { HashTable, hashOf } from './gguf-hash.js';
 
 /** llama.cpp's `llama_token_type` values as stored in `tokenizer.ggml.token_type`. */
 export const TokenType = { UNDEFINED: 0, NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
@@ -49,6 +50,8 @@ export interface GgufVocab {
    * last id wins, as in llama.cpp's `token_to_id[word] = i`.
    */
   ids: Record<string, number>;
+  /** Whether some token text occurs twice (then only the last id is reachable by text). */
+  duplicates: boolean;
   /** Attribute bits per token (see `Attr`). */
   attrs: Uint16Array;
   /** Per-token scores (SPM merge priorities); all 0 when absent. */
@@ -77,14 +80,16 @@ function mergesFor(raw: readonly string[]): readonly string[] | [string, string]
   // Hugging Face splits "a b" with split(' ', 2); llama.cpp at the first space after the first byte. They agree
   // unless a merge has a second space or starts with one; byte-level vocabularies never do (spaces are 'Ġ').
   let plain = true;
-  const seen = new Set<string>();
-  for (const word of raw) {
+  const seen = new HashTable(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const word = raw[i];
     const at = word.indexOf(' ', 1);
-    if (at <= 0 || word.indexOf(' ', at + 1) !== -1 || seen.has(word)) {
+    const h = hashOf(word);
+    if (at <= 0 || word.indexOf(' ', at + 1) !== -1 || seen.find(h, (j) => raw[j] === word)) {
       plain = false;
       break;
     }
-    seen.add(word);
+    seen.add(h, i);
   }
   if (plain) return raw;
   const pairs: [string, string][] = [];
@@ -116,16 +121,22 @@ export function readVocab(m: Map<string, GgufValue>, file: string): GgufVocab {
   else if (model === 'llama') kind = 'spm';
   else {
     throw new KvdiffError(
-      `${file}: tokenizer model "${model}" is not supported (kvdiff reproduces "gpt2" BPE and "llama" SentencePiece)`,
+      `${file}: tokenizer model ${quote(model)} is not supported (kvdiff reproduces "gpt2" BPE and "llama" SentencePiece)`,
       'pass --tokenizer FILE with a tokenizer.json for this model',
     );
   }
   const raw = meta.strings(m, 'tokenizer.ggml.tokens');
   if (!raw || raw.length === 0) throw new KvdiffError(`${file}: GGUF has no vocabulary (tokenizer.ggml.tokens)`);
   const n = raw.length;
-  const tokens = raw.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t));
+  // llama.cpp renames empty token texts; copy the list only when there are any.
+  const tokens = raw.includes('') ? raw.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t)) : raw;
   const ids: Record<string, number> = Object.create(null);
-  for (let i = 0; i < n; i++) ids[tokens[i]] = i;
+  let duplicates = false;
+  for (let i = 0; i < n; i++) {
+    const t = tokens[i];
+    if (ids[t] !== undefined) duplicates = true;
+    ids[t] = i;
+  }
 
   const scores = meta.numbers(m, 'tokenizer.ggml.scores') ?? new Float32Array(n);
   if (scores.length < n) throw new KvdiffError(`${file}: tokenizer.ggml.scores has ${scores.length} entries for ${n} tokens`);
@@ -155,6 +166,7 @@ export function readVocab(m: Map<string, GgufValue>, file: string): GgufVocab {
     pre: meta.string(m, 'tokenizer.ggml.pre') ?? '',
     tokens,
     ids,
+    duplicates,
     attrs,
     scores,
     merges: kind === 'bpe' ? mergesFor(mergesRaw ?? []) : [],

@@ -199,21 +199,53 @@ class ByteSource {
 
 /** ignoreBOM: keep a leading U+FEFF; it is part of some token texts (Gemma has "\ufeff\ufeff"). */
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
-/** Short ASCII strings (most tokens) are built directly; TextDecoder has a fixed cost per call. */
-const ASCII_FAST_PATH_MAX = 64;
+/** Short strings (almost every token) are decoded here; TextDecoder has a fixed cost per call that dominates them. */
+const FAST_DECODE_MAX = 64;
+const units: number[] = [];
 
 function decodeUtf8(buf: Uint8Array, at: number, n: number): string {
-  if (n <= ASCII_FAST_PATH_MAX) {
-    let ascii = true;
-    for (let i = at; i < at + n; i++) {
-      if (buf[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
+  return (n <= FAST_DECODE_MAX && decodeShort(buf, at, n)) || utf8.decode(buf.subarray(at, at + n));
+}
+
+/** Well-formed UTF-8 to a string, or null (overlong, surrogate, truncated...) to let TextDecoder do its replacements. */
+function decodeShort(buf: Uint8Array, at: number, n: number): string | null {
+  const end = at + n;
+  let j = 0;
+  let p = at;
+  while (p < end) {
+    const b = buf[p];
+    if (b < 0x80) {
+      units[j++] = b;
+      p += 1;
+      continue;
     }
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(at, at + n) as unknown as number[]);
+    const c1 = buf[p + 1];
+    if (b >= 0xc2 && b < 0xe0 && p + 1 < end && (c1 & 0xc0) === 0x80) {
+      units[j++] = ((b & 0x1f) << 6) | (c1 & 0x3f);
+      p += 2;
+      continue;
+    }
+    const c2 = buf[p + 2];
+    if (b >= 0xe0 && b < 0xf0 && p + 2 < end && (c1 & 0xc0) === 0x80 && (c2 & 0xc0) === 0x80) {
+      const cp = ((b & 0x0f) << 12) | ((c1 & 0x3f) << 6) | (c2 & 0x3f);
+      if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) return null;
+      units[j++] = cp;
+      p += 3;
+      continue;
+    }
+    const c3 = buf[p + 3];
+    if (b >= 0xf0 && b < 0xf5 && p + 3 < end && (c1 & 0xc0) === 0x80 && (c2 & 0xc0) === 0x80 && (c3 & 0xc0) === 0x80) {
+      const cp = ((b & 0x07) << 18) | ((c1 & 0x3f) << 12) | ((c2 & 0x3f) << 6) | (c3 & 0x3f);
+      if (cp < 0x10000 || cp > 0x10ffff) return null;
+      units[j++] = 0xd800 + ((cp - 0x10000) >> 10);
+      units[j++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+      p += 4;
+      continue;
+    }
+    return null;
   }
-  return utf8.decode(buf.subarray(at, at + n));
+  units.length = j;
+  return String.fromCharCode.apply(null, units);
 }
 
 const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -243,6 +275,12 @@ function typedArray(type: number, bytes: ArrayBuffer): GgufNumberArray {
   }
 }
 
+/** Text from the file, quoted for a one-line message: JSON escapes (no raw newlines), long ones cut. */
+export function quote(text: string): string {
+  const QUOTE_MAX = 80;
+  return JSON.stringify(text.length > QUOTE_MAX ? `${text.slice(0, QUOTE_MAX)}…` : text);
+}
+
 /** A 64-bit length as a number, or a clear error when it is beyond `limit`. */
 function length(raw: number, limit: number, src: ByteSource, what: string): number {
   if (raw > limit) {
@@ -264,23 +302,23 @@ async function readString(src: ByteSource, limit: number, what: string): Promise
 
 function checkType(type: number, src: ByteSource, key: string): void {
   if (!(type in FIXED_SIZE) && type !== GgufType.STRING && type !== GgufType.ARRAY) {
-    throw new KvdiffError(`${src.what}: GGUF key "${key}" has unknown value type ${type}`);
+    throw new KvdiffError(`${src.what}: GGUF key ${key} has unknown value type ${type}`);
   }
 }
 
 async function readArray(src: ByteSource, key: string, depth: number): Promise<GgufArray> {
   if (depth > MAX_ARRAY_DEPTH) {
-    throw new KvdiffError(`${src.what}: GGUF key "${key}" nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
+    throw new KvdiffError(`${src.what}: GGUF key ${key} nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
   }
-  await src.need(12, `array header of "${key}"`);
+  await src.need(12, `array header of ${key}`);
   const elementType = src.u32() as GgufType;
   checkType(elementType, src, key);
-  const n = length(src.u64n(), MAX_ARRAY_LENGTH, src, `array "${key}" length`);
+  const n = length(src.u64n(), MAX_ARRAY_LENGTH, src, `array ${key} length`);
   const size = FIXED_SIZE[elementType];
   if (size !== undefined) {
     // Every element takes `size` bytes: check the file has them before allocating anything.
-    if (n * size > src.remaining) src.truncated(`array "${key}"`);
-    await src.need(n * size, `array "${key}"`);
+    if (n * size > src.remaining) src.truncated(`array ${key}`);
+    await src.need(n * size, `array ${key}`);
     if (elementType === GgufType.BOOL) {
       const values: boolean[] = new Array(n);
       for (let i = 0; i < n; i++) values[i] = src.u8() !== 0;
@@ -295,7 +333,7 @@ async function readArray(src: ByteSource, key: string, depth: number): Promise<G
   }
   // Strings (8-byte length each) and arrays (12-byte header each): at least that much per element must exist.
   const minSize = elementType === GgufType.STRING ? 8 : 12;
-  if (n * minSize > src.remaining) src.truncated(`array "${key}"`);
+  if (n * minSize > src.remaining) src.truncated(`array ${key}`);
   if (elementType === GgufType.STRING) {
     const values: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
@@ -308,7 +346,7 @@ async function readArray(src: ByteSource, key: string, depth: number): Promise<G
         }
         src.pos -= 8;
       }
-      values[i] = await readString(src, MAX_STRING_LENGTH, `element ${i} of "${key}"`);
+      values[i] = await readString(src, MAX_STRING_LENGTH, `element ${i} of ${key}`);
     }
     return { kind: 'array', elementType, values };
   }
@@ -318,9 +356,9 @@ async function readArray(src: ByteSource, key: string, depth: number): Promise<G
 }
 
 async function readValue(src: ByteSource, type: number, key: string): Promise<GgufValue> {
-  if (type === GgufType.STRING) return readString(src, MAX_STRING_LENGTH, `value of "${key}"`);
+  if (type === GgufType.STRING) return readString(src, MAX_STRING_LENGTH, `value of ${key}`);
   if (type === GgufType.ARRAY) return readArray(src, key, 1);
-  await src.need(FIXED_SIZE[type], `value of "${key}"`);
+  await src.need(FIXED_SIZE[type], `value of ${key}`);
   return src.scalar(type);
 }
 
@@ -350,10 +388,11 @@ export async function parseGgufHeader(
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < kvCount; i++) {
     const key = await readString(src, MAX_KEY_LENGTH, `key ${i}`);
-    await src.need(4, `type of "${key}"`);
+    const label = quote(key);
+    await src.need(4, `type of ${label}`);
     const type = src.u32();
-    checkType(type, src, key);
-    metadata.set(key, await readValue(src, type, key));
+    checkType(type, src, label);
+    metadata.set(key, await readValue(src, type, label));
   }
   return { version, tensorCount, metadata, metadataBytes: src.offset };
 }
@@ -416,5 +455,5 @@ function describe(v: GgufValue): string {
 }
 
 function wrongType(key: string, want: string, v: GgufValue): KvdiffError {
-  return new KvdiffError(`GGUF key "${key}" should be ${want}, but is ${describe(v)}`);
+  return new KvdiffError(`GGUF key ${quote(key)} should be ${want}, but is ${describe(v)}`);
 }
