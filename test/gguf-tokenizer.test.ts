@@ -2,7 +2,9 @@
  * Fidelity of the GGUF tokenizers: llama-server's recorded token ids (../shared/fixtures/llama-server) and
  * llama.cpp's own tokenizer (node-llama-cpp, vocab only) on a generated corpus are the expected values.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import { nodeFs } from '../src/cli/node-fs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import { loadGgufModel } from '../src/model/gguf-model.ts';
 import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';
-import type { GgufValue } from '../src/model/gguf.ts';
+import { readGgufHeader, type GgufValue } from '../src/model/gguf.ts';
 import type { ModelInfo } from '../src/model/types.ts';
 
 const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
@@ -146,6 +148,8 @@ const WHITESPACE = [' ', '\t', '\n', '\r\n', '\r', '\v', '\f', '\u00a0', '\u0085
 const CONTROL = ['\u0000', '\u0001', '\u0007', '\u001b', '\u001c', '\u001f', '\u007f', '\u0080', '\u009f', '\u00ad', '\ufffd',
   '\ufffe', '\u{e0001}', '\u{10ffff}', '\ud800', '\udfff'];
 const COMBINING = ['\u0301', '\u0300', '\u0308', '\u0327', '\u20dd', '\u0489', '\u1ab0', '\u1dc0', '\ufe20', '\u0651', '\u093f'];
+const PUNCT = ['~', '!', '"', '#', '$', '%', '&', "'", '(', ')', '*', '+', ',', '-', '.', '/', ':', ';', '<', '=', '>', '?', '@',
+  '[', '\\', ']', '^', '_', '`', '{', '|', '}', '¨', '«', '»', '…', '—', '、', '。', '¿', '§', '€', '→', '∑', '™'];
 const DIGITS = ['0', '7', '42', '1234567', '3.14159', '-0.5e-10', '1,000,000', '٠١٢٣', '۴۵۶', '०१२', '１２３', 'Ⅻ', '½', '²', '𝟘𝟙'];
 
 type Gen = (r: () => number, specials: string[]) => string;
@@ -186,6 +190,7 @@ const GENERATORS: Record<string, Gen> = {
   rtl: (r) => repeat(r, 1 + Math.floor(r() * 5), () => pick(r, RTL_MARKS) + pick(r, SCRIPTS.slice(2, 4)) + pick(r, ['', ' 123 ', ' abc'])),
   control: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, CONTROL) + (r() < 0.5 ? pick(r, WORDS) : '')),
   newUnicode: (r) => repeat(r, 1 + Math.floor(r() * 4), () => pick(r, NEW_UNICODE) + pick(r, ['', ' ', 'a', '1', '.'])),
+  punct: (r) => repeat(r, 1 + Math.floor(r() * 10), () => pick(r, ['', '', ' ', '\n', 'a', 'Z', '1', '\r\n', ' x']) + pick(r, PUNCT).repeat(1 + Math.floor(r() * 3))),
   contractions: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, ["'s", "'t", "'re", "'VE", "'m", "'Ll", "'d", "'x", "''", "'"]) + pick(r, ['', ' ', 'a', 'S'])),
   random: (r) => repeat(r, 1 + Math.floor(r() * 20), () => randomCodePoint(r)),
   mixed: (r, s) => repeat(r, 2 + Math.floor(r() * 6), () => pick(r, Object.values(GENERATORS).slice(0, -1))(r, s)),
@@ -221,6 +226,76 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama.cpp on a generated corpus 
       console.log(`${file}: ${items.length} corpus strings, ${mismatches.length} mismatches`);
       for (const m of mismatches.slice(0, 5)) console.log(JSON.stringify(m).slice(0, 600));
       expect(mismatches.map((m) => `${m.kind}: ${JSON.stringify(m.text).slice(0, 80)}`)).toEqual([]);
+    }, SLOW_TEST_MS);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pre-tokenizers the tiny models do not use: the Qwen3 vocabulary re-labelled with another tokenizer.ggml.pre,
+// written as a header-only GGUF that node-llama-cpp loads with vocabOnly.
+
+/** Strings per re-labelled vocabulary: fewer than the main corpus, there are seven of them. */
+const RELABEL_CORPUS_SIZE = 1200;
+const RELABELLED = ['default', 'gpt-2', 'starcoder', 'deepseek-v3', 'gpt-4o', 'dbrx', 'llama-bpe'];
+
+/** The header of `bytes` with the string value of `key` replaced and no tensors (so it is only a vocabulary). */
+function relabel(bytes: Uint8Array, key: string, from: string, to: string): Uint8Array {
+  const enc = new TextEncoder();
+  const entry = (value: string) => {
+    const k = enc.encode(key);
+    const v = enc.encode(value);
+    const out = new Uint8Array(8 + k.length + 4 + 8 + v.length);
+    const dv = new DataView(out.buffer);
+    dv.setBigUint64(0, BigInt(k.length), true);
+    out.set(k, 8);
+    dv.setUint32(8 + k.length, 8, true);
+    dv.setBigUint64(12 + k.length, BigInt(v.length), true);
+    out.set(v, 20 + k.length);
+    return out;
+  };
+  const old = entry(from);
+  const at = Buffer.from(bytes).indexOf(Buffer.from(old));
+  if (at < 0) throw new Error(`${key}=${from} not found`);
+  const repl = entry(to);
+  const body = new Uint8Array(bytes.length - old.length + repl.length);
+  body.set(bytes.subarray(0, at), 0);
+  body.set(repl, at);
+  body.set(bytes.subarray(at + old.length), at + repl.length);
+  new DataView(body.buffer).setBigUint64(8, 0n, true); // tensor count
+  const padded = new Uint8Array(Math.ceil(body.length / 32) * 32);
+  padded.set(body);
+  return padded;
+}
+
+describe.skipIf(!haveShared)('GGUF pre-tokenizers vs llama.cpp on a re-labelled Qwen3 vocabulary (needs ../shared, node-llama-cpp)', () => {
+  for (const pre of RELABELLED) {
+    it(`tokenizer.ggml.pre = ${pre}: ${RELABEL_CORPUS_SIZE} strings tokenize exactly as llama.cpp does`, async () => {
+      const source = MODELS + 'tiny-qwen3.gguf';
+      const { metadata, metadataBytes } = await readGgufHeader(nodeFs, source);
+      const dir = mkdtempSync(join(tmpdir(), 'kvdiff-gguf-'));
+      const path = join(dir, `qwen3-as-${pre}.gguf`);
+      try {
+        writeFileSync(path, relabel(await nodeFs.readRange(source, 0, metadataBytes), 'tokenizer.ggml.pre', 'qwen2', pre));
+        const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+        const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+        const ref = await llama.loadModel({ modelPath: path, vocabOnly: true });
+        const relabelled = new Map(metadata).set('tokenizer.ggml.pre', pre);
+        const g = ggufTokenizer(relabelled, path);
+        const tok = new Tokenizer(g.tokenizer.json, g.tokenizer.config);
+        const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content);
+        const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
+        const mismatches: string[] = [];
+        for (const { kind, text } of items) {
+          const want = Array.from(ref.tokenize(text, true));
+          const got = tok.encode(text, { add_special_tokens: false }).ids;
+          if (want.length !== got.length || want.some((id, i) => id !== got[i])) mismatches.push(`${kind}: ${JSON.stringify(text).slice(0, 120)}`);
+        }
+        await ref.dispose();
+        console.log(`pre ${pre}: ${items.length} corpus strings, ${mismatches.length} mismatches`);
+        expect(mismatches).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }, SLOW_TEST_MS);
   }
 });

@@ -7,10 +7,9 @@
  * Face regexes in V8, and is reproduced here:
  * - character classes follow llama.cpp's Unicode 15.1 tables (see gguf-unicode.ts);
  * - `\s` is llama.cpp's whitespace set (Unicode White_Space: U+0085 yes, U+FEFF no);
- * - `(?i:'s|…)` matches ASCII letters only;
- * - in the std::regex ("collapsed") path, ASCII `~` is no symbol.
+ * - `(?i:'s|…)` matches ASCII letters only.
  */
-import { charClasses } from './gguf-unicode.js';
+import { llamaClasses } from './gguf-unicode.js';
 
 export interface PreTokenizerSpec {
   /** Regex sources, applied in order, each splitting the pieces of the one before. */
@@ -21,14 +20,12 @@ export interface PreTokenizerSpec {
   addBosDefault: boolean;
 }
 
-const custom = charClasses(false);
-const collapsed = charClasses(true);
+const c = llamaClasses;
 
 /** `(?i:'s|'t|'re|'ve|'m|'ll|'d)` as llama.cpp matches it (ASCII case folding only). */
 const CONTRACTIONS = "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])";
 
 function gpt2Regex(): string {
-  const c = custom;
   const L = c.any('L');
   const N = c.any('N');
   return [
@@ -43,7 +40,6 @@ function gpt2Regex(): string {
 
 /** The llama3 (digits in threes) and qwen2 (single digits) hand-written splitters share everything else. */
 function llama3LikeRegex(digits: '{1,3}' | ''): string {
-  const c = custom;
   const L = c.any('L');
   const N = c.any('N');
   return [
@@ -58,7 +54,6 @@ function llama3LikeRegex(digits: '{1,3}' | ''): string {
 }
 
 function gpt4oRegex(): string {
-  const c = collapsed;
   const L = c.any('L');
   const lead = `${c.none('\\r\\n', 'L', 'N')}?`;
   const upperish = `(?:(?=${L})[^a-z])`;
@@ -76,7 +71,6 @@ function gpt4oRegex(): string {
 }
 
 function deepseekV3Regexes(): string[] {
-  const c = collapsed;
   const PS = c.any('P', 'S');
   return [
     `${c.any('N')}{1,3}`,
@@ -93,12 +87,11 @@ function deepseekV3Regexes(): string[] {
 }
 
 function defaultRegexes(): string[] {
-  const c = collapsed;
   return [`(?:${c.any('P')}|[$+<=>^~|])+`, gpt2Regex(), `${c.any('N')}+`, '[0-9][0-9][0-9]'];
 }
 
 function starcoderRegexes(): string[] {
-  return [collapsed.any('N'), gpt2Regex()];
+  return [c.any('N'), gpt2Regex()];
 }
 
 const LLAMA3_NAMES = ['llama3', 'llama-v3', 'llama-bpe', 'falcon3', 'falcon-h1', 'pixtral', 'midm-2.0', 'lfm2', 'jina-v5-nano'];

@@ -40,13 +40,14 @@ export const NEW_CODE_POINTS = UNASSIGNED_IN_LLAMA_CPP.split(' ')
 type Category = 'L' | 'N' | 'P' | 'S' | 'M';
 
 /**
- * Class-body pieces for the categories in llama.cpp's "collapsed" regex path (pre-tokenizers without a hand-written
- * splitter). There, ASCII members come from a fixed list that leaves `~` out of `\p{S}`.
+ * Regex pieces for llama.cpp's classes. Its hand-written splitters (gpt2, llama3, qwen2) read the tables directly;
+ * its std::regex path "collapses" each non-ASCII code point to a byte per category and lists the ASCII members of
+ * each class explicitly. Both classify as below. (Before September 2026 the ASCII symbol list lacked `~`.)
  */
 export interface CharClasses {
-  /** `[…]` matching one code point of any of `cats` (as llama.cpp classifies it). */
+  /** One code point of any of `cats` (as llama.cpp classifies it). */
   any(...cats: Category[]): string;
-  /** `(?:…)` matching one code point that is none of `extra` (literal class body) and none of `cats`. */
+  /** One code point that is none of `extra` (literal class body) and none of `cats`. */
   none(extra: string, ...cats: Category[]): string;
   /** One whitespace code point (llama.cpp's set = Unicode White_Space). */
   readonly ws: string;
@@ -54,22 +55,13 @@ export interface CharClasses {
   readonly nonWs: string;
 }
 
-/**
- * @param collapsed true for llama.cpp's std::regex path (where ASCII `~` is not a symbol),
- *   false for its hand-written splitters (gpt2, llama3, qwen2), which read the tables directly.
- */
-export function charClasses(collapsed: boolean): CharClasses {
-  const excluded = (cat: Category) => (collapsed && cat === 'S' ? `~${NEW_CODE_POINTS}` : NEW_CODE_POINTS);
-  // [^\P{X}…] is "X and not …": set difference by De Morgan, valid in a `u`-flag class.
-  const one = (cat: Category) => `[^\\P{${cat}}${excluded(cat)}]`;
-  return {
-    any: (...cats) => (cats.length === 1 ? one(cats[0]) : `(?:${cats.map(one).join('|')})`),
-    none: (extra, ...cats) => {
-      const tilde = collapsed && cats.includes('S') && !extra.includes('~') ? '~' : '';
-      // New code points are in no category, so they match unless `extra` names them (it never does).
-      return `(?:[${NEW_CODE_POINTS}${tilde}]|[^${extra}${cats.map((c) => `\\p{${c}}`).join('')}])`;
-    },
-    ws: '\\p{White_Space}',
-    nonWs: '\\P{White_Space}',
-  };
-}
+// [^\P{X}…] is "X and not …": set difference by De Morgan, valid in a `u`-flag class.
+const one = (cat: Category) => `[^\\P{${cat}}${NEW_CODE_POINTS}]`;
+
+export const llamaClasses: CharClasses = {
+  any: (...cats) => (cats.length === 1 ? one(cats[0]) : `(?:${cats.map(one).join('|')})`),
+  // New code points are in no category, so they match unless `extra` names them (it never does).
+  none: (extra, ...cats) => `(?:[${NEW_CODE_POINTS}]|[^${extra}${cats.map((c) => `\\p{${c}}`).join('')}])`,
+  ws: '\\p{White_Space}',
+  nonWs: '\\P{White_Space}',
+};
