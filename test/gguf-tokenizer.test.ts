@@ -299,3 +299,53 @@ describe.skipIf(!haveShared)('GGUF pre-tokenizers vs llama.cpp on a re-labelled 
     }, SLOW_TEST_MS);
   }
 });
+
+/** The header of `bytes` with the bool value of `key` set to `value` (same length, so a one-byte patch). */
+function patchBool(bytes: Uint8Array, key: string, value: boolean): Uint8Array {
+  const k = new TextEncoder().encode(key);
+  const head = new Uint8Array(8 + k.length + 4);
+  new DataView(head.buffer).setBigUint64(0, BigInt(k.length), true);
+  head.set(k, 8);
+  new DataView(head.buffer).setUint32(8 + k.length, 7, true);
+  const at = Buffer.from(bytes).indexOf(Buffer.from(head));
+  if (at < 0) throw new Error(`${key} not found`);
+  const out = bytes.slice();
+  out[at + head.length] = value ? 1 : 0;
+  new DataView(out.buffer).setBigUint64(8, 0n, true); // tensor count
+  const padded = new Uint8Array(Math.ceil(out.length / 32) * 32);
+  padded.set(out);
+  return padded;
+}
+
+describe.skipIf(!haveShared)('SentencePiece with add_space_prefix (Gemma-3 vocabulary re-labelled; needs ../shared, node-llama-cpp)', () => {
+  it(`tokenizer.ggml.add_space_prefix = true: ${RELABEL_CORPUS_SIZE} strings tokenize exactly as llama.cpp does`, async () => {
+    const source = MODELS + 'tiny-gemma3.gguf';
+    const { metadata, metadataBytes } = await readGgufHeader(nodeFs, source);
+    const dir = mkdtempSync(join(tmpdir(), 'kvdiff-gguf-'));
+    const path = join(dir, 'gemma3-space-prefix.gguf');
+    try {
+      writeFileSync(path, patchBool(await nodeFs.readRange(source, 0, metadataBytes), 'tokenizer.ggml.add_space_prefix', true));
+      const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+      const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+      const ref = await llama.loadModel({ modelPath: path, vocabOnly: true });
+      const g = ggufTokenizer(new Map(metadata).set('tokenizer.ggml.add_space_prefix', true), path);
+      const tok = new Tokenizer(g.tokenizer.json, g.tokenizer.config);
+      // The flag took effect on both sides: a text piece starts with '▁'.
+      expect(tok.encode('Hello', { add_special_tokens: false }).tokens[0]).toBe('▁Hello');
+      expect(Array.from(ref.tokenize('Hello', true))).toEqual(tok.encode('Hello', { add_special_tokens: false }).ids);
+      const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content).slice(0, 200);
+      const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
+      const mismatches: string[] = [];
+      for (const { kind, text } of items) {
+        const want = Array.from(ref.tokenize(text, true));
+        const got = tok.encode(text, { add_special_tokens: false }).ids;
+        if (want.length !== got.length || want.some((id, i) => id !== got[i])) mismatches.push(`${kind}: ${JSON.stringify(text).slice(0, 120)}`);
+      }
+      await ref.dispose();
+      console.log(`add_space_prefix: ${items.length} corpus strings, ${mismatches.length} mismatches`);
+      expect(mismatches).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, SLOW_TEST_MS);
+});
