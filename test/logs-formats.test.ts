@@ -440,7 +440,7 @@ describe('pasted JSON responses', () => {
     const text = lines(
       'data: {"choices":[{"delta":{"content":"Hi"},"index":0}],"object":"chat.completion.chunk"}',
       '',
-      `data: ${JSON.stringify({ choices: [{ delta: {}, finish_reason: 'stop', index: 0 }], ...chat })}`,
+      `data: ${JSON.stringify({ ...chat, choices: [{ delta: {}, finish_reason: 'stop', index: 0 }] })}`,
       '',
       'data: [DONE]',
     );
