@@ -5,7 +5,8 @@
 // Baselines, per model:
 //   read  = fs.readFileSync of as many bytes as the GGUF metadata section has (raw I/O + copy)
 //   parse = JSON.parse of the equivalent tokenizer.json text (what loading a Hugging Face folder costs)
-// Ratios are median load time / median baseline time over RUNS runs.
+// Ratios are median load time / median baseline time over RUNS runs. With `node --expose-gc bench/gguf.js` the
+// heap is collected between runs, so one run's garbage does not bill the next.
 import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -46,6 +47,7 @@ for (const path of files) {
   const header = [], build = [], read = [], parse = [], hf = [];
   let bytes = 0, json = '', tok;
   for (let run = 0; run < RUNS; run++) {
+    globalThis.gc?.();
     const [th, h] = await time(() => readGgufHeader(nodeFs, path));
     const [tb, t] = await time(() => ggufTokenizer(h.metadata, path));
     header.push(th);
