@@ -42,7 +42,7 @@ type Category = 'L' | 'N' | 'P' | 'S' | 'M';
 /**
  * Regex pieces for llama.cpp's classes. Its hand-written splitters (gpt2, llama3, qwen2) read the tables directly;
  * its std::regex path "collapses" each non-ASCII code point to a byte per category and lists the ASCII members of
- * each class explicitly. Both classify as below. (Older builds left ASCII `~` out of `\\p{S}` there; kvdiff
+ * each class explicitly. Both classify as below. (Older builds left ASCII `~` out of `\p{S}` there; kvdiff
  * follows current llama.cpp.)
  */
 export interface CharClasses {
