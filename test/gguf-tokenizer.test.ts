@@ -236,7 +236,7 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama.cpp on a generated corpus 
 
 /** Strings per re-labelled vocabulary: fewer than the main corpus, there are seven of them. */
 const RELABEL_CORPUS_SIZE = 1200;
-const RELABELLED = ['default', 'gpt-2', 'starcoder', 'deepseek-v3', 'gpt-4o', 'dbrx', 'llama-bpe'];
+const RELABELLED = ['default', 'gpt-2', 'starcoder', 'deepseek-v3', 'gpt-4o', 'dbrx', 'llama-bpe', 'qwen35'];
 
 /** The header of `bytes` with the string value of `key` replaced and no tensors (so it is only a vocabulary). */
 function relabel(bytes: Uint8Array, key: string, from: string, to: string): Uint8Array {

@@ -38,15 +38,18 @@ function gpt2Regex(): string {
   ].join('|');
 }
 
-/** The llama3 (digits in threes) and qwen2 (single digits) hand-written splitters share everything else. */
-function llama3LikeRegex(digits: '{1,3}' | ''): string {
-  const L = c.any('L');
-  const N = c.any('N');
+/**
+ * The llama3 (digits in threes), qwen2 (single digits) and qwen35 (letters runs take combining marks) hand-written
+ * splitters share everything else.
+ */
+function llama3LikeRegex(digits: '{1,3}' | '', marks = false): string {
+  const word = marks ? c.any('L', 'M') : c.any('L');
+  const notWord = marks ? c.none(c.ws, 'L', 'M', 'N') : c.none(c.ws, 'L', 'N');
   return [
     CONTRACTIONS,
-    `${c.none('\\r\\n', 'L', 'N')}?${L}+`,
-    `${N}${digits}`,
-    ` ?${c.none(c.ws, 'L', 'N')}+[\\r\\n]*`,
+    `${c.none('\\r\\n', 'L', 'N')}?${word}+`,
+    `${c.any('N')}${digits}`,
+    ` ?${notWord}+[\\r\\n]*`,
     `${c.ws}*[\\r\\n]+`,
     `${c.ws}+(?!${c.nonWs})`,
     `${c.ws}+`,
@@ -103,7 +106,7 @@ const DEEPSEEK3_NAMES = ['deepseek-v3', 'hunyuan-dense', 'joyai-llm', 'hy_v4'];
 const GPT4O_NAMES = ['gpt-4o', 'llama4', 'kanana2', 'talkie', 'minimax-m2'];
 
 /** The names kvdiff can reproduce, for error messages. */
-export const SUPPORTED_PRE_TOKENIZERS = ['default', ...LLAMA3_NAMES, 'dbrx', 'smaug-bpe', ...QWEN2_NAMES, ...GPT2_NAMES,
+export const SUPPORTED_PRE_TOKENIZERS = ['default', ...LLAMA3_NAMES, 'dbrx', 'smaug-bpe', ...QWEN2_NAMES, 'qwen35', ...GPT2_NAMES,
   ...STARCODER_NAMES, ...DEEPSEEK3_NAMES, ...GPT4O_NAMES];
 
 /** The pre-tokenizer for `tokenizer.ggml.pre`, or null when kvdiff does not reproduce it. */
@@ -114,6 +117,7 @@ export function preTokenizerFor(pre: string): PreTokenizerSpec | null {
   if (LLAMA3_NAMES.includes(pre)) return spec([llama3LikeRegex('{1,3}')], true, true);
   if (pre === 'dbrx' || pre === 'smaug-bpe') return spec([llama3LikeRegex('{1,3}')]);
   if (QWEN2_NAMES.includes(pre)) return spec([llama3LikeRegex('')]);
+  if (pre === 'qwen35') return spec([llama3LikeRegex('', true)]);
   if (GPT2_NAMES.includes(pre)) return spec([gpt2Regex()]);
   if (STARCODER_NAMES.includes(pre)) return spec(starcoderRegexes());
   if (DEEPSEEK3_NAMES.includes(pre)) return spec(deepseekV3Regexes());
