@@ -1,7 +1,7 @@
 import { renderBackend, type Backend } from './backends.js';
 import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache.js';
 import { commonTextPrefix } from './compare.js';
-import { addsSpecialTokens, finishRender, prepare, type PrepareOptions, type TemplateCaps } from './normalize.js';
+import { addsSpecialTokens, finishRender, prepare, type BackendName, type PrepareOptions, type TemplateCaps } from './normalize.js';
 import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { ChatTemplate, detectCaps } from './render.js';
@@ -81,6 +81,12 @@ export class Engine implements Processor {
   /** The prompt text the backend would tokenize. `side` names the request in errors. */
   render(body: RequestBody, side: string): string {
     return finishRender(this.template.render(prepare(body, this.prep), side), this.prep);
+  }
+
+  /** The same template and model, rendered as the other message handling would (llama.cpp ↔ raw). */
+  renderUnder(backend: BackendName, body: RequestBody, side: string): string {
+    const prep = { ...this.prep, backend };
+    return finishRender(this.template.render(prepare(body, prep), side), prep);
   }
 
   tokenize(rendered: string): Tokens {

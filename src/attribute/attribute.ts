@@ -1,6 +1,8 @@
 import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
 import type { Processed, Processor } from '../engine.js';
 import { KvdiffError } from '../errors.js';
+import { Engine } from '../engine.js';
+import type { BackendName } from '../normalize.js';
 import type { RequestBody } from '../payload/body.js';
 import type { JsonNode } from '../payload/json.js';
 import type { JsonPath } from '../payload/path.js';
@@ -30,6 +32,8 @@ export interface Finding {
   message?: number;
   /** Set when the difference could not be tested alone (the template raised with it). */
   error?: string;
+  /** What the other message handling does with it (llama.cpp ↔ raw), for ignored differences and causes. */
+  elsewhere?: { backend: BackendName; changesRender: boolean };
 }
 
 export interface Attribution {
@@ -49,6 +53,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
   const causes: Finding[] = [];
   const ignored: Finding[] = [];
   const growth: Finding[] = [];
+  const other = elsewhere(engine, a);
   for (const { d, body } of variants(a, b)) {
     const base = { code: d.code, path: d.path, side: d.side, a: d.a, b: d.b, from: d.from } as Finding;
     let variant: Processed;
@@ -60,7 +65,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
       continue;
     }
     if (variant.rendered === pa.rendered) {
-      ignored.push({ ...base, token: null, breaks: false });
+      ignored.push({ ...base, token: null, breaks: false, ...other.check(body) });
       continue;
     }
     const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
@@ -70,7 +75,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
       else causes.push(appendedCause(base, d, a, pa, variant, lcp));
       continue;
     }
-    causes.push({ ...base, token: lcp, breaks });
+    causes.push({ ...base, token: lcp, breaks, ...other.check(body) });
   }
   causes.sort((x, y) => (x.token ?? Infinity) - (y.token ?? Infinity));
   const first = cmp.firstDivergence?.token;
@@ -78,6 +83,32 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
     causes.unshift({ code: 'UNEXPLAINED', path: [], side: 'b', token: first, breaks: true });
   }
   return { causes, ignored, growth };
+}
+
+/**
+ * Whether a difference changes the render under the other message handling (llama-server rebuilds messages and
+ * drops unknown keys; a raw Hugging Face render prints whatever the template reads). Only for engines that
+ * render locally; where the other handling refuses A or the variant, no note is given.
+ */
+function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestBody): Pick<Finding, 'elsewhere'> } {
+  if (!(engine instanceof Engine)) return { check: () => ({}) };
+  const backend: BackendName = engine.backend === 'llama.cpp' ? 'raw' : 'llama.cpp';
+  let before: string | null | undefined;
+  const render = (body: RequestBody): string | null => {
+    try {
+      return engine.renderUnder(backend, body, `A under --backend ${backend}`);
+    } catch (err) {
+      if (err instanceof KvdiffError) return null;
+      throw err;
+    }
+  };
+  return {
+    check(variant) {
+      if (before === undefined) before = render(a);
+      const after = before === null ? null : render(variant);
+      return after === null ? {} : { elsewhere: { backend, changesRender: after !== before } };
+    },
+  };
 }
 
 /** A with each JSON difference from B applied alone: the what-if requests attribution renders. */

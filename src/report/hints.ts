@@ -19,12 +19,20 @@ export function droppedByLlamaServer(f: Finding): boolean {
   return false;
 }
 
-/** What the backend does with a difference it ignores (a `note:` line). */
+/** What the backend does with a difference it ignores, and what the other message handling would (a `note:` line). */
 export function ignoredNote(f: Finding, backend: Backend): string {
-  if (backend === 'llama.cpp' && (f.code === 'EXTRA_FIELD' || f.code === 'MISSING_FIELD') && droppedByLlamaServer(f)) {
-    return `llama-server drops "${lastKey(f)}" before templating: harmless there (under --backend raw a template that prints it would break the cache)`;
-  }
-  return 'the template does not print it: the rendered prompt is byte-identical with or without it';
+  const dropped = backend === 'llama.cpp' && (f.code === 'EXTRA_FIELD' || f.code === 'MISSING_FIELD') && droppedByLlamaServer(f);
+  const here = dropped
+    ? `llama-server drops "${lastKey(f)}" before templating: harmless there`
+    : 'the template does not print it: the rendered prompt is byte-identical with or without it';
+  return `${here}${elsewhereNote(f)}`;
+}
+
+/** `; under --backend raw the template prints it` and the like, when the other handling was tried. */
+export function elsewhereNote(f: Finding): string {
+  if (!f.elsewhere) return '';
+  const { backend, changesRender } = f.elsewhere;
+  return changesRender ? `; under --backend ${backend} it changes the prompt` : `; under --backend ${backend} it is ignored too`;
 }
 
 /** A `help:` line for a cause: what to change, and on which side. */

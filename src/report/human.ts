@@ -65,6 +65,9 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
   if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
   if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
   if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${f.error}`);
+  if (f.elsewhere && !f.elsewhere.changesRender) {
+    lines.push(`  ${c.dim('=')} ${c.bold('note')}: under --backend ${f.elsewhere.backend} this difference does not change the prompt`);
+  }
   lines.push(`  ${c.green.bold('help')}: ${causeHelp(f, r.backend)}`);
   return lines;
 }

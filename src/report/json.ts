@@ -11,6 +11,7 @@ function finding(f: Finding) {
   if (f.a !== undefined) out.a = f.a;
   if (f.b !== undefined) out.b = f.b;
   if (f.error !== undefined) out.error = f.error;
+  if (f.elsewhere) out.elsewhere = f.elsewhere;
   return out;
 }
 
@@ -32,7 +33,7 @@ export function toJsonReport(r: DiffReport) {
     reusesAll: r.reusesAll,
     firstDivergence: cmp.firstDivergence ? { token: cmp.firstDivergence.token, char: cmp.firstDivergence.char } : null,
     causes: r.causes.map(finding),
-    ignored: r.ignored.map(({ code, path, side, from }) => ({ code, path: formatPath(path), side, ...(from ? { from } : {}) })),
+    ignored: r.ignored.map(({ code, path, side, from, elsewhere }) => ({ code, path: formatPath(path), side, ...(from ? { from } : {}), ...(elsewhere ? { elsewhere } : {}) })),
     growth: r.growth.map(finding),
     backend: r.backend,
     date: r.date,
