@@ -3,7 +3,7 @@ import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp, ignoredNote } from './hints.js';
-import { num, quotePiece, visible } from './visible.js';
+import { num, plural, quotePiece, visible } from './visible.js';
 
 /** Characters of rendered text shown on each side of the divergence. */
 export const CONTEXT_CHARS = 48;
@@ -18,13 +18,14 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
   const reprocessed = cmp.tokensB - cmp.nPast;
   if (!d) {
     out.push(
-      `${c.green.bold('ok')}${c.bold(`: B reuses all ${num(cmp.tokensA)} tokens of A's prompt`)} (n_past = ${num(cmp.nPast)} of ${num(cmp.tokensB)}, ${num(reprocessed)} new tokens to process)`,
+      `${c.green.bold('ok')}${c.bold(`: B reuses all ${num(cmp.tokensA)} tokens of A's prompt`)} (n_past = ${num(cmp.nPast)} of ${num(cmp.tokensB)}, ${plural(reprocessed, 'new token')} to process)`,
     );
   } else {
     out.push(
-      `${c.red.bold('error')}${c.bold(`: cache break at token ${num(d.token)}: n_past = ${num(cmp.nPast)} of ${num(cmp.tokensB)}, ${num(reprocessed)} tokens re-processed`)}`,
+      `${c.red.bold('error')}${c.bold(`: cache break at token ${num(d.token)}: n_past = ${num(cmp.nPast)} of ${num(cmp.tokensB)}, ${plural(reprocessed, 'token')} re-processed`)}`,
     );
-    const lost = cmp.tokensA - cmp.commonPrefix;
+    // after a checkpoint fallback the server keeps less than the common prefix
+    const lost = cmp.tokensA - Math.min(cmp.commonPrefix, cmp.nPast);
     out.push(`  ${c.dim('=')} ${c.bold('note')}: ${num(lost)} of A's ${num(cmp.tokensA)} cached tokens are thrown away`);
     const first = r.causes[0];
     if (first) out.push(`  ${c.blue('-->')} ${sideLabel(r, first)} ${c.cyan(formatPath(first.path))} ${c.dim(`(${first.code})`)}`);

@@ -14,3 +14,8 @@ export function quotePiece(piece: string): string {
 export function num(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** `1 token`, `2 tokens`, with thousands separators. */
+export function plural(n: number, noun: string): string {
+  return `${num(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
