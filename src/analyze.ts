@@ -1,4 +1,4 @@
-import { attribute, variants, type Finding } from './attribute/attribute.js';
+import { attribute, plan, type Finding } from './attribute/attribute.js';
 import { compare, type Comparison } from './compare.js';
 import { Engine, userMessageStarts, type Processed, type Processor } from './engine.js';
 import { KvdiffError } from './errors.js';
@@ -84,6 +84,6 @@ export interface Prefetching {
 
 /** `analyze`, after sending A, B and every what-if variant to a prefetching processor. */
 export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
-  if (engine.prefetch) await engine.prefetch([a, b, ...variants(a, b).map((v) => v.body)]);
+  if (engine.prefetch) await engine.prefetch([a, b, ...plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)])]);
   return analyze(engine, a, b, opts);
 }

@@ -47,42 +47,108 @@ export interface Attribution {
 
 /**
  * Tests each JSON difference as a cause: apply it alone to A, render and tokenize, and see whether and where
- * A's tokens change. Nothing is guessed from the diff itself.
+ * A's tokens change. Nothing is guessed from the diff itself. Differences of one systematic kind (the same code
+ * on the same key, e.g. `call_id` added to every tool call) are first applied together: when even all of them
+ * leave the render byte-identical, each is ignored without a render of its own; otherwise each is tested alone.
  */
 export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa: Processed, pb: Processed, cmp: Comparison): Attribution {
   const causes: Finding[] = [];
   const ignored: Finding[] = [];
   const growth: Finding[] = [];
   const other = elsewhere(engine, a);
-  for (const { d, body } of variants(a, b)) {
-    const base = { code: d.code, path: d.path, side: d.side, a: d.a, b: d.b, from: d.from } as Finding;
-    let variant: Processed;
+  const test = (body: RequestBody, what: string): Processed | KvdiffError => {
     try {
-      variant = engine.process(body, `A with only this difference (${d.code})`);
+      return engine.process(body, what);
     } catch (err) {
-      if (!(err instanceof KvdiffError)) throw err;
-      causes.push({ ...base, token: cmp.firstDivergence?.token ?? null, breaks: cmp.firstDivergence !== null, error: err.message });
-      continue;
+      if (err instanceof KvdiffError) return err;
+      throw err;
     }
-    if (variant.rendered === pa.rendered) {
-      ignored.push({ ...base, token: null, breaks: false, ...other.check(body) });
-      continue;
+  };
+  for (const group of plan(a, b)) {
+    if (group.members.length > 1) {
+      const together = test(group.body, `A with ${group.members.length} differences of one kind (${group.members[0].d.code})`);
+      if (!(together instanceof KvdiffError) && together.rendered === pa.rendered) {
+        const note = other.check(group.body);
+        for (const { d } of group.members) ignored.push({ ...baseOf(d), token: null, breaks: false, ...note });
+        continue;
+      }
     }
-    const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
-    const breaks = lcp < pa.tokens.ids.length;
-    if (d.code === 'MESSAGES_APPENDED') {
-      if (!breaks) growth.push({ ...base, token: lcp, breaks });
-      else causes.push(appendedCause(base, d, a, pa, variant, lcp));
-      continue;
+    for (const { d, body } of group.members) {
+      const base = baseOf(d);
+      const variant = test(body, `A with only this difference (${d.code})`);
+      if (variant instanceof KvdiffError) {
+        causes.push({ ...base, token: cmp.firstDivergence?.token ?? null, breaks: cmp.firstDivergence !== null, error: variant.message });
+        continue;
+      }
+      if (variant.rendered === pa.rendered) {
+        ignored.push({ ...base, token: null, breaks: false, ...other.check(body) });
+        continue;
+      }
+      const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
+      const breaks = lcp < pa.tokens.ids.length;
+      if (d.code === 'MESSAGES_APPENDED') {
+        if (!breaks) growth.push({ ...base, token: lcp, breaks });
+        else causes.push(appendedCause(base, d, a, pa, variant, lcp));
+        continue;
+      }
+      causes.push({ ...base, token: lcp, breaks, ...other.check(body) });
     }
-    causes.push({ ...base, token: lcp, breaks, ...other.check(body) });
   }
   causes.sort((x, y) => (x.token ?? Infinity) - (y.token ?? Infinity));
   const first = cmp.firstDivergence?.token;
   if (first !== undefined && !causes.some((c) => c.token === first)) {
     causes.unshift({ code: 'UNEXPLAINED', path: [], side: 'b', token: first, breaks: true });
   }
+  // ignored in document order, whichever way they were found
+  const order = new Map(diffOrder(a, b));
+  ignored.sort((x, y) => (order.get(formatPathKey(x)) ?? 0) - (order.get(formatPathKey(y)) ?? 0));
   return { causes, ignored, growth };
+}
+
+function baseOf(d: Difference): Finding {
+  return { code: d.code, path: d.path, side: d.side, a: d.a, b: d.b, from: d.from } as Finding;
+}
+
+/** Codes that a serializer or session store tends to apply to every message alike. */
+const SYSTEMATIC: ReadonlySet<DiffCode> = new Set(['EXTRA_FIELD', 'MISSING_FIELD', 'FIELD_RENAMED', 'KEY_ORDER', 'JSON_REFORMATTED', 'NUMBER_FORMAT']);
+
+interface Planned {
+  d: Difference;
+  body: RequestBody;
+}
+
+/** The what-if requests attribution renders: groups of one systematic kind (with all applied), and singles. */
+export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body: RequestBody }[] {
+  const groups = new Map<string, Planned[]>();
+  const out: { members: Planned[]; body: RequestBody }[] = [];
+  for (const v of variants(a, b)) {
+    if (!SYSTEMATIC.has(v.d.code)) {
+      out.push({ members: [v], body: v.body });
+      continue;
+    }
+    const key = `${v.d.code} ${v.d.path.map((s) => (typeof s === 'number' ? '*' : s)).join('.')} ${v.d.from ?? ''}`;
+    const list = groups.get(key);
+    if (list) list.push(v);
+    else {
+      const fresh = [v];
+      groups.set(key, fresh);
+      out.push({ members: fresh, body: v.body });
+    }
+  }
+  for (const g of out) {
+    if (g.members.length > 1) {
+      g.body = { label: `${a.label} with ${g.members.length} × ${g.members[0].d.code}`, root: g.members.reduce((root, m) => m.d.apply(root), a.root) };
+    }
+  }
+  return out;
+}
+
+function formatPathKey(f: Finding): string {
+  return `${f.code} ${f.path.join('\u0000')}`;
+}
+
+function diffOrder(a: RequestBody, b: RequestBody): [string, number][] {
+  return diffBodies(a.root, b.root).map((d, i) => [`${d.code} ${d.path.join('\u0000')}`, i]);
 }
 
 /**
