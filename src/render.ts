@@ -45,6 +45,7 @@ export class ChatTemplate {
     const messages = input.vars.messages as Record<string, unknown>[];
     const last = messages.at(-1)!;
     const dialect = input.dialect ?? 'hf';
+    const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
     const prefix = this.renderVars({ ...input.vars, messages: messages.slice(0, -1) }, dialect, side);
     const full = this.renderVars(input.vars, dialect, side);
     let lcp = 0;
@@ -52,7 +53,23 @@ export class ChatTemplate {
     const content = contentText(last.content);
     const at = content ? full.lastIndexOf(content) : -1;
     const end = at >= lcp ? at + content.length : full.length;
-    return prefix + full.slice(lcp, end);
+    let reply = full.slice(lcp, end);
+    // a template that does not print the reasoning of this message: llama-server writes it in the reply itself,
+    // in the thinking tags of the model's format, right before the content (reusing a block the template opened)
+    const tags = reasoning && !reply.includes(reasoning) && at >= lcp ? thinkingTags(this.source) : null;
+    if (tags) {
+      const head = reply.slice(0, reply.length - content.length);
+      const [open, close] = tags.map(escapeRegExp);
+      const emptyBlock = new RegExp(`${open}\\s*${close}\\s*$`);
+      const opened = new RegExp(`${open}\\s*$`);
+      const block = emptyBlock.test(head)
+        ? head.replace(emptyBlock, `${tags[0]}${reasoning}${tags[1]}`)
+        : opened.test(head)
+          ? `${head}${reasoning}${tags[1]}`
+          : `${head}${tags[0]}${reasoning}${tags[1]}`;
+      reply = block + content;
+    }
+    return prefix + reply;
   }
 
   private renderVars(vars: Record<string, unknown>, dialect: 'llama.cpp' | 'hf', side: string): string {
@@ -229,4 +246,20 @@ function detectObjectArguments(template: ChatTemplate): boolean {
     return [toolCalls, at(at(at(at(toolCalls, 0), 'function'), 'arguments'), 'arg')];
   });
   return probe.ok && probe.used.every(Boolean);
+}
+
+/**
+ * The reasoning tags a template's model writes, found from its text (llama.cpp finds them by analysing the
+ * template): Command-R's, Gemma-4's channel, or `<think>`.
+ */
+function thinkingTags(source: string): [string, string] | null {
+  if (source.includes('<|START_THINKING|>')) return ['<|START_THINKING|>', '<|END_THINKING|>'];
+  if (source.includes('<|channel>thought')) return ['<|channel>thought\n', '<channel|>'];
+  // Kimi-K2's format (llama.cpp recognises it by its tool-call section) thinks in <think> tags too
+  if (source.includes('<think>') || source.includes('<|tool_calls_section_begin|>')) return ['<think>', '</think>'];
+  return null;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
