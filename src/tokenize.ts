@@ -1,5 +1,5 @@
-import { Tokenizer } from '@huggingface/tokenizers';
-import type { ModelInfo } from './model/types.js';
+import { bpeEncoder } from './model/prepared-bpe.js';
+import type { ModelInfo, TokenEncoder } from './model/types.js';
 
 /** Token ids of a rendered prompt, with the UTF-16 offset where each token's text starts. */
 export interface Tokens {
@@ -11,19 +11,18 @@ export interface Tokens {
 /** Most distinct text pieces remembered per tokenizer: enough for every message of a long session, twice. */
 export const PIECE_CACHE_LIMIT = 50_000;
 
-interface AddedToken {
-  id: number;
-  content: string;
-}
-
 /**
  * Tokenizes rendered prompts the way llama-server does (`add_special=true, parse_special=true`):
  * the text is split on the vocabulary's special/added tokens, each piece in between is encoded on its own, and
  * BOS/EOS are added where the model adds them. Pieces are cached by text, so two prompts that share most
  * messages share most of the work.
+ *
+ * The encoding itself is the model's `TokenEncoder` when the source provides one (GGUF SentencePiece, prepared BPE),
+ * else a @huggingface/tokenizers `Tokenizer` for tokenizer.json (its BPE vocabulary and merges handed over as arrays
+ * when that is exact, prepared-bpe.ts); all give llama.cpp's ids.
  */
 export class PromptTokenizer {
-  private readonly tok: Tokenizer;
+  private readonly enc: TokenEncoder;
   private readonly special: Map<string, number>;
   private readonly splitter: RegExp | null;
   private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
@@ -33,19 +32,18 @@ export class PromptTokenizer {
   readonly eosId: number | null;
 
   constructor(private readonly model: ModelInfo) {
-    const { json, config } = model.tokenizer;
-    this.tok = new Tokenizer(json, config);
-    const added = ((json.added_tokens as AddedToken[] | undefined) ?? []).filter((t) => t.content.length > 0);
-    this.special = new Map(added.map((t) => [t.content, t.id]));
+    const files = model.tokenizer;
+    this.enc = files.encoder ? files.encoder() : bpeEncoder(files.json, files.config);
+    this.special = new Map(this.enc.specials.filter((t) => t.content.length > 0).map((t) => [t.content, t.id]));
     const alternatives = [...this.special.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.splitter = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
     this.bosId = model.bosToken ? this.idOf(model.bosToken) : null;
     this.eosId = model.eosToken ? this.idOf(model.eosToken) : null;
-    this.byteLevel = JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel');
+    this.byteLevel = this.enc.textForm === 'byte-level';
   }
 
   private idOf(token: string): number | null {
-    return this.special.get(token) ?? this.tok.model?.tokens_to_ids.get(token) ?? null;
+    return this.special.get(token) ?? this.enc.id(token) ?? null;
   }
 
   /** Ids the server would see for this rendered prompt; `addSpecial` adds BOS/EOS where the model does. */
@@ -89,7 +87,7 @@ export class PromptTokenizer {
   private encodePiece(piece: string): { ids: number[]; lens: number[] } {
     const cached = this.cache.get(piece);
     if (cached) return cached;
-    const ids = this.tok.encode(piece, { add_special_tokens: false }).ids;
+    const ids = this.enc.encode(piece);
     const entry = { ids, lens: this.lengths(piece, ids) };
     if (this.cache.size >= PIECE_CACHE_LIMIT) this.cache.clear();
     this.cache.set(piece, entry);
@@ -127,7 +125,7 @@ export class PromptTokenizer {
   }
 
   private byteLength(id: number): number {
-    const token = this.tok.model?.vocab[id];
+    const token = this.enc.token(id);
     if (token === undefined) return Buffer.byteLength(this.piece(id), 'utf8');
     if (this.byteLevel) return [...token].length;
     if (/^<0x[0-9A-Fa-f]{2}>$/.test(token)) return 1;
@@ -138,7 +136,7 @@ export class PromptTokenizer {
   piece(id: number): string {
     const cached = this.pieceCache.get(id);
     if (cached !== undefined) return cached;
-    const p = this.tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    const p = this.enc.decode(id);
     this.pieceCache.set(id, p);
     return p;
   }

@@ -10,11 +10,17 @@
  *   Spaces become ▁ (and a ▁ is prepended to each text piece when `add_space_prefix`), byte fallback `<0xNN>`.
  * - Control, user-defined and unknown tokens become `added_tokens`, matched in the raw text first as llama.cpp's
  *   `tokenizer_st_partition` does.
+ *
+ * Building that with `new Tokenizer(json, config)` is slow (Gemma-3's 514,906 derived merges), so the files also
+ * carry a fast `encoder` with the same ids: llama.cpp's SentencePiece algorithm itself (spm.ts), or the BPE
+ * Tokenizer built from arrays (prepared-bpe.ts). The SentencePiece `json` is then only built when read.
  */
 import { KvdiffError } from '../errors.js';
 import { quote, type GgufValue } from './gguf.js';
 import { preTokenizerFor } from './gguf-pretokenizers.js';
 import { spmMerges } from './gguf-spm.js';
+import { bpeEncoder } from './prepared-bpe.js';
+import { SpmEncoder } from './spm.js';
 import { Attr, isSpecial, readVocab, type GgufVocab } from './gguf-vocab.js';
 import type { TokenizerFiles } from './types.js';
 
@@ -177,7 +183,6 @@ export function ggufTokenizer(metadata: Map<string, GgufValue>, file: string): G
   const addEos = v.addEos ?? false;
   if (addBos && v.bosId === null) throw new KvdiffError(`${file}: tokenizer.ggml.add_bos_token is true, but there is no BOS token`);
   if (addEos && v.eosId === null) throw new KvdiffError(`${file}: tokenizer.ggml.add_eos_token is true, but there is no EOS token`);
-  const json = v.kind === 'bpe' ? bpeJson(v, file, addBos, addEos) : spmJson(v, addBos, addEos);
   const config: Record<string, unknown> = {
     add_bos_token: addBos,
     add_eos_token: addEos,
@@ -186,12 +191,32 @@ export function ggufTokenizer(metadata: Map<string, GgufValue>, file: string): G
     clean_up_tokenization_spaces: false,
   };
   return {
-    tokenizer: { json, config },
+    tokenizer: v.kind === 'bpe' ? bpeFiles(v, bpeJson(v, file, addBos, addEos), config) : spmFiles(v, addBos, addEos, config),
     bosToken: tokenPiece(v, v.bosId),
     eosToken: tokenPiece(v, v.eosId),
     bosId: v.bosId,
     eosId: v.eosId,
     addBos,
     addEos,
+  };
+}
+
+function bpeFiles(v: GgufVocab, json: Record<string, unknown>, config: Record<string, unknown>): TokenizerFiles {
+  // the vocabulary goes to the encoder as the GGUF's token list (no detour through the text → id object)
+  const given = v.duplicates ? undefined : { tokens: v.tokens, merges: v.merges };
+  return { json, config, encoder: () => bpeEncoder(json, config, given) };
+}
+
+function spmFiles(v: GgufVocab, addBos: boolean, addEos: boolean, config: Record<string, unknown>): TokenizerFiles {
+  let json: Record<string, unknown> | undefined;
+  const specials: number[] = [];
+  for (let id = 0; id < v.tokens.length; id++) if (isSpecial(v, id)) specials.push(id);
+  return {
+    // the Hugging Face form costs ~0.5 s for Gemma-3 (its merges); only built when something reads it
+    get json() {
+      return (json ??= spmJson(v, addBos, addEos));
+    },
+    config,
+    encoder: () => new SpmEncoder({ tokens: v.tokens, ids: v.ids, scores: v.scores, specials, addSpacePrefix: v.addSpacePrefix }),
   };
 }

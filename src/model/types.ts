@@ -3,12 +3,36 @@
  * Every stage after `model/` reads only this shape, never files.
  */
 
+/**
+ * A tokenizer ready to encode: what `PromptTokenizer` runs. Gives exactly the ids `new Tokenizer(json, config)` gives
+ * for the same `TokenizerFiles` (both follow llama.cpp), but is built from compact arrays in a few milliseconds.
+ */
+export interface TokenEncoder {
+  /** Ids of one text piece that holds no special token (llama.cpp's tokenization of a raw-text fragment). */
+  encode(text: string): number[];
+  /** A token's vocabulary text (byte-level characters or SentencePiece `▁` form), undefined for an unknown id. */
+  token(id: number): string | undefined;
+  /** Id of a vocabulary or special token text, undefined when there is none. */
+  id(text: string): number | undefined;
+  /** Display text of one token (special tokens as written; a partial UTF-8 byte shows as U+FFFD). */
+  decode(id: number): string;
+  /** Special (added) tokens, matched in the raw text before `encode` as llama.cpp's partition does. */
+  readonly specials: readonly { id: number; content: string }[];
+  /** How a token's text maps to input bytes: GPT-2 byte characters, or SentencePiece (`▁` = space, `<0xNN>`). */
+  readonly textForm: 'byte-level' | 'spm';
+}
+
 /** A tokenizer in Hugging Face `tokenizer.json` + `tokenizer_config.json` form (what `@huggingface/tokenizers` takes). */
 export interface TokenizerFiles {
-  /** Parsed `tokenizer.json`. */
+  /** Parsed `tokenizer.json`. Sources that set `encoder` may build it lazily, on first read (a getter). */
   json: Record<string, unknown>;
   /** Parsed `tokenizer_config.json` (may be `{}`). */
   config: Record<string, unknown>;
+  /**
+   * Optional fast path: builds an encoder with the same ids as `new Tokenizer(json, config)`, without that
+   * constructor's cost (GGUF SentencePiece, prepared BPE forms). `PromptTokenizer` calls it once when present.
+   */
+  encoder?: () => TokenEncoder;
 }
 
 /** Where the template and tokenizer came from; shown in every report and in `--json` as `model`. */

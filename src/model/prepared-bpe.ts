@@ -1,0 +1,255 @@
+/**
+ * Byte-level BPE tokenizers (Qwen, Llama-3, GGUF `gpt2`) built fast from compact arrays, with exactly the ids of
+ * `new Tokenizer(json, config)` from `@huggingface/tokenizers`.
+ *
+ * That constructor spends most of its time on the vocabulary and merges: a Map from `Object.entries` of the vocab
+ * object, and a rank Map keyed by `JSON.stringify([left, right])` of every merge. Here the Tokenizer is built with an
+ * empty vocabulary (normalizer, pre-tokenizer, decoder and added tokens are cheap), then its BPE model gets the
+ * vocabulary Map from a plain array and a rank table keyed by the two token ids of a merge. Its own merge loop is
+ * kept; only the rank lookup (`add_node`) changes, and gives the same rank for every pair it can meet. That holds
+ * when every merge's sides and result are tokens (then every symbol the loop builds is a token, or a starting
+ * character no merge names): `bpeArrays` checks it and returns null otherwise, and callers use the plain way.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { TokenEncoder, TokenizerFiles } from './types.js';
+
+/** The vocabulary and merges of a BPE tokenizer.json in compact form. */
+export interface BpeArrays {
+  /** Token texts by id (holes are ids without a vocabulary text). */
+  tokens: (string | undefined)[];
+  /** Merges in rank order as token-id pairs: left0, right0, left1, right1, ... */
+  merges: Int32Array;
+}
+
+interface AddedToken {
+  id: number;
+  content: string;
+}
+
+/** The fields of @huggingface/tokenizers' BPE model that are replaced here. */
+interface BpeModelFields {
+  tokens_to_ids: Map<string, number>;
+  vocab: (string | undefined)[];
+  unk_token_id: number | undefined;
+  merges: unknown[];
+  bpe_ranks: Map<string, number>;
+  add_node(queue: { push(node: unknown): void }, node: BpeNode): void;
+}
+interface BpeNode {
+  token: string;
+  bias: number;
+  score?: number;
+  next: BpeNode;
+}
+
+/** Open-addressing table from a (left, right) id pair to its rank; a pair listed twice keeps the last rank, as a Map would. */
+export class PairRanks {
+  private readonly left: Int32Array;
+  private readonly right: Int32Array;
+  private readonly rank: Int32Array;
+  private readonly mask: number;
+
+  constructor(merges: Int32Array) {
+    const n = merges.length >> 1;
+    let size = 16;
+    while (size < n * 2) size *= 2;
+    this.left = new Int32Array(size).fill(-1);
+    this.right = new Int32Array(size);
+    this.rank = new Int32Array(size);
+    this.mask = size - 1;
+    for (let r = 0; r < n; r++) {
+      const a = merges[2 * r];
+      const b = merges[2 * r + 1];
+      let i = this.slot(a, b);
+      while (this.left[i] !== -1 && (this.left[i] !== a || this.right[i] !== b)) i = (i + 1) & this.mask;
+      this.left[i] = a;
+      this.right[i] = b;
+      this.rank[i] = r;
+    }
+  }
+
+  private slot(a: number, b: number): number {
+    const h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca77);
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+
+  /** The rank, or -1 when the pair is no merge. */
+  get(a: number, b: number): number {
+    for (let i = this.slot(a, b); this.left[i] !== -1; i = (i + 1) & this.mask) {
+      if (this.left[i] === a && this.right[i] === b) return this.rank[i];
+    }
+    return -1;
+  }
+}
+
+/** Token text → id for an id-indexed array (later ids win, as a tokenizer.json object would). */
+function vocabMap(tokens: readonly (string | undefined)[]): Map<string, number> {
+  const map = new Map<string, number>();
+  for (let id = 0; id < tokens.length; id++) {
+    const t = tokens[id];
+    if (t !== undefined) map.set(t, id);
+  }
+  return map;
+}
+
+/** Whether a tokenizer.json is a BPE this module reproduces exactly (no suffixes, dropout or byte fallback). */
+function plainBpe(json: Record<string, unknown>): boolean {
+  const m = json.model as Record<string, unknown> | undefined;
+  return (
+    !!m && m.type === 'BPE' && !m.dropout && !m.byte_fallback && !m.end_of_word_suffix && !m.continuing_subword_suffix &&
+    typeof m.vocab === 'object' && m.vocab !== null && Array.isArray(m.merges)
+  );
+}
+
+/**
+ * The compact form of a BPE tokenizer.json's vocabulary and merges, or null when the fast path would not be exact
+ * (not a plain BPE, a merge side or result that is no token, duplicate texts, an added token that clashes).
+ * `given` replaces `json.model`'s vocab and merges (a GGUF's token list without duplicate texts, and its merges).
+ */
+export function bpeArrays(
+  json: Record<string, unknown>,
+  given?: { tokens: readonly string[]; merges: readonly (string | [string, string])[] },
+): (BpeArrays & { map: Map<string, number> }) | null {
+  if (!plainBpe(json)) return null;
+  const model = json.model as { vocab: Record<string, number>; merges: (string | [string, string])[] };
+  let tokens: (string | undefined)[] = [];
+  let count = 0;
+  if (given) {
+    tokens = given.tokens as string[];
+    count = tokens.length;
+  } else {
+    for (const text in model.vocab) {
+      const id = model.vocab[text];
+      if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff || tokens[id] !== undefined) return null;
+      tokens[id] = text;
+      count++;
+    }
+  }
+  const map = vocabMap(tokens);
+  if (map.size !== count) return null;
+  if (!addedTokensFit(json, tokens, map)) return null;
+  const raw = given ? given.merges : model.merges;
+  const merges = new Int32Array(raw.length * 2);
+  for (let r = 0; r < raw.length; r++) {
+    const m = raw[r];
+    // @huggingface/tokenizers splits "a b" with split(' ', 2)
+    const [a, b] = typeof m === 'string' ? m.split(' ', 2) : m;
+    const ia = map.get(a);
+    const ib = map.get(b);
+    if (ia === undefined || ib === undefined || b === undefined || !map.has(a + b)) return null;
+    merges[2 * r] = ia;
+    merges[2 * r + 1] = ib;
+  }
+  return { tokens, merges, map };
+}
+
+/** Added tokens must not give a text a second id, nor an id a second text (the rank table keys on ids). */
+function addedTokensFit(json: Record<string, unknown>, tokens: readonly (string | undefined)[], map: Map<string, number>): boolean {
+  for (const t of (json.added_tokens as AddedToken[] | undefined) ?? []) {
+    const known = map.get(t.content);
+    if (known !== undefined && known !== t.id) return false;
+    if (tokens[t.id] !== undefined && tokens[t.id] !== t.content) return false;
+  }
+  return true;
+}
+
+/** tokenizer.json with an empty vocabulary and no merges: the part that is cheap to build and to store. */
+export function bpeSkeleton(json: Record<string, unknown>): Record<string, unknown> {
+  return { ...json, model: { ...(json.model as Record<string, unknown>), vocab: {}, merges: [] } };
+}
+
+/** The full tokenizer.json again, for callers that want it (tests, `--tokenizer` comparisons). */
+export function bpeJson(skeleton: Record<string, unknown>, arrays: BpeArrays): Record<string, unknown> {
+  const vocab: Record<string, number> = {};
+  arrays.tokens.forEach((t, id) => {
+    if (t !== undefined) vocab[t] = id;
+  });
+  const merges: [string, string][] = [];
+  for (let r = 0; r < arrays.merges.length; r += 2) merges.push([arrays.tokens[arrays.merges[r]]!, arrays.tokens[arrays.merges[r + 1]]!]);
+  return { ...skeleton, model: { ...(skeleton.model as Record<string, unknown>), vocab, merges } };
+}
+
+/**
+ * `new Tokenizer(json, config)` for a BPE whose vocabulary and merges are given as arrays (`skeleton` is the rest of
+ * tokenizer.json). `map` is the text → id Map of `arrays.tokens` when the caller has it already.
+ */
+export function fastBpeTokenizer(
+  skeleton: Record<string, unknown>,
+  config: Record<string, unknown>,
+  arrays: BpeArrays,
+  map: Map<string, number> = vocabMap(arrays.tokens),
+): Tokenizer {
+  const tok = new Tokenizer(bpeSkeleton(skeleton), config);
+  const model = tok.model as unknown as BpeModelFields;
+  const vocab = arrays.tokens.slice();
+  // what the Tokenizer constructor did to the empty model's fields
+  for (const t of (skeleton.added_tokens as AddedToken[] | undefined) ?? []) {
+    map.set(t.content, t.id);
+    vocab[t.id] = t.content;
+  }
+  const unk = (skeleton.model as { unk_token?: string | null }).unk_token;
+  model.tokens_to_ids = map;
+  model.vocab = vocab;
+  model.unk_token_id = unk == null ? undefined : map.get(unk);
+  const ranks = new PairRanks(arrays.merges);
+  model.add_node = (queue, node) => {
+    const a = map.get(node.token);
+    if (a === undefined) return;
+    const b = map.get(node.next.token);
+    if (b === undefined) return;
+    const rank = ranks.get(a, b);
+    if (rank < 0) return;
+    node.score = rank + node.bias;
+    queue.push(node);
+  };
+  return tok;
+}
+
+/** A `TokenEncoder` over a @huggingface/tokenizers Tokenizer (however it was built). */
+export function hfEncoder(tok: Tokenizer, json: Record<string, unknown>): TokenEncoder {
+  const model = tok.model as unknown as BpeModelFields | null;
+  const specials = ((json.added_tokens as AddedToken[] | undefined) ?? []).filter((t) => t.content.length > 0).map(({ id, content }) => ({ id, content }));
+  return {
+    encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
+    token: (id) => model?.vocab[id],
+    id: (text) => model?.tokens_to_ids.get(text),
+    decode: (id) => tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
+    specials,
+    textForm: JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel') ? 'byte-level' : 'spm',
+  };
+}
+
+/**
+ * `TokenizerFiles` whose encoder is built the fast way; `json` is reassembled only when read. `skeleton` and
+ * `arrays` come from `bpeArrays` / `bpeSkeleton` (or a prepared cache entry).
+ */
+export function fastBpeFiles(
+  skeleton: Record<string, unknown>,
+  config: Record<string, unknown>,
+  arrays: BpeArrays,
+  map?: Map<string, number>,
+  full?: Record<string, unknown>,
+): TokenizerFiles {
+  let json = full;
+  return {
+    get json() {
+      return (json ??= bpeJson(skeleton, arrays));
+    },
+    config,
+    encoder: () => hfEncoder(fastBpeTokenizer(skeleton, config, arrays, map), skeleton),
+  };
+}
+
+/**
+ * The encoder for a tokenizer.json: built the fast way when `bpeArrays` allows it, else by `new Tokenizer`.
+ * `given` as for `bpeArrays`.
+ */
+export function bpeEncoder(
+  json: Record<string, unknown>,
+  config: Record<string, unknown>,
+  given?: { tokens: readonly string[]; merges: readonly (string | [string, string])[] },
+): TokenEncoder {
+  const arrays = bpeArrays(json, given);
+  const tok = arrays ? fastBpeTokenizer(bpeSkeleton(json), config, arrays, arrays.map) : new Tokenizer(json, config);
+  return hfEncoder(tok, json);
+}
