@@ -91,7 +91,8 @@ function refuse(label: string, message: string): never {
 
 function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, label: string): RenderInput {
   const { model, caps, now } = opts;
-  const messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
+  let messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
+  if (isOldGemma4(model.chatTemplate)) messages = foldToolResponses(messages);
   const vars: Record<string, unknown> = { messages };
   if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
   // server-common.cpp: a trailing assistant message is continued (prefill) and replaces the generation prompt
@@ -121,6 +122,53 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
   return { vars, dialect: 'llama.cpp', continueFinal };
+}
+
+/** Gemma-4 templates from before the official one (they call tools with `<|tool_call>call:` but lack its marker). */
+function isOldGemma4(template: string): boolean {
+  return template.includes("'<|tool_call>call:'") && !template.includes('{#- OpenAI Chat Completions:');
+}
+
+/**
+ * llama.cpp's `convert_tool_responses_gemma4`: an assistant turn with tool calls, the tool results after it and
+ * a final assistant answer become one assistant message `{role, tool_calls, tool_responses, content?,
+ * reasoning_content?}`; each result is matched to its call by position, its content parsed as JSON when it is.
+ */
+function foldToolResponses(messages: Record<string, unknown>[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < messages.length; ) {
+    const m = messages[i];
+    const calls = m.tool_calls as { function?: { name?: string } }[] | undefined;
+    if (m.role !== 'assistant' || !Array.isArray(calls) || calls.length === 0) {
+      out.push(m);
+      i++;
+      continue;
+    }
+    const responses: { name: string; response: unknown }[] = [];
+    for (i++; i < messages.length && messages[i].role === 'tool'; i++) {
+      const t = messages[i];
+      let response: unknown = t.content;
+      if (typeof response === 'string') {
+        try {
+          response = JSON.parse(response);
+        } catch {
+          // not JSON: the text itself
+        }
+      }
+      const name = calls[responses.length]?.function?.name || (typeof t.tool_call_id === 'string' ? t.tool_call_id : '');
+      responses.push({ name, response });
+    }
+    const folded: Record<string, unknown> = { role: 'assistant', tool_calls: calls };
+    if (responses.length) folded.tool_responses = responses;
+    const next = messages[i];
+    if (next?.role === 'assistant' && !(Array.isArray(next.tool_calls) && next.tool_calls.length) && nonEmptyString(next.content)) {
+      folded.content = next.content;
+      i++;
+    }
+    if (typeof m.reasoning_content === 'string') folded.reasoning_content = m.reasoning_content;
+    out.push(folded);
+  }
+  return out;
 }
 
 function nonEmptyString(v: unknown): v is string {

@@ -14,9 +14,6 @@
  */
 const THINKING_TAGS = "llama.cpp's chat-format layer writes this message's reasoning in a format-specific way kvdiff does not reproduce (common/chat.cpp per-format handlers)";
 
-/** common/chat.cpp `convert_tool_responses_gemma4`: tool results folded into the assistant turn before templating. */
-const GEMMA4_TOOLS = 'llama.cpp folds tool results into the preceding assistant turn for Gemma-4 templates (common/chat.cpp convert_tool_responses_gemma4); not reproduced';
-
 /** The Mistral/Devstral chat format rewrites an assistant turn that has reasoning_content; not reproduced. */
 const DEVSTRAL_REASONING = "llama.cpp's Devstral/Mistral format handler rewrites assistant turns carrying reasoning_content (the recorded render drops that turn's content and prints [THINK]…[/THINK] for the continued one); not reproduced";
 
@@ -25,10 +22,6 @@ export const KNOWN_TEMPLATE_MISSES: Record<string, string> = {
   'LFM2.5-8B-A1B c5': THINKING_TAGS,
   'llama-cpp-rwkv-world c9': THINKING_TAGS,
   'poolside-Laguna-XS-2.1 c9': THINKING_TAGS,
-  'google-gemma-4-31B-it-interleaved c3': GEMMA4_TOOLS,
-  'google-gemma-4-31B-it-interleaved c4': GEMMA4_TOOLS,
-  'google-gemma-4-31B-it-interleaved c5': GEMMA4_TOOLS,
-  'google-gemma-4-31B-it-interleaved c10': GEMMA4_TOOLS,
   'unsloth-mistral-Devstral-Small-2507 c5': DEVSTRAL_REASONING,
   'unsloth-mistral-Devstral-Small-2507 c9': DEVSTRAL_REASONING,
 };
