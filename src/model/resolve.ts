@@ -30,6 +30,8 @@ export interface ResolveContext {
   homeDir: string;
   fetch: typeof fetch;
   onProgress?: (message: string) => void;
+  /** Folder for prepared tokenizers (model/prepared.ts); undefined = no cache. */
+  cacheDir?: string;
 }
 
 export const DEFAULT_MODEL = 'qwen3';
@@ -47,7 +49,7 @@ export async function resolveModel(opts: ModelOptions, ctx: ResolveContext): Pro
   } else {
     const name = opts.model ?? DEFAULT_MODEL;
     if ((BUILTIN_MODELS as readonly string[]).includes(name) || !name.includes('/')) {
-      model = await loadBuiltinModel(fs, name);
+      model = await loadBuiltinModel(fs, name, { cache: ctx.cacheDir ? { fs, dir: ctx.cacheDir } : undefined });
     } else {
       model = await resolveHubModel(fs, name, {
         env: ctx.env,

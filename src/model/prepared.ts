@@ -1,0 +1,184 @@
+/**
+ * The prepared-tokenizer cache: a BPE tokenizer.json in compact binary form (token texts, merges as id pairs, the
+ * small rest as JSON), stored in the user's cache folder under the sha256 of the source bytes. Loading it skips
+ * JSON.parse of the whole tokenizer.json (Qwen3: 11 MB) and the Map building of `new Tokenizer`.
+ *
+ * Entry layout (little-endian): magic `KVDIFFP1`, u32 header length, header JSON (`{count, merges, textBytes,
+ * skeleton}`), the token texts as one UTF-8 blob, u32 UTF-16 length per token (0xffffffff = no token with that id),
+ * i32 merge pairs, then the sha256 of everything before it. Anything that does not check out is ignored (and
+ * rebuilt); writing is atomic (`ModelFs.writeFileAtomic`) and a failed write is ignored too.
+ */
+import { createHash } from 'node:crypto';
+import { KvdiffError } from '../errors.js';
+import type { ModelFs } from './fs.js';
+import { bpeArrays, bpeSkeleton, fastBpeFiles, type BpeArrays } from './prepared-bpe.js';
+import type { TokenizerFiles } from './types.js';
+
+/** Where prepared forms live; absent when caching is off. */
+export interface PreparedCache {
+  fs: ModelFs;
+  dir: string;
+}
+
+/** Bumped when the entry layout or what goes into it changes (old entries are then simply not found). */
+export const PREPARED_FORMAT = 1;
+const MAGIC = 'KVDIFFP1';
+const NO_TOKEN = 0xffffffff;
+
+/**
+ * The cache folder: `KVDIFF_CACHE_DIR`, else `$XDG_CACHE_HOME/kvdiff`, else `~/.cache/kvdiff`; undefined when
+ * `KVDIFF_NO_CACHE` is set (to anything but '' or '0').
+ */
+export function preparedCacheDir(env: Record<string, string | undefined>, homeDir: string): string | undefined {
+  const off = env.KVDIFF_NO_CACHE;
+  if (off !== undefined && off !== '' && off !== '0') return undefined;
+  if (env.KVDIFF_CACHE_DIR) return env.KVDIFF_CACHE_DIR;
+  const base = env.XDG_CACHE_HOME || `${homeDir.replace(/[\\/]+$/, '')}/.cache`;
+  return `${base.replace(/[\\/]+$/, '')}/kvdiff`;
+}
+
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The entry's path for a source whose bytes hash to `key` (`kind` tells sources apart, e.g. `bpe`). */
+export function preparedPath(cache: PreparedCache, kind: string, key: string): string {
+  return `${cache.dir.replace(/[\\/]+$/, '')}/tokenizers/${kind}-v${PREPARED_FORMAT}-${key}.bin`;
+}
+
+export interface PreparedBpe {
+  skeleton: Record<string, unknown>;
+  arrays: BpeArrays;
+}
+
+export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
+  const { tokens, merges } = p.arrays;
+  const lengths = new Uint32Array(tokens.length);
+  const parts: string[] = [];
+  for (let id = 0; id < tokens.length; id++) {
+    const t = tokens[id];
+    lengths[id] = t === undefined ? NO_TOKEN : t.length;
+    if (t !== undefined) parts.push(t);
+  }
+  const text = new TextEncoder().encode(parts.join(''));
+  const header = new TextEncoder().encode(
+    JSON.stringify({ count: tokens.length, merges: merges.length, textBytes: text.length, skeleton: p.skeleton }),
+  );
+  const headerEnd = align4(MAGIC.length + 4 + header.length);
+  const textEnd = align4(headerEnd + text.length);
+  const lengthsEnd = textEnd + lengths.byteLength;
+  const end = lengthsEnd + merges.byteLength;
+  const out = new Uint8Array(end + 32);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  dv.setUint32(MAGIC.length, header.length, true);
+  out.set(header, MAGIC.length + 4);
+  out.set(text, headerEnd);
+  for (let i = 0; i < lengths.length; i++) dv.setUint32(textEnd + 4 * i, lengths[i], true);
+  for (let i = 0; i < merges.length; i++) dv.setInt32(lengthsEnd + 4 * i, merges[i], true);
+  out.set(createHash('sha256').update(out.subarray(0, end)).digest(), end);
+  return out;
+}
+
+/** The prepared form in `bytes`, or null when they are not a whole, intact entry. */
+export function decodePreparedBpe(bytes: Uint8Array): PreparedBpe | null {
+  try {
+    if (bytes.length < MAGIC.length + 4 + 32) return null;
+    if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) return null;
+    const end = bytes.length - 32;
+    const sum = createHash('sha256').update(bytes.subarray(0, end)).digest();
+    for (let i = 0; i < 32; i++) if (sum[i] !== bytes[end + i]) return null;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const headerLength = dv.getUint32(MAGIC.length, true);
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as {
+      count: number;
+      merges: number;
+      textBytes: number;
+      skeleton: Record<string, unknown>;
+    };
+    const headerEnd = align4(MAGIC.length + 4 + headerLength);
+    const textEnd = align4(headerEnd + header.textBytes);
+    const lengthsEnd = textEnd + 4 * header.count;
+    if (lengthsEnd + 4 * header.merges !== end || !header.skeleton || typeof header.skeleton !== 'object') return null;
+    const text = new TextDecoder().decode(bytes.subarray(headerEnd, headerEnd + header.textBytes));
+    const tokens: (string | undefined)[] = new Array(header.count);
+    let at = 0;
+    for (let id = 0; id < header.count; id++) {
+      const n = dv.getUint32(textEnd + 4 * id, true);
+      if (n === NO_TOKEN) continue;
+      tokens[id] = text.slice(at, at + n);
+      at += n;
+    }
+    if (at !== text.length) return null;
+    const merges = new Int32Array(header.merges);
+    for (let i = 0; i < merges.length; i++) {
+      const id = dv.getInt32(lengthsEnd + 4 * i, true);
+      if (id < 0 || id >= header.count || tokens[id] === undefined) return null;
+      merges[i] = id;
+    }
+    return { skeleton: header.skeleton, arrays: { tokens, merges } };
+  } catch {
+    return null;
+  }
+}
+
+/** The cached prepared form for `key`, or null (missing, unreadable or corrupt: the caller rebuilds it). */
+export async function readPreparedBpe(cache: PreparedCache, key: string): Promise<PreparedBpe | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await cache.fs.readFile(preparedPath(cache, 'bpe', key));
+  } catch {
+    return null;
+  }
+  return decodePreparedBpe(bytes);
+}
+
+/** Stores a prepared form; a failure (read-only folder, full disk) only costs the next run the rebuild. */
+export async function writePreparedBpe(cache: PreparedCache, key: string, p: PreparedBpe): Promise<boolean> {
+  try {
+    await cache.fs.writeFileAtomic(preparedPath(cache, 'bpe', key), encodePreparedBpe(p));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A tokenizer.json file as `TokenizerFiles`, through the cache: the prepared form stored under the sha256 of the
+ * file's bytes when there is one, else parsed, prepared and stored. `transform` adjusts the parsed tokenizer.json
+ * (e.g. drops its normalizer) and must not touch `model.vocab` / `model.merges`; it is applied to the stored form too.
+ * Tokenizers the fast path cannot reproduce exactly are returned as parsed, and not stored.
+ */
+export async function preparedTokenizerFiles(
+  cache: PreparedCache,
+  file: string,
+  config: Record<string, unknown>,
+  transform: (json: Record<string, unknown>) => Record<string, unknown> = (j) => j,
+): Promise<TokenizerFiles> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await cache.fs.readFile(file);
+  } catch (err) {
+    throw new KvdiffError(`cannot read tokenizer ${file}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+  }
+  const key = sha256Hex(bytes);
+  const prepared = await readPreparedBpe(cache, key);
+  if (prepared) return fastBpeFiles(transform(prepared.skeleton), config, prepared.arrays);
+  let json: Record<string, unknown>;
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    json = value as Record<string, unknown>;
+  } catch (err) {
+    throw new KvdiffError(`tokenizer ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const arrays = bpeArrays(json);
+  if (!arrays) return { json: transform(json), config };
+  await writePreparedBpe(cache, key, { skeleton: bpeSkeleton(json), arrays });
+  const full = transform(json);
+  return fastBpeFiles(bpeSkeleton(full), config, arrays, arrays.map, full);
+}
+
+function align4(n: number): number {
+  return (n + 3) & ~3;
+}
