@@ -23,8 +23,7 @@ describe('SpmEncoder on a hand-made vocabulary', () => {
   // ids: 0 <unk>, 1..3 bytes for 'a' 'b' and 0xC3, then pieces with scores
   const tokens = ['<unk>', '<0x61>', '<0x62>', '<0xC3>', '<0xA9>', 'a', 'b', '▁', 'ab', 'ba', '▁a', 'aba', '<ctl>'];
   const scores = [0, 0, 0, 0, 0, -1, -1, -1, -5, -2, -3, -4, 0];
-  const ids: Record<string, number> = Object.create(null);
-  tokens.forEach((t, i) => (ids[t] = i));
+  const ids = new Map(tokens.map((t, i) => [t, i]));
   const enc = (addSpacePrefix: boolean) => new SpmEncoder({ tokens, ids, scores, specials: [12], addSpacePrefix });
 
   it('merges the pair whose token scores highest first, ties to the leftmost pair', () => {

@@ -46,6 +46,14 @@ export class HashTable {
     return false;
   }
 
+  /** The first payload with hash `h` for which `same` is true, or -1. */
+  get(h: number, same: (value: number) => boolean): number {
+    for (let i = this.slot(h); this.used[i]; i = (i + 1) & this.mask) {
+      if (this.hashes[i] === h && same(this.values[i])) return this.values[i];
+    }
+    return -1;
+  }
+
   /** Whether some entry with hash `h` has a payload for which `same` is true. */
   find(h: number, same: (value: number) => boolean): boolean {
     for (let i = this.slot(h); this.used[i]; i = (i + 1) & this.mask) {

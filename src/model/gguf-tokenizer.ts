@@ -19,7 +19,7 @@ import { KvdiffError } from '../errors.js';
 import { quote, type GgufValue } from './gguf.js';
 import { preTokenizerFor } from './gguf-pretokenizers.js';
 import { spmMerges } from './gguf-spm.js';
-import { bpeEncoder } from './prepared-bpe.js';
+import { ggufBpeEncoder } from './prepared-bpe.js';
 import { SpmEncoder } from './spm.js';
 import { Attr, isSpecial, readVocab, type GgufVocab } from './gguf-vocab.js';
 import type { TokenizerFiles } from './types.js';
@@ -118,8 +118,9 @@ function bpeJson(v: GgufVocab, file: string, addBos: boolean, addEos: boolean): 
       fuse_unk: false,
       byte_fallback: false,
       ignore_merges: pre.ignoreMerges,
-      vocab: v.ids,
-      merges: v.merges,
+      // filled in by bpeFiles when the Hugging Face form is read
+      vocab: {},
+      merges: [],
     },
   };
 }
@@ -149,7 +150,7 @@ function spmJson(v: GgufVocab, addBos: boolean, addEos: boolean): Record<string,
     model: {
       type: 'BPE',
       dropout: null,
-      unk_token: v.ids['<unk>'] !== undefined ? '<unk>' : null,
+      unk_token: v.map.has('<unk>') ? '<unk>' : null,
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: true,
@@ -201,10 +202,17 @@ export function ggufTokenizer(metadata: Map<string, GgufValue>, file: string): G
   };
 }
 
-function bpeFiles(v: GgufVocab, json: Record<string, unknown>, config: Record<string, unknown>): TokenizerFiles {
-  // the vocabulary goes to the encoder as the GGUF's token list (no detour through the text → id object)
-  const given = v.duplicates ? undefined : { tokens: v.tokens, merges: v.merges };
-  return { json, config, encoder: () => bpeEncoder(json, config, given) };
+function bpeFiles(v: GgufVocab, skeleton: Record<string, unknown>, config: Record<string, unknown>): TokenizerFiles {
+  let json: Record<string, unknown> | undefined;
+  const full = () => (json ??= { ...skeleton, model: { ...(skeleton.model as Record<string, unknown>), vocab: v.ids, merges: v.merges } });
+  return {
+    // the Hugging Face form (text → id object, merges checked for llama.cpp's split) only when something reads it
+    get json() {
+      return full();
+    },
+    config,
+    encoder: () => ggufBpeEncoder(skeleton, config, v, full),
+  };
 }
 
 function spmFiles(v: GgufVocab, addBos: boolean, addEos: boolean, config: Record<string, unknown>): TokenizerFiles {
@@ -217,6 +225,6 @@ function spmFiles(v: GgufVocab, addBos: boolean, addEos: boolean, config: Record
       return (json ??= spmJson(v, addBos, addEos));
     },
     config,
-    encoder: () => new SpmEncoder({ tokens: v.tokens, ids: v.ids, scores: v.scores, specials, addSpacePrefix: v.addSpacePrefix }),
+    encoder: () => new SpmEncoder({ tokens: v.tokens, ids: v.map, scores: v.scores, specials, addSpacePrefix: v.addSpacePrefix }),
   };
 }

@@ -45,11 +45,13 @@ export interface GgufVocab {
   /** `tokenizer.ggml.pre` ('' when absent). */
   pre: string;
   tokens: readonly string[];
+  /** Text → id; for duplicate texts the last id wins, as in llama.cpp's `token_to_id[word] = i`. */
+  map: Map<string, number>;
   /**
-   * Text → id (a null-prototype object, so it doubles as tokenizer.json's `model.vocab`); for duplicate texts the
-   * last id wins, as in llama.cpp's `token_to_id[word] = i`.
+   * `map` as a null-prototype object, so it doubles as tokenizer.json's `model.vocab` (built on first read: only the
+   * Hugging Face form needs it).
    */
-  ids: Record<string, number>;
+  readonly ids: Record<string, number>;
   /** Whether some token text occurs twice (then only the last id is reachable by text). */
   duplicates: boolean;
   /** Attribute bits per token (see `Attr`). */
@@ -60,7 +62,9 @@ export interface GgufVocab {
    * BPE merges in tokenizer.json form: the GGUF's "a b" strings as they are when Hugging Face's split agrees with
    * llama.cpp's, else pairs; the first occurrence of a pair wins (llama.cpp's `bpe_ranks.emplace`).
    */
-  merges: readonly string[] | [string, string][];
+  readonly merges: readonly string[] | [string, string][];
+  /** `tokenizer.ggml.merges` as stored ([] for SentencePiece). */
+  rawMerges: readonly string[];
   bosId: number | null;
   eosId: number | null;
   addBos: boolean | undefined;
@@ -106,9 +110,9 @@ function mergesFor(raw: readonly string[]): readonly string[] | [string, string]
   return pairs;
 }
 
-function markByText(ids: Record<string, number>, attrs: Uint16Array, texts: readonly string[], set: number): void {
+function markByText(ids: Map<string, number>, attrs: Uint16Array, texts: readonly string[], set: number): void {
   for (const t of texts) {
-    const id = ids[t];
+    const id = ids.get(t);
     if (id !== undefined) attrs[id] |= set;
   }
 }
@@ -130,13 +134,9 @@ export function readVocab(m: Map<string, GgufValue>, file: string): GgufVocab {
   const n = raw.length;
   // llama.cpp renames empty token texts; copy the list only when there are any.
   const tokens = raw.includes('') ? raw.map((t, i) => (t === '' ? `[EMPTY_${i}]` : t)) : raw;
-  const ids: Record<string, number> = Object.create(null);
-  let duplicates = false;
-  for (let i = 0; i < n; i++) {
-    const t = tokens[i];
-    if (ids[t] !== undefined) duplicates = true;
-    ids[t] = i;
-  }
+  const ids = new Map<string, number>();
+  for (let i = 0; i < n; i++) ids.set(tokens[i], i);
+  const duplicates = ids.size !== n;
 
   const scores = meta.numbers(m, 'tokenizer.ggml.scores') ?? new Float32Array(n);
   if (scores.length < n) throw new KvdiffError(`${file}: tokenizer.ggml.scores has ${scores.length} entries for ${n} tokens`);
@@ -151,25 +151,37 @@ export function readVocab(m: Map<string, GgufValue>, file: string): GgufVocab {
     if (!m.has(`tokenizer.ggml.${name}_token_id`)) markByText(ids, attrs, texts, Attr.CONTROL);
   }
   for (const t of ALWAYS_USER_DEFINED) {
-    const id = ids[t];
+    const id = ids.get(t);
     if (id !== undefined) attrs[id] = Attr.USER_DEFINED;
   }
   // Gemma-4 / PaddleOCR: with <|tool_response> present, </s> is an ordinary token again.
-  const s = ids['</s>'];
-  if (s !== undefined && ids['<|tool_response>'] !== undefined) attrs[s] = Attr.NORMAL;
+  const s = ids.get('</s>');
+  if (s !== undefined && ids.has('<|tool_response>')) attrs[s] = Attr.NORMAL;
 
   const mergesRaw = meta.strings(m, 'tokenizer.ggml.merges');
   if (kind === 'bpe' && !mergesRaw) throw new KvdiffError(`${file}: BPE vocabulary without tokenizer.ggml.merges`);
   const defaults = kind === 'spm' ? { bos: 1, eos: 2 } : { bos: 11, eos: 11 };
+  let object: Record<string, number> | undefined;
+  let merges: readonly string[] | [string, string][] | undefined;
   return {
     kind,
     pre: meta.string(m, 'tokenizer.ggml.pre') ?? '',
     tokens,
-    ids,
+    map: ids,
+    get ids() {
+      if (!object) {
+        object = Object.create(null) as Record<string, number>;
+        for (const [t, id] of ids) object[t] = id;
+      }
+      return object;
+    },
     duplicates,
     attrs,
     scores,
-    merges: kind === 'bpe' ? mergesFor(mergesRaw ?? []) : [],
+    get merges() {
+      return (merges ??= kind === 'bpe' ? mergesFor(mergesRaw ?? []) : []);
+    },
+    rawMerges: kind === 'bpe' ? (mergesRaw ?? []) : [],
     bosId: tokenId(m, 'tokenizer.ggml.bos_token_id', n, defaults.bos),
     eosId: tokenId(m, 'tokenizer.ggml.eos_token_id', n, defaults.eos),
     addBos: meta.bool(m, 'tokenizer.ggml.add_bos_token'),

@@ -11,6 +11,7 @@
  * character no merge names): `bpeArrays` checks it and returns null otherwise, and callers use the plain way.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { HASH_BASE, HashTable, hashOf } from './gguf-hash.js';
 import type { TokenEncoder, TokenizerFiles } from './types.js';
 
 /** The vocabulary and merges of a BPE tokenizer.json in compact form. */
@@ -19,6 +20,8 @@ export interface BpeArrays {
   tokens: (string | undefined)[];
   /** Merges in rank order as token-id pairs: left0, right0, left1, right1, ... */
   merges: Int32Array;
+  /** A pair listed twice keeps its first rank (llama.cpp) instead of its last (tokenizer.json). */
+  firstWins?: boolean;
 }
 
 interface AddedToken {
@@ -42,14 +45,17 @@ interface BpeNode {
   next: BpeNode;
 }
 
-/** Open-addressing table from a (left, right) id pair to its rank; a pair listed twice keeps the last rank, as a Map would. */
+/**
+ * Open-addressing table from a (left, right) id pair to its rank. A pair listed twice keeps the last rank, as
+ * tokenizer.json's Map does, or with `firstWins` the first, as llama.cpp's `bpe_ranks.emplace` does.
+ */
 export class PairRanks {
   private readonly left: Int32Array;
   private readonly right: Int32Array;
   private readonly rank: Int32Array;
   private readonly mask: number;
 
-  constructor(merges: Int32Array) {
+  constructor(merges: Int32Array, firstWins = false) {
     const n = merges.length >> 1;
     let size = 16;
     while (size < n * 2) size *= 2;
@@ -62,6 +68,7 @@ export class PairRanks {
       const b = merges[2 * r + 1];
       let i = this.slot(a, b);
       while (this.left[i] !== -1 && (this.left[i] !== a || this.right[i] !== b)) i = (i + 1) & this.mask;
+      if (firstWins && this.left[i] !== -1) continue;
       this.left[i] = a;
       this.right[i] = b;
       this.rank[i] = r;
@@ -191,7 +198,7 @@ export function fastBpeTokenizer(
   model.tokens_to_ids = map;
   model.vocab = vocab;
   model.unk_token_id = unk == null ? undefined : map.get(unk);
-  const ranks = new PairRanks(arrays.merges);
+  const ranks = new PairRanks(arrays.merges, arrays.firstWins);
   model.add_node = (queue, node) => {
     const a = map.get(node.token);
     if (a === undefined) return;
@@ -252,4 +259,68 @@ export function bpeEncoder(
   const arrays = bpeArrays(json, given);
   const tok = arrays ? fastBpeTokenizer(bpeSkeleton(json), config, arrays, arrays.map) : new Tokenizer(json, config);
   return hfEncoder(tok, json);
+}
+
+/**
+ * A GGUF `gpt2` vocabulary's merges ("a b", cut at the first space after the first character as llama.cpp does) as
+ * id pairs, found without cutting strings: the token texts are indexed by a polynomial hash and each side of a
+ * merge is hashed and compared in place. Null when some merge has a side or a result that is no token, or the
+ * vocabulary has a text twice (then the Hugging Face form is the exact one).
+ */
+export function ggufMergeArrays(tokens: readonly string[], rawMerges: readonly string[]): BpeArrays | null {
+  const index = new HashTable(tokens.length);
+  for (let id = 0; id < tokens.length; id++) index.add(hashOf(tokens[id]), id);
+  const merges = new Int32Array(rawMerges.length * 2);
+  let s = '';
+  let from = 0;
+  let to = 0;
+  const region = (id: number) => tokens[id].length === to - from && s.startsWith(tokens[id], from);
+  let cut = 0;
+  const joined = (id: number) => {
+    const t = tokens[id];
+    if (t.length !== s.length - 1) return false;
+    for (let j = 0; j < cut; j++) if (t.charCodeAt(j) !== s.charCodeAt(j)) return false;
+    for (let j = cut; j < t.length; j++) if (t.charCodeAt(j) !== s.charCodeAt(j + 1)) return false;
+    return true;
+  };
+  for (let r = 0; r < rawMerges.length; r++) {
+    s = rawMerges[r];
+    cut = s.indexOf(' ', 1);
+    if (cut <= 0) return null;
+    let hl = 0;
+    for (let j = 0; j < cut; j++) hl = (Math.imul(hl, HASH_BASE) + s.charCodeAt(j)) | 0;
+    let hr = 0;
+    let power = 1;
+    for (let j = cut + 1; j < s.length; j++) {
+      hr = (Math.imul(hr, HASH_BASE) + s.charCodeAt(j)) | 0;
+      power = Math.imul(power, HASH_BASE);
+    }
+    from = 0;
+    to = cut;
+    const a = index.get(hl, region);
+    from = cut + 1;
+    to = s.length;
+    const b = index.get(hr, region);
+    if (a < 0 || b < 0 || index.get((Math.imul(hl, power) + hr) | 0, joined) < 0) return null;
+    merges[2 * r] = a;
+    merges[2 * r + 1] = b;
+  }
+  return { tokens, merges, firstWins: true } as BpeArrays;
+}
+
+/**
+ * The encoder of a GGUF `gpt2` vocabulary: the fast Tokenizer when `ggufMergeArrays` allows it, else
+ * `new Tokenizer(json(), config)`. `skeleton` is the tokenizer.json without vocabulary and merges, `map` the
+ * vocabulary's text → id Map.
+ */
+export function ggufBpeEncoder(
+  skeleton: Record<string, unknown>,
+  config: Record<string, unknown>,
+  vocab: { tokens: readonly string[]; map: Map<string, number>; rawMerges: readonly string[]; duplicates: boolean },
+  json: () => Record<string, unknown>,
+): TokenEncoder {
+  const arrays = vocab.duplicates ? null : ggufMergeArrays(vocab.tokens, vocab.rawMerges);
+  const fast = arrays && addedTokensFit(skeleton, vocab.tokens, vocab.map);
+  const tok = fast ? fastBpeTokenizer(skeleton, config, arrays, vocab.map) : new Tokenizer(json(), config);
+  return hfEncoder(tok, skeleton);
 }

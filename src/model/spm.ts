@@ -20,7 +20,7 @@ export interface SpmVocab {
   /** Token texts by id. */
   tokens: readonly string[];
   /** Text → id; for a text that occurs twice, the id llama.cpp's `token_to_id` keeps (the last). */
-  ids: Readonly<Record<string, number>>;
+  ids: ReadonlyMap<string, number>;
   /** Per-token scores (merge priority). */
   scores: ArrayLike<number>;
   /** Token ids matched in the raw text before tokenizing (control, user-defined, unknown). */
@@ -98,7 +98,7 @@ export class SpmEncoder implements TokenEncoder {
   }
 
   id(text: string): number | undefined {
-    return this.v.ids[text];
+    return this.v.ids.get(text);
   }
 
   /** As the Hugging Face decoder chain `Replace(▁ → ' '), ByteFallback, Fuse` shows one token. */
@@ -137,7 +137,7 @@ export class SpmEncoder implements TokenEncoder {
     const tryAdd = (left: number, right: number) => {
       if (left === -1 || right === -1) return;
       const size = len[left] + len[right];
-      const id = ids[text.slice(start[left], start[left] + size)];
+      const id = ids.get(text.slice(start[left], start[left] + size));
       if (id === undefined) return;
       queue.push({ left, right, score: scores[id], size });
     };
@@ -156,7 +156,7 @@ export class SpmEncoder implements TokenEncoder {
     }
     for (let i = 0; i !== -1; i = next[i]) {
       const t = text.slice(start[i], start[i] + len[i]);
-      const id = ids[t];
+      const id = ids.get(t);
       if (id !== undefined) out.push(id);
       else for (const byte of utf8.encode(t)) this.pushByte(byte, out);
     }
