@@ -7,14 +7,39 @@
 //   parse = JSON.parse of the equivalent tokenizer.json text (what loading a Hugging Face folder costs)
 // Ratios are median load time / median baseline time over RUNS runs. With `node --expose-gc bench/gguf.js` the
 // heap is collected between runs, so one run's garbage does not bill the next.
+//
+// Second table, start-up in fresh processes (what one CLI run pays): header + vocabulary + encoder build, now and
+// as before (`new Tokenizer(json, config)` on the Hugging Face form), against JSON.parse of the equivalent
+// tokenizer.json in the same process. GGUF models have no prepared cache: cold = warm (see the README).
+import { spawnSync } from 'node:child_process';
 import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { nodeFs } from '../dist/cli/node-fs.js';
 import { readGgufHeader } from '../dist/model/gguf.js';
 import { ggufTokenizer } from '../dist/model/gguf-tokenizer.js';
+import { PromptTokenizer } from '../dist/tokenize.js';
+
+if (process.argv[2] === '--startup-child') {
+  const [mode, path] = process.argv.slice(3);
+  const t0 = performance.now();
+  const h = await readGgufHeader(nodeFs, path);
+  const t1 = performance.now();
+  const g = ggufTokenizer(h.metadata, path);
+  const t2 = performance.now();
+  if (mode === 'before') new Tokenizer(g.tokenizer.json, g.tokenizer.config);
+  else new PromptTokenizer({ tokenizer: g.tokenizer, bosToken: g.bosToken, eosToken: g.eosToken, addBos: g.addBos, addEos: g.addEos });
+  const t3 = performance.now();
+  const json = JSON.stringify(g.tokenizer.json);
+  const t4 = performance.now();
+  JSON.parse(json);
+  const t5 = performance.now();
+  console.log(JSON.stringify({ header: t1 - t0, vocab: t2 - t1, build: t3 - t2, parse: t5 - t4 }));
+  process.exit(0);
+}
 
 const RUNS = 5;
+const CHILD_RUNS = 5;
 const shared = fileURLToPath(new URL('../../shared/models/', import.meta.url));
 const files = process.argv.length > 2
   ? process.argv.slice(2)
@@ -74,3 +99,29 @@ for (const path of files) {
   });
 }
 console.table(rows);
+
+const fresh = [];
+for (const path of files) {
+  for (const mode of ['before', 'now']) {
+    const runs = [];
+    for (let i = 0; i < CHILD_RUNS; i++) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--startup-child', mode, path], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(r.stderr);
+      runs.push(JSON.parse(r.stdout));
+    }
+    const m = (f) => median(runs.map(f));
+    const total = m((x) => x.header + x.vocab + x.build);
+    fresh.push({
+      model: path.split('/').pop(),
+      'start-up': mode === 'before' ? 'before (new Tokenizer)' : 'now (cold = warm)',
+      'header ms': m((x) => x.header).toFixed(0),
+      'vocab ms': m((x) => x.vocab).toFixed(0),
+      'encoder ms': m((x) => x.build).toFixed(0),
+      'total ms': total.toFixed(0),
+      'parse baseline ms': m((x) => x.parse).toFixed(0),
+      'total/parse': (total / m((x) => x.parse)).toFixed(2),
+    });
+  }
+}
+console.log('start-up in fresh processes (header + vocabulary + encoder):');
+console.table(fresh);
