@@ -46,8 +46,9 @@ describe('llama.cpp normalisation (one rule each)', () => {
   it("folds tool results into the assistant turn for pre-official Gemma-4 templates (a.7, convert_tool_responses_gemma4)", () => {
     // a template that shows which message fields it sees; the marker string makes llama.cpp treat it as old Gemma-4
     const t = "{# '<|tool_call>call:' #}{% for m in messages %}[{{ m.role }}|{{ m.tool_responses | tojson if m.tool_responses is defined else '-' }}|{{ m.content if m.content is defined else 'none' }}]{% endfor %}";
-    const body = { messages: [...TOOL_CALL_BODY('{"city": "Bern"}').messages, { role: 'assistant', content: 'It rains.' }, user('thanks')] };
-    body.messages[2] = { role: 'tool', tool_call_id: 'c1', content: '{"forecast": "rain"}' };
+    const [ask, call] = TOOL_CALL_BODY('{"city": "Bern"}').messages;
+    const result = { role: 'tool', tool_call_id: 'c1', content: '{"forecast": "rain"}' };
+    const body = { messages: [ask, call, result, { role: 'assistant', content: 'It rains.' }, user('thanks')] };
     expect(render(engine(t), body)).toBe('[user|-|weather?][assistant|[{"name": "get_weather", "response": {"forecast": "rain"}}]|It rains.][user|-|thanks]');
     // the official template (with its marker) is left alone
     const official = t.replace("{# '<|tool_call>call:' #}", "{# '<|tool_call>call:' #}{#- OpenAI Chat Completions: #}");
