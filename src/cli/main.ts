@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { KvdiffError } from '../errors.js';
@@ -6,12 +7,17 @@ import { registerDiffCommand } from './diff.js';
 import { registerRenderCommands } from './render.js';
 import { registerLogsCommand } from './logs.js';
 
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
 /** Builds the commander program. Each command module registers itself here. */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command();
   program
     .name('kvdiff')
     .description('explain prompt-cache (KV-cache) misses between two chat requests')
+    .version(packageVersion(), '-V, --version', 'print the kvdiff version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
   // -- command registrations (one line per command module) --
