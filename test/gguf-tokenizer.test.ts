@@ -14,6 +14,7 @@ import { loadGgufModel } from '../src/model/gguf-model.ts';
 import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';
 import { readGgufHeader, type GgufValue } from '../src/model/gguf.ts';
 import type { ModelInfo } from '../src/model/types.ts';
+import { rng } from './rng.ts';
 
 const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
 const MODELS = `${SHARED}models/`;
@@ -119,17 +120,6 @@ describe('GGUF tokenizer errors', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Generated corpus vs llama.cpp (node-llama-cpp)
 
-/** mulberry32: small, seedable, good enough to pick test strings. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['the', 'The', 'cache', 'KV', 'prompt', 'token', "don't", "it's", "WE'LL", "they'Re", 'o’clock', 'naïve',
   'café', 'über', 'Straße', 'ﬁnance', 'HTTP/1.1', 'x86_64', 'snake_case', 'camelCaseWord', 'ALLCAPS', 'I', 'a'];

@@ -13,6 +13,7 @@ import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';
 import { readGgufHeader } from '../src/model/gguf.ts';
 import { SpmEncoder } from '../src/model/spm.ts';
 import { PromptTokenizer } from '../src/tokenize.ts';
+import { rng } from './rng.ts';
 
 const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
 const haveModels = existsSync(`${MODELS}tiny-gemma3.gguf`);
@@ -53,17 +54,6 @@ describe('SpmEncoder on a hand-made vocabulary', () => {
   });
 });
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['the', ' The', 'cache', "don't", 'naïve', 'café', 'Straße', 'ﬁ', 'x86_64', 'camelCase', '  ', '\n', '\n\n', '\t', '\r\n',
   '    ', '{"a": [1, 2.5e-3, null]}', 'function f(x) {\n  return x;\n}', '你好，世界', '日本語', '한국어', '😀', '👍🏽', '👨‍👩‍👧', '🇫🇷',
