@@ -171,6 +171,20 @@ function foldToolResponses(messages: Record<string, unknown>[]): Record<string, 
   return out;
 }
 
+/** nlohmann's type names, as its `type must be string, but is …` error prints them. */
+function jsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+/** A field llama-server copies into a `std::string`: present and not a string is a refused request. */
+function stringField(obj: Record<string, unknown>, key: string, label: string): void {
+  if (key in obj && typeof obj[key] !== 'string') {
+    refuse(label, `Failed to parse messages: [json.exception.type_error.302] type must be string, but is ${jsonTypeName(obj[key])} ("${key}")`);
+  }
+}
+
 function nonEmptyString(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0;
 }
@@ -183,6 +197,8 @@ function llamaMessage(m: Record<string, unknown>, i: number, caps: TemplateCaps,
     refuse(label, `messages[${i}] has no "content"`);
   }
   out.content = llamaContent(m.content, i, caps, label);
+  // these are read into std::string when present: a null or a number makes the server refuse the request
+  for (const key of ['reasoning_content', 'name', 'tool_call_id'] as const) stringField(m, key, label);
   if (nonEmptyString(m.reasoning_content)) out.reasoning_content = m.reasoning_content;
   if (nonEmptyString(m.name)) out.name = m.name;
   if (nonEmptyString(m.tool_call_id)) out.tool_call_id = m.tool_call_id;
@@ -216,10 +232,15 @@ function llamaContent(content: unknown, i: number, caps: TemplateCaps, label: st
 function llamaToolCall(tc: unknown, i: number, k: number, caps: TemplateCaps, label: string): Record<string, unknown> {
   const call = (tc ?? {}) as Record<string, unknown>;
   const where = `messages[${i}].tool_calls[${k}]`;
-  if (call.type !== undefined && call.type !== 'function') refuse(label, `${where}: unsupported tool call type ${JSON.stringify(call.type)}`);
-  const fn = (call.function ?? {}) as Record<string, unknown>;
-  if (typeof fn.name !== 'string') refuse(label, `${where}: missing function.name`);
-  const rawArgs = typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {});
+  if (!('type' in call)) refuse(label, `${where}: Missing tool call type`);
+  if (call.type !== 'function') refuse(label, `${where}: Unsupported tool call type ${JSON.stringify(call.type)}`);
+  if (!call.function || typeof call.function !== 'object') refuse(label, `${where}: Missing tool call function`);
+  const fn = call.function as Record<string, unknown>;
+  if (!('name' in fn)) refuse(label, `${where}: Missing tool call name`);
+  stringField(fn, 'name', label);
+  if (!('arguments' in fn)) refuse(label, `${where}: function.arguments is missing`);
+  stringField(call, 'id', label);
+  const rawArgs = typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments);
   let args: unknown = rawArgs;
   if (caps.objectArguments) {
     try {

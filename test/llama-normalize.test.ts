@@ -55,6 +55,20 @@ describe('llama.cpp normalisation (one rule each)', () => {
     expect(render(engine(official), body)).toBe('[user|-|weather?][assistant|-|][tool|-|{"forecast": "rain"}][assistant|-|It rains.][user|-|thanks]');
   });
 
+  it('refuses what common_chat_msgs_parse_oaicompat cannot read (a.2): null string fields, tool calls without type or arguments', () => {
+    const e = engine();
+    const refused = (body: unknown) => () => render(e, body);
+    expect(refused({ messages: [user('hi'), { role: 'assistant', content: 'ok', reasoning_content: null }] })).toThrow(/type must be string, but is null \("reasoning_content"\)/);
+    expect(refused({ messages: [user('hi'), { role: 'assistant', content: 'ok', name: null }] })).toThrow(/type must be string, but is null/);
+    expect(refused({ messages: [user('hi'), { role: 'tool', content: 'x', tool_call_id: 7 }] })).toThrow(/type must be string, but is number/);
+    const call = (c: Record<string, unknown>) => ({ messages: [user('hi'), { role: 'assistant', content: null, tool_calls: [c] }] });
+    expect(refused(call({ function: { name: 'f', arguments: '{}' } }))).toThrow(/Missing tool call type/);
+    expect(refused(call({ type: 'function', function: { name: 'f' } }))).toThrow(/function\.arguments is missing/);
+    expect(refused(call({ type: 'function', id: null, function: { name: 'f', arguments: '{}' } }))).toThrow(/type must be string, but is null \("id"\)/);
+    // absent fields are fine, and so is tool_calls: null (iterating a JSON null is empty)
+    expect(render(e, { messages: [user('hi'), { role: 'assistant', content: 'ok', tool_calls: null }] })).toBe(render(e, { messages: [user('hi'), { role: 'assistant', content: 'ok' }] }));
+  });
+
   it('renders content null exactly like "" (a.3)', () => {
     const e = engine();
     const body = (content: unknown) => ({ messages: [user('hi'), { role: 'assistant', content }, user('next')] });
