@@ -22,9 +22,20 @@ export function droppedByLlamaServer(f: Finding): boolean {
 /** What the backend does with a difference it ignores, and what the other message handling would (a `note:` line). */
 export function ignoredNote(f: Finding, backend: Backend): string {
   const dropped = backend === 'llama.cpp' && (f.code === 'EXTRA_FIELD' || f.code === 'MISSING_FIELD') && droppedByLlamaServer(f);
+  // the raw render changes with it, so the template does read it: llama-server rewrote it before templating
+  const rewritten = backend === 'llama.cpp' && f.elsewhere?.changesRender === true;
+  const contentShape = backend === 'llama.cpp' && f.code === 'TYPE_CHANGED' && lastKey(f) === 'content';
   const here = dropped
     ? `llama-server drops "${lastKey(f)}" before templating: harmless there`
-    : 'the template does not print it: the rendered prompt is byte-identical with or without it';
+    : contentShape && (f.a === 'null' || f.b === 'null')
+      ? 'llama-server turns null content into "" before templating: harmless there'
+      : contentShape && (f.a?.startsWith('[') || f.b?.startsWith('['))
+        ? 'llama-server joins text parts with "\\n" for a template that reads plain-string content: harmless there'
+    : rewritten && f.code === 'JSON_REFORMATTED'
+      ? 'llama-server parses tool-call arguments and writes them out again, so spacing and escapes vanish (key order stays): harmless there'
+      : rewritten
+        ? 'llama-server rebuilds messages before templating (null content is "", text parts are joined, arguments re-serialised), so the prompt is the same: harmless there'
+        : 'the template does not print it: the rendered prompt is byte-identical with or without it';
   return `${here}${elsewhereNote(f)}`;
 }
 
@@ -53,9 +64,12 @@ export function causeHelp(f: Finding, backend: Backend): string {
     case 'WHITESPACE':
       return 'only whitespace differs (a session store trimmed or re-indented text?): store and resend content byte for byte';
     case 'VALUE_CHANGED':
-      return f.path[0] === 'messages' && f.path[1] === 0
-        ? 'a value early in the prompt changes (a timestamp?), which invalidates everything after it: keep it fixed, or move it to the end'
-        : 'the value changed in B: an earlier message must be resent exactly as before';
+      if (f.path[0] === 'messages' && f.path[1] === 0) {
+        return 'a value early in the prompt changes (a timestamp?), which invalidates everything after it: keep it fixed, or move it to the end';
+      }
+      if (f.path[0] === 'messages') return 'an earlier message changed in B: resend every earlier message exactly as before';
+      if (f.path[0] === 'tools') return 'a tool definition changed: keep tool definitions fixed for the whole session';
+      return `a request option the template reads ("${key}") changed: keep it the same on every turn`;
     case 'TYPE_CHANGED':
       return `A sent ${f.a ?? 'one type'}, B sends ${f.b ?? 'another'}: send the same shape every time`;
     case 'JSON_REFORMATTED':

@@ -40,7 +40,8 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
   breaking.forEach((f, i) => out.push('', ...cause(r, f, `cause ${i + 1} of ${breaking.length}`, c)));
   later.forEach((f) => out.push('', ...cause(r, f, 'changes the prompt after the cached part', c)));
   if (r.ignored.length) {
-    out.push('', `${c.bold(`ignored: ${r.ignored.length} difference${r.ignored.length === 1 ? '' : 's'} that do not change the rendered prompt`)}`);
+    const one = r.ignored.length === 1;
+    out.push('', `${c.bold(`ignored: ${plural(r.ignored.length, 'difference')} that ${one ? 'does' : 'do'} not change the rendered prompt`)}`);
     for (const f of r.ignored) {
       out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${f.from}")`) : ''}`);
       out.push(`      ${c.dim(ignoredNote(f, r.backend))}`);
