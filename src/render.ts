@@ -1,7 +1,7 @@
 import { Environment, Template } from '@huggingface/jinja';
 import { KvdiffError } from './errors.js';
 import { strftime } from './clock.js';
-import { LlamaInterpreter } from './jinja/compat.js';
+import { LlamaInterpreter, TemplateLimitError } from './jinja/compat.js';
 import type { RV } from './jinja/values.js';
 import type { RenderInput, TemplateCaps } from './normalize.js';
 
@@ -80,6 +80,7 @@ export class ChatTemplate {
       if (err instanceof TemplateRaised) {
         throw new KvdiffError(`template ${this.label} raised an error while rendering ${side}: "${err.message}"`);
       }
+      if (err instanceof TemplateLimitError) throw new TemplateLimitError(`template ${this.label} stopped while rendering ${side}: ${err.message}`);
       if (err instanceof KvdiffError) throw err;
       throw new KvdiffError(`template ${this.label} failed while rendering ${side}: ${(err as Error).message}`);
     }
@@ -122,7 +123,8 @@ export class ChatTemplate {
     let ok = true;
     try {
       interp.run(this.parsed.parsed);
-    } catch {
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
       ok = false;
     }
     return { ok, used: watched.map((v) => interp.used.has(v)) };
@@ -177,7 +179,8 @@ export function detectCaps(template: ChatTemplate): TemplateCaps {
   const tryRender = (content: unknown): string => {
     try {
       return template.render({ vars: { messages: [{ role: 'user', content }], add_generation_prompt: true, bos_token: '', eos_token: '' } }, 'a probe');
-    } catch {
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
       return '';
     }
   };

@@ -1,6 +1,7 @@
 import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
 import type { Processed, Processor } from '../engine.js';
 import { KvdiffError } from '../errors.js';
+import { TemplateLimitError } from '../jinja/compat.js';
 import { Engine } from '../engine.js';
 import type { BackendName } from '../normalize.js';
 import type { RequestBody } from '../payload/body.js';
@@ -60,7 +61,8 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
     try {
       return engine.process(body, what);
     } catch (err) {
-      if (err instanceof KvdiffError) return err;
+      // a template stopped by a limit stops the whole analysis: every other variant would hit it again
+      if (err instanceof KvdiffError && !(err instanceof TemplateLimitError)) return err;
       throw err;
     }
   };
@@ -164,7 +166,7 @@ function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestB
     try {
       return engine.renderUnder(backend, body, `A under --backend ${backend}`);
     } catch (err) {
-      if (err instanceof KvdiffError) return null;
+      if (err instanceof KvdiffError && !(err instanceof TemplateLimitError)) return null;
       throw err;
     }
   };

@@ -14,6 +14,13 @@ import {
 
 /** Evaluation steps one render may take: a chat template needs thousands, a runaway one is stopped here. */
 export const MAX_TEMPLATE_STEPS = 20_000_000;
+/** Wall time one render may take: a 1M-token conversation renders in about a second; more means a runaway loop. */
+export const MAX_RENDER_MS = 10_000;
+/** How often (in steps) the clock is read. */
+const CLOCK_EVERY_STEPS = 4096;
+
+/** A render stopped by a limit: never retried or swallowed by a probe, always reported (exit 2). */
+export class TemplateLimitError extends KvdiffError {}
 
 type Statement = unknown;
 /** The public face of @huggingface/jinja's Interpreter (its bundled types do not resolve under NodeNext). */
@@ -52,6 +59,7 @@ const ContinueControl = controlClass('Continue');
 
 export class LlamaInterpreter extends BaseInterpreter {
   private steps = 0;
+  private readonly started = performance.now();
   /** Values the template used (identifier lookup, member access, filter, loop, tojson): llama.cpp's `stats.used`. */
   readonly used = new WeakSet<object>();
 
@@ -62,11 +70,18 @@ export class LlamaInterpreter extends BaseInterpreter {
     this.llama = opts.dialect === 'llama.cpp';
   }
 
-  /** A budget on evaluation steps: a template must never hang kvdiff. */
-  override evaluate(statement: Statement, environment: Environment): RV {
+  /** A budget on evaluation steps (every expression, statement and loop iteration): a template must never hang kvdiff. */
+  tick(): void {
     if (++this.steps > MAX_TEMPLATE_STEPS) {
-      throw new KvdiffError(`template took more than ${MAX_TEMPLATE_STEPS} evaluation steps (MAX_TEMPLATE_STEPS)`);
+      throw new TemplateLimitError(`template took more than ${MAX_TEMPLATE_STEPS} evaluation steps (MAX_TEMPLATE_STEPS): it loops without end or is hostile`);
     }
+    if (this.steps % CLOCK_EVERY_STEPS === 0 && performance.now() - this.started > MAX_RENDER_MS) {
+      throw new TemplateLimitError(`template rendered for more than ${MAX_RENDER_MS / 1000} s (MAX_RENDER_MS): it loops without end or is hostile`);
+    }
+  }
+
+  override evaluate(statement: Statement, environment: Environment): RV {
+    this.tick();
     const node = statement as unknown as Node | undefined;
     if (node?.type === VALUE_NODE) return node.rv;
     return super.evaluate(statement, environment);
@@ -77,7 +92,7 @@ export class LlamaInterpreter extends BaseInterpreter {
   }
 
   checkLength(s: string): string {
-    if (s.length > this.opts.maxChars) throw new KvdiffError(`template built a string of more than ${this.opts.maxChars} characters`);
+    if (s.length > this.opts.maxChars) throw new TemplateLimitError(`template built a string of more than ${this.opts.maxChars} characters`);
     return s;
   }
 }
@@ -102,6 +117,8 @@ const proto = LlamaInterpreter.prototype as unknown as Internals;
  * with `{{ param_value }}` and gets `<param name="location"></param>`); the rest prints as @huggingface/jinja does.
  */
 proto.evaluateBlock = function (this: Self, nodes, env) {
+  // a loop runs its body block once per item, even an empty one: count it, so `for` over `for` is bounded too
+  this.tick();
   if (!this.llama) return base.evaluateBlock.call(this, nodes, env);
   let out = '';
   for (const node of nodes) {
