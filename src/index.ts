@@ -73,3 +73,5 @@ export type { DiffCode } from './attribute/diff.js';
 export type { ModelInfo } from './model/types.js';
 export type { Backend } from './backends.js';
 export type { CacheConfig } from './cache.js';
+export { explainLogText, explainLines, LogParser } from './logs/index.js';
+export type { ExplainedRequest, LogSummary, VerdictCode } from './logs/index.js';
