@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk';
+import { diffChars } from 'diff';
 import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
@@ -64,14 +65,37 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
   const where = f.token === null ? '' : ` at token ${num(f.token)}`;
   const lines = [`${c.yellow.bold(title)}${c.bold(`: ${f.code}${where}`)}`];
   lines.push(`  ${c.blue('-->')} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (A: "${f.from}")`) : ''}`);
-  if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
-  if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
+  if (f.a !== undefined && f.b !== undefined) {
+    const [a, b] = markedPair(f.a, f.b, c);
+    lines.push(`  ${c.dim('=')} A: ${a}`, `  ${c.dim('=')} B: ${b}`);
+  } else {
+    if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
+    if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
+  }
   if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${f.error}`);
   if (f.elsewhere && !f.elsewhere.changesRender) {
     lines.push(`  ${c.dim('=')} ${c.bold('note')}: under --backend ${f.elsewhere.backend} this difference does not change the prompt`);
   }
   lines.push(`  ${c.green.bold('help')}: ${causeHelp(f, r.backend)}`);
   return lines;
+}
+
+/**
+ * The two value snippets with what differs marked (jsdiff's character diff): `[-removed-]` on A's side and
+ * `{+added+}` on B's, coloured on a terminal, so a trimmed `\n\n` or a changed digit is visible either way.
+ */
+function markedPair(a: string, b: string, c: ChalkInstance): [string, string] {
+  let left = '';
+  let right = '';
+  for (const part of diffChars(a, b)) {
+    if (part.added) right += c.green(`{+${part.value}+}`);
+    else if (part.removed) left += c.red(`[-${part.value}-]`);
+    else {
+      left += part.value;
+      right += part.value;
+    }
+  }
+  return [left, right];
 }
 
 /** Both rendered prompts around the first differing character, aligned, with a caret under it. */
