@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { KvdiffError } from '../errors.js';
 import type { CliContext } from './context.js';
+import { registerCheckCommand } from './check.js';
 import { registerDiffCommand } from './diff.js';
 import { registerRenderCommands } from './render.js';
 import { registerLogsCommand } from './logs.js';
@@ -23,6 +24,7 @@ export function buildProgram(ctx: CliContext): Command {
   // -- command registrations (one line per command module) --
   registerDiffCommand(program, ctx);
   registerRenderCommands(program, ctx);
+  registerCheckCommand(program, ctx);
   registerLogsCommand(program, ctx);
   // commands added with addCommand() do not inherit these; without them a usage error would exit the process
   for (const cmd of program.commands) cmd.copyInheritedSettings(program);
