@@ -1,17 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 
 // Differences of one systematic kind are tested together first; when the group changes the render, each one is
 // still tested alone, so only the ones that matter become causes.
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-groups-'));
-const write = (name: string, v: unknown) => {
-  const p = join(dir, name);
-  writeFileSync(p, typeof v === 'string' ? v : JSON.stringify(v));
-  return p;
-};
+const { write } = tempFiles('groups');
 const turns = (withCallId: boolean) => ({
   messages: [0, 1, 2, 3].flatMap((i) => [
     { role: 'user', content: `q${i}` },

@@ -1,18 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 
 // Each difference says what the chosen backend does with it and what the other message handling would: a
 // template that prints whole tool-call objects sees `call_id` under a raw render, while llama-server drops the key
 // before templating (../shared/docs/llama-server-behaviour.md a.2).
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-notes-'));
-const write = (name: string, v: unknown) => {
-  const p = join(dir, name);
-  writeFileSync(p, typeof v === 'string' ? v : JSON.stringify(v));
-  return p;
-};
+const { write } = tempFiles('notes');
 const template = write('dump.jinja', '{% for m in messages %}<{{ m.role }}>{% for tc in m.tool_calls or [] %}{{ tc | tojson }}{% endfor %}{{ m.content }}\n{% endfor %}');
 const call = { id: 'c1', type: 'function', function: { name: 'ls', arguments: '{}' } };
 const a = write('a.json', { messages: [{ role: 'user', content: 'list' }, { role: 'assistant', content: '', tool_calls: [call] }, { role: 'tool', tool_call_id: 'c1', content: 'x' }] });

@@ -1,11 +1,11 @@
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-check-'));
+const { dir } = tempFiles('check');
 
 describe.skipIf(!HAVE_SHARED)(`kvdiff check on a recorded agent session (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
   it('a folder of requests in name order: every step reuses the one before, n_past as logged', async () => {

@@ -1,16 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-errors-'));
-const file = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { dir, write: file } = tempFiles('errors');
 const A = 'samples/system-timestamp/a.json';
 
 /** Bad input: one clear line on stderr (plus at most one help line), exit 2, no stack trace. */

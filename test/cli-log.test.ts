@@ -1,19 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
 
 // `kvdiff A B --log FILE`: the recorded server log of B beside the prediction.
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-log-'));
+const { dir, write } = tempFiles('log');
 const cases = loadFixtures().filter((f) => f.model === 'tiny-qwen3.gguf' && !f.server_args.includes('--cache-reuse') && Array.isArray(f.log_b) && f.request_b);
 
-function write(name: string, data: unknown): string {
-  const p = join(dir, name);
-  writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data));
-  return p;
-}
 
 describe.skipIf(!HAVE_SHARED)(`--log (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
   for (const f of cases.slice(0, 6)) {

@@ -1,16 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 import { HAVE_SHARED, NO_SHARED_REASON, SHARED, loadFixtures } from './shared.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-response-'));
-const write = (name: string, v: unknown) => {
-  const p = join(dir, name);
-  writeFileSync(p, JSON.stringify(v));
-  return p;
-};
+const { write } = tempFiles('response');
 
 describe.skipIf(!HAVE_SHARED)(`--response: A's generated tokens in the slot (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
   it('the recorded round trip: sampled tokens that re-tokenize differently are reported, n_past as logged', async () => {

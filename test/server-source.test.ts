@@ -1,9 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { Engine } from '../src/engine.js';
 import { bodyFromObject } from '../src/payload/body.js';
 import { runCli } from './cli-harness.js';
@@ -15,7 +13,7 @@ import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
 // not hold; for those only, the stand-in renders with kvdiff's own llama.cpp backend, so these tests check the
 // protocol and the prediction on recorded bodies, not kvdiff against itself.
 const fixtures = loadFixtures().filter((f) => f.model === 'tiny-qwen3.gguf' && f.request_b && !f.steps);
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-server-'));
+const { write } = tempFiles('server');
 
 describe.skipIf(!HAVE_SHARED)(`--server against a stand-in llama-server (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
   let server: Server;
@@ -74,11 +72,6 @@ describe.skipIf(!HAVE_SHARED)(`--server against a stand-in llama-server (${HAVE_
   });
   afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
-  const write = (name: string, v: unknown) => {
-    const p = join(dir, name);
-    writeFileSync(p, JSON.stringify(v));
-    return p;
-  };
 
   for (const f of fixtures.filter((x) => !x.error_b)) {
     it(`${f.case}: n_past ${f.n_past_logged} through the server`, async () => {

@@ -1,17 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempFiles } from './tmp.js';
 import { runCli } from './cli-harness.js';
 
 // Untrusted templates (from GGUF files, model folders) run with limits: a hostile one ends in one clear line and
 // exit 2, not a hang or an out-of-memory crash. (A hang would show as this test's timeout.)
-const dir = mkdtempSync(join(tmpdir(), 'kvdiff-limits-'));
-const tpl = (name: string, text: string) => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { write: tpl } = tempFiles('limits');
 const A = 'samples/system-timestamp/a.json';
 
 describe('hostile templates are stopped', () => {
