@@ -54,7 +54,7 @@ export interface Attribution {
  */
 export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa: Processed, pb: Processed, cmp: Comparison): Attribution {
   const causes: Finding[] = [];
-  const ignored: Finding[] = [];
+  const ignored: { f: Finding; order: number }[] = [];
   const growth: Finding[] = [];
   const other = elsewhere(engine, a);
   const test = (body: RequestBody, what: string): Processed | KvdiffError => {
@@ -71,11 +71,11 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
       const together = test(group.body, `A with ${group.members.length} differences of one kind (${group.members[0].d.code})`);
       if (!(together instanceof KvdiffError) && together.rendered === pa.rendered) {
         const note = other.check(group.body);
-        for (const { d } of group.members) ignored.push({ ...baseOf(d), token: null, breaks: false, ...note });
+        for (const { d, order } of group.members) ignored.push({ f: { ...baseOf(d), token: null, breaks: false, ...note }, order });
         continue;
       }
     }
-    for (const { d, body } of group.members) {
+    for (const { d, body, order } of group.members) {
       const base = baseOf(d);
       const variant = test(body, `A with only this difference (${d.code})`);
       if (variant instanceof KvdiffError) {
@@ -83,7 +83,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
         continue;
       }
       if (variant.rendered === pa.rendered) {
-        ignored.push({ ...base, token: null, breaks: false, ...other.check(body) });
+        ignored.push({ f: { ...base, token: null, breaks: false, ...other.check(body) }, order });
         continue;
       }
       const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
@@ -102,9 +102,8 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
     causes.unshift({ code: 'UNEXPLAINED', path: [], side: 'b', token: first, breaks: true });
   }
   // ignored in document order, whichever way they were found
-  const order = new Map(diffOrder(a, b));
-  ignored.sort((x, y) => (order.get(formatPathKey(x)) ?? 0) - (order.get(formatPathKey(y)) ?? 0));
-  return { causes, ignored, growth };
+  ignored.sort((x, y) => x.order - y.order);
+  return { causes, ignored: ignored.map((x) => x.f), growth };
 }
 
 function baseOf(d: Difference): Finding {
@@ -117,13 +116,16 @@ const SYSTEMATIC: ReadonlySet<DiffCode> = new Set(['EXTRA_FIELD', 'MISSING_FIELD
 interface Planned {
   d: Difference;
   body: RequestBody;
+  /** Position of the difference in document order. */
+  order: number;
 }
 
 /** The what-if requests attribution renders: groups of one systematic kind (with all applied), and singles. */
 export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body: RequestBody }[] {
   const groups = new Map<string, Planned[]>();
   const out: { members: Planned[]; body: RequestBody }[] = [];
-  for (const v of variants(a, b)) {
+  for (const [order, variant] of variants(a, b).entries()) {
+    const v = { ...variant, order };
     if (!SYSTEMATIC.has(v.d.code)) {
       out.push({ members: [v], body: v.body });
       continue;
@@ -143,14 +145,6 @@ export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body
     }
   }
   return out;
-}
-
-function formatPathKey(f: Finding): string {
-  return `${f.code} ${f.path.join('\u0000')}`;
-}
-
-function diffOrder(a: RequestBody, b: RequestBody): [string, number][] {
-  return diffBodies(a.root, b.root).map((d, i) => [`${d.code} ${d.path.join('\u0000')}`, i]);
 }
 
 /**
