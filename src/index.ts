@@ -3,9 +3,10 @@
  * the cache. `diffRequests` returns the same object `kvdiff A B --json` prints.
  */
 import { homedir } from 'node:os';
-import { analyze, type DiffReport } from './analyze.js';
+import { analyzeAhead, type DiffReport, type Prefetching } from './analyze.js';
 import { parseDate } from './clock.js';
-import { Engine } from './engine.js';
+import { Engine, type Processor } from './engine.js';
+import { RemoteEngine } from './remote.js';
 import type { Backend } from './backends.js';
 import type { CacheConfig } from './cache.js';
 import { resolveModel, type ModelOptions } from './model/resolve.js';
@@ -23,6 +24,8 @@ export interface DiffOptions extends ModelOptions {
   date?: string | Date;
   /** A model already resolved (skips loading). */
   modelInfo?: ModelInfo;
+  /** A running llama-server that renders and tokenizes instead (`--server URL`). */
+  server?: string;
 }
 
 /** A request body: a parsed object, or JSON text (whose key order is then kept exactly). */
@@ -30,9 +33,23 @@ export type BodyInput = string | Record<string, unknown>;
 
 export type JsonDiffReport = ReturnType<typeof toJsonReport>;
 
-/** Loads the model once; `diff` then compares any number of pairs. */
+/** Loads the model once (or connects to the server); `diff` then compares any number of pairs. */
 export async function createDiffer(opts: DiffOptions = {}) {
-  const model =
+  const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
+  const engine: Processor & Partial<Prefetching> = opts.server
+    ? await RemoteEngine.connect(opts.server, globalThis.fetch, { now, cache: opts.cache })
+    : new Engine({ model: await loadModel(opts), backend: opts.backend ?? 'llama.cpp', cache: opts.cache, now });
+  return {
+    engine,
+    /** The full report (rendered texts, token ids, findings). */
+    analyze: (a: BodyInput, b: BodyInput): Promise<DiffReport> => analyzeAhead(engine, toBody(a, 'A'), toBody(b, 'B')),
+    /** The `--json` report. */
+    diff: async (a: BodyInput, b: BodyInput): Promise<JsonDiffReport> => toJsonReport(await analyzeAhead(engine, toBody(a, 'A'), toBody(b, 'B'))),
+  };
+}
+
+async function loadModel(opts: DiffOptions): Promise<ModelInfo> {
+  return (
     opts.modelInfo ??
     (await resolveModel(opts, {
       fs: nodeFs,
@@ -40,16 +57,8 @@ export async function createDiffer(opts: DiffOptions = {}) {
       homeDir: homedir(),
       fetch: globalThis.fetch,
       cacheDir: preparedCacheDir(process.env, homedir()),
-    }));
-  const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
-  const engine = new Engine({ model, backend: opts.backend ?? 'llama.cpp', cache: opts.cache, now });
-  return {
-    engine,
-    /** The full report (rendered texts, token ids, findings). */
-    analyze: (a: BodyInput, b: BodyInput): DiffReport => analyze(engine, toBody(a, 'A'), toBody(b, 'B')),
-    /** The `--json` report. */
-    diff: (a: BodyInput, b: BodyInput): JsonDiffReport => toJsonReport(analyze(engine, toBody(a, 'A'), toBody(b, 'B'))),
-  };
+    }))
+  );
 }
 
 /** One comparison: `(await diffRequests(a, b)).nPast`, `.causes`, `.ignored` as in `--json`. */

@@ -14,8 +14,8 @@ describe('library API', () => {
     const differ = await createDiffer({ date: '2026-11-27' });
     const a = { messages: [{ role: 'user', content: 'hi' }] };
     const b = { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }, { role: 'user', content: 'bye' }] };
-    expect(differ.diff(a, b).reusesAll).toBe(true);
-    expect(differ.diff(b, a).reusesAll).toBe(false);
+    expect((await differ.diff(a, b)).reusesAll).toBe(true);
+    expect((await differ.diff(b, a)).reusesAll).toBe(false);
   });
   it('bad input throws KvdiffError', async () => {
     await expect(diffRequests('{"x": 1}', '{}')).rejects.toBeInstanceOf(KvdiffError);

@@ -5,6 +5,7 @@ import { tempFiles } from './tmp.js';
 import { Engine } from '../src/engine.js';
 import { bodyFromObject } from '../src/payload/body.js';
 import { runCli } from './cli-harness.js';
+import { diffRequests } from '../src/index.js';
 import { fixtureModel } from './fixture-models.js';
 import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
 
@@ -84,6 +85,12 @@ describe.skipIf(!HAVE_SHARED)(`--server against a stand-in llama-server (${HAVE_
       expect(j.model.kind).toBe('server');
     });
   }
+  it('the library takes a server too', async () => {
+    const f = fixtures.find((x) => x.case === 'qwen3_system_timestamp_changed')!;
+    const r = await diffRequests(f.request_a as Record<string, unknown>, f.request_b as Record<string, unknown>, { server: url });
+    expect(r.nPast).toBe(f.n_past_logged);
+    expect(r.model.kind).toBe('server');
+  });
   it('render prints exactly what the server rendered', async () => {
     const f = fixtures[0];
     const r = await runCli(['render', write('render.json', f.request_a), '--server', url]);
