@@ -260,7 +260,7 @@ function roundFloats(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(roundFloats);
   if (v && typeof v === 'object') {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = roundFloats(x);
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(o, k, { value: roundFloats(x), enumerable: true, writable: true, configurable: true });
     return o;
   }
   return v;

@@ -9,6 +9,11 @@ describe('ordered JSON', () => {
     expect(nodeToJson(n)).toBe('{"b":1,"10":2,"a":{"2":true,"1":null}}');
     expect(Object.keys(JSON.parse('{"b": 1, "10": 2}'))).toEqual(['10', 'b']); // the trap this avoids
   });
+  it('a "__proto__" key is an ordinary key, as with JSON.parse (found by the property test)', () => {
+    const text = '{"a": {"__proto__": false}}';
+    expect(toPlain(parseJson(text, 't'))).toEqual(JSON.parse(text));
+    expect(Object.keys((toPlain(parseJson(text, 't')) as { a: object }).a)).toEqual(['__proto__']);
+  });
   it('keeps the source text of numbers', () => {
     expect(nodeToJson(parseJson('[1.0, 1, 1e3, -0.50]', 't'))).toBe('[1.0,1,1e3,-0.50]');
   });
