@@ -195,6 +195,24 @@ function corpus(specials: string[]): { kind: string; text: string }[] {
   });
 }
 
+/** Corpus strings whose ids differ between llama.cpp (`ref`) and ours (`tok`), both without BOS. */
+function corpusMismatches(
+  ref: { tokenize(text: string, specialTokens: boolean): readonly number[] },
+  tok: Tokenizer,
+  items: { kind: string; text: string }[],
+): { kind: string; text: string; want: number[]; got: number[] }[] {
+  const out: { kind: string; text: string; want: number[]; got: number[] }[] = [];
+  for (const { kind, text } of items) {
+    // node-llama-cpp's tokenize(text, true) is llama_tokenize(add_special=false, parse_special=true).
+    const want = Array.from(ref.tokenize(text, true));
+    const got = tok.encode(text, { add_special_tokens: false }).ids;
+    if (want.length !== got.length || want.some((id, i) => id !== got[i])) out.push({ kind, text, want, got });
+  }
+  return out;
+}
+
+const describeMismatch = (m: { kind: string; text: string }) => `${m.kind}: ${JSON.stringify(m.text).slice(0, 120)}`;
+
 describe.skipIf(!haveShared)('GGUF tokenizer vs llama.cpp on a generated corpus (needs ../shared, node-llama-cpp)', () => {
   for (const file of MODEL_FILES) {
     it(`${file}: ${CORPUS_SIZE} strings tokenize exactly as llama.cpp does`, async () => {
@@ -204,18 +222,12 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama.cpp on a generated corpus 
       const info = await model(file);
       const tok = new Tokenizer(info.tokenizer.json, info.tokenizer.config);
       const specials = (info.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content).slice(0, 200);
-      const mismatches: { kind: string; text: string; want: number[]; got: number[] }[] = [];
       const items = corpus(specials);
-      for (const { kind, text } of items) {
-        // node-llama-cpp's tokenize(text, true) is llama_tokenize(add_special=false, parse_special=true).
-        const want = Array.from(ref.tokenize(text, true));
-        const got = tok.encode(text, { add_special_tokens: false }).ids;
-        if (want.length !== got.length || want.some((id, i) => id !== got[i])) mismatches.push({ kind, text, want, got });
-      }
+      const mismatches = corpusMismatches(ref, tok, items);
       await ref.dispose();
       console.log(`${file}: ${items.length} corpus strings, ${mismatches.length} mismatches`);
       for (const m of mismatches.slice(0, 5)) console.log(JSON.stringify(m).slice(0, 600));
-      expect(mismatches.map((m) => `${m.kind}: ${JSON.stringify(m.text).slice(0, 80)}`)).toEqual([]);
+      expect(mismatches.map(describeMismatch)).toEqual([]);
     }, SLOW_TEST_MS);
   }
 });
@@ -274,12 +286,7 @@ describe.skipIf(!haveShared)('GGUF pre-tokenizers vs llama.cpp on a re-labelled 
         const tok = new Tokenizer(g.tokenizer.json, g.tokenizer.config);
         const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content);
         const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
-        const mismatches: string[] = [];
-        for (const { kind, text } of items) {
-          const want = Array.from(ref.tokenize(text, true));
-          const got = tok.encode(text, { add_special_tokens: false }).ids;
-          if (want.length !== got.length || want.some((id, i) => id !== got[i])) mismatches.push(`${kind}: ${JSON.stringify(text).slice(0, 120)}`);
-        }
+        const mismatches = corpusMismatches(ref, tok, items).map(describeMismatch);
         await ref.dispose();
         console.log(`pre ${pre}: ${items.length} corpus strings, ${mismatches.length} mismatches`);
         expect(mismatches).toEqual([]);
@@ -325,12 +332,7 @@ describe.skipIf(!haveShared)('SentencePiece with add_space_prefix (Gemma-3 vocab
       expect(Array.from(ref.tokenize('Hello', true))).toEqual(tok.encode('Hello', { add_special_tokens: false }).ids);
       const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content).slice(0, 200);
       const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
-      const mismatches: string[] = [];
-      for (const { kind, text } of items) {
-        const want = Array.from(ref.tokenize(text, true));
-        const got = tok.encode(text, { add_special_tokens: false }).ids;
-        if (want.length !== got.length || want.some((id, i) => id !== got[i])) mismatches.push(`${kind}: ${JSON.stringify(text).slice(0, 120)}`);
-      }
+      const mismatches = corpusMismatches(ref, tok, items).map(describeMismatch);
       await ref.dispose();
       console.log(`add_space_prefix: ${items.length} corpus strings, ${mismatches.length} mismatches`);
       expect(mismatches).toEqual([]);

