@@ -64,7 +64,8 @@ describe.skipIf(!present)('recorded llama-server logs (skipped: /work/shared/fix
       expect(task).not.toBeNull();
       const x = forTask(explainAll(f.log_b!), task!);
       expect(x.reused).toBe(f.n_past_logged);
-      expect(x.cachedTokens).toBe(f.n_past_logged);
+      // what the slot held is only known from the log (f_keep, the previous release), never from n_past
+      expect(x.cachedTokens).toBe(x.slotTokensBefore);
       expect(x.promptTokens).toBe(f.n_tokens_b);
       expect(x.processed).toBe(f.n_tokens_b! - f.n_past_logged!);
     });
@@ -80,9 +81,12 @@ describe.skipIf(!present)('recorded llama-server logs (skipped: /work/shared/fix
       expect(x.slotTokensBefore).toBe(held);
       // with max_tokens 1 the slot holds exactly A, so every case is either a full or a partial reuse
       // unless a checkpoint fallback or the need to evaluate the last token again explains the gap
-      expect(['FULL_REUSE', 'PARTIAL_REUSE', 'CHECKPOINT_FALLBACK', 'NO_REUSE']).toContain(x.verdict);
+      expect(['FULL_REUSE', 'PREFIX_BREAK', 'CHECKPOINT_FALLBACK']).toContain(x.verdict);
+      expect(x.cachedTokens).toBe(held);
       if (x.verdict === 'FULL_REUSE') expect(x.lostTokens).toBe(0);
-      if (x.verdict === 'PARTIAL_REUSE') expect(x.lostTokens).toBe(Math.min(held, f.n_tokens_b! - 1) - f.n_past_logged!);
+      // a break throws away every cached token after the common prefix (the server's n_past before fallbacks)
+      if (x.verdict === 'PREFIX_BREAK' && !f.case.includes('cache_reuse')) expect(x.lostTokens).toBe(held - x.commonPrefix!);
+      if (x.verdict === 'PREFIX_BREAK' && !f.case.startsWith('gemma3_swa') && !f.case.includes('cache_reuse')) expect(x.commonPrefix).toBe(f.n_past_logged);
     });
 
     it(`${f.case}: the pasted response (timings_b, usage_b) says the same`, () => {
@@ -127,7 +131,11 @@ describe.skipIf(!present)('recorded llama-server logs (skipped: /work/shared/fix
       const sim = /checking sim = [\d.]+ \((\d+)\/(\d+)\)/.exec(f.log_b!.join('\n'))!;
       expect(Number(sim[1])).toBe(f.lcp_tokens_a_b);
       const x = forTask(explainAll(f.log_b!), taskOf(f.log_b!)!);
-      expect(x.verdict).toBe('CHECKPOINT_FALLBACK');
+      // the prompt changed at token 46 (a prefix break); the SWA fallback then kept only 1 token
+      expect(x.verdict).toBe('PREFIX_BREAK');
+      expect(x.notes.map((n) => n.code)).toContain('FALLBACK');
+      expect(x.model).toBe('swa');
+      expect(x.help).toEqual(['CLIENT_PREFIX', 'SWA_FULL']);
       expect(x.commonPrefix).toBe(46);
       expect(x.commonPrefix).toBe(f.lcp_tokens_a_b);
       expect(x.reused).toBe(nPast);
@@ -135,8 +143,11 @@ describe.skipIf(!present)('recorded llama-server logs (skipped: /work/shared/fix
       expect(x.fullReprocess).toBe(false);
       expect(x.record.restoredCheckpoint).toMatchObject({ posMin: 0, posMax: 0, nTokens: 1 });
       expect(x.record.checkpointsErased).toBe(f.log_b!.filter((l) => l.includes('erased invalidated context checkpoint')).length);
-      // f_keep = 0.112 puts A's size at about 410: a stable prefix would have kept all but the last token
-      expect(x.lostTokens).toBe(f.n_tokens_b! - 1 - 1);
+      // f_keep = 0.112 puts A's size at round(46 / 0.112) = 411: everything after token 46 is lost,
+      // and the fallback re-processed the 45 tokens between the checkpoint and the common prefix
+      expect(x.cachedTokens).toBe(Math.round(46 / 0.112));
+      expect(x.lostTokens).toBe(Math.round(46 / 0.112) - 46);
+      expect(x.wastedTokens).toBe(46 - 1);
     });
 
     it('append and identical prompts need no fallback', () => {
@@ -155,6 +166,11 @@ describe.skipIf(!present)('recorded llama-server logs (skipped: /work/shared/fix
     expect(x.commonPrefix).toBe(f.lcp_tokens_a_b); // 106, from `checking sim`
     expect(x.reused).toBe(f.n_past_logged); // 163 after one 57-token chunk
     expect(x.record.chunkReuseTokens).toBe(57);
+    // the shifted chunk was not thrown away
+    const held = Number(/stop processing: n_tokens = (\d+)/.exec(f.log_a!.join('\n'))![1]);
+    const y = forTask(explainAll([...f.log_a!, ...f.log_b!]), taskOf(f.log_b!)!);
+    expect(y.verdict).toBe('PREFIX_BREAK');
+    expect(y.lostTokens).toBe(held - 106 - 57);
   });
 
   it('identical prompts: the common prefix is the whole prompt, reused is one less', () => {

@@ -139,17 +139,21 @@ const DEFAULT_VERBOSITY = lines(
 );
 
 describe('each documented wording', () => {
-  it('Aug 2025: n_past 62 of a 100,449-token prompt, forced full re-process at 170 t/s', () => {
+  it('Aug 2025: n_past 62 of 100,387 cached, forced full re-process at 170 t/s', () => {
     const x = only(AUG_2025);
     expect(x.record.format).toBe('may-2025');
-    expect(x).toMatchObject({ promptTokens: 100449, commonPrefix: 62, reused: 0, cachedTokens: 0, processed: 100449, fullReprocess: true });
-    expect(x.verdict).toBe('CHECKPOINT_FALLBACK');
+    expect(x).toMatchObject({ promptTokens: 100449, commonPrefix: 62, reused: 0, cachedTokens: 100387, processed: 100449, fullReprocess: true });
+    // the prompt left the cache at token 62: a prefix break, made total by the SWA fallback
+    expect(x.verdict).toBe('PREFIX_BREAK');
+    expect(x.lostTokens).toBe(100387 - 62);
+    expect(x.wastedTokens).toBe(62);
+    expect(x.model).toBe('swa'); // n_swa = 1024
+    expect(x.help).toEqual(['CLIENT_PREFIX', 'SWA_FULL']);
     expect(x.slotTokensBefore).toBe(100387);
     expect(x.record.forcedFull).toBe(true);
     expect(x.record.promptTps).toBe(170);
     expect(x.record.slotTokensAfter).toBe(100980);
-    expect(x.message).toContain('100,449');
-    expect(x.message).toContain('10 min');
+    expect(x.lostSeconds).toBeCloseTo((100387 - 62) / 170, 6);
   });
 
   it('Oct 2025: n_past = 4470 of 5120, 650 processed', () => {
@@ -158,19 +162,25 @@ describe('each documented wording', () => {
     expect(x.record.slot).toBe(1);
     expect(x.record.task).toBe(77);
     expect(x).toMatchObject({ promptTokens: 5120, reused: 4470, processed: 650, commonPrefix: 4470, fullReprocess: false });
-    // f_keep = 0.961 → the slot held about 4470 / 0.961 tokens: more than was reused
-    expect(x.verdict).toBe('PARTIAL_REUSE');
+    // f_keep = 0.961 → the slot held about 4470 / 0.961 = 4651 tokens: the prompt left it at 4470
+    expect(x.verdict).toBe('PREFIX_BREAK');
+    expect(x.cachedTokens).toBe(Math.round(4470 / 0.961));
+    expect(x.lostTokens).toBe(Math.round(4470 / 0.961) - 4470);
   });
 
   it('Oct 2025 hybrid: restored checkpoint at 8192 below the common prefix 11500', () => {
     const x = only(OCT_2025_RESTORE);
-    expect(x.verdict).toBe('CHECKPOINT_FALLBACK');
+    // the prompt left the 11,800 cached tokens at 11,500 (break), and the fallback went down to 8,192
+    expect(x.verdict).toBe('PREFIX_BREAK');
+    expect(x.model).toBe('hybrid'); // n_swa = 0
+    expect(x.wastedTokens).toBe(11500 - 8192);
     expect(x).toMatchObject({ commonPrefix: 11500, reused: 8192, processed: 3808, promptTokens: 12000 });
     expect(x.record.restoredCheckpoint).toEqual({ posMin: 0, posMax: 8191, nTokens: null, nPast: null });
     expect(x.record.checkpointsErased).toBe(1);
     expect(x.record.checkpointsCreated).toBe(1);
     expect(x.slotTokensBefore).toBe(11800);
-    expect(x.lostTokens).toBe(11800 - 8192);
+    expect(x.lostTokens).toBe(11800 - 11500);
+    expect(x.help).toEqual(['CLIENT_PREFIX', 'MORE_CHECKPOINTS']);
   });
 
   it('May 2025: the whole prompt cached, n_past 1200 → 1199', () => {
@@ -240,7 +250,7 @@ describe('each documented wording', () => {
     expect(x.processed).toBe(20480);
     expect(x.reused).toBeNull();
     expect(x.record.format).toBe('timing-only');
-    expect(x.hint).toContain('-lv 4');
+    expect(x.help).toEqual(['LOG_VERBOSITY']);
   });
 
   it('default verbosity with the selection line: `checking sim` gives the prompt size, so reused = 429 - 19', () => {
@@ -286,7 +296,8 @@ describe('each documented wording', () => {
       ),
     );
     expect(x.verdict).toBe('IDENTICAL_NO_REUSE');
-    expect(x).toMatchObject({ commonPrefix: 9000, reused: 0, fullReprocess: true, lostTokens: 8999 });
+    expect(x).toMatchObject({ commonPrefix: 9000, reused: 0, fullReprocess: true, lostTokens: 0, wastedTokens: 8999 });
+    expect(x.help[0]).toBe('SERVER_SIDE');
   });
 
   it('--cache-reuse chunk shifting', () => {
@@ -394,9 +405,11 @@ describe('several slots and tasks', () => {
       `slot      release: id  0 | task ${task} | stop processing: n_tokens = ${after}, truncated = 0`,
     ];
     const xs = explain([...req(1, 5000, 0, 5100), ...req(2, 800, 12, 950), ...req(3, 5300, 12, 5400)].join('\n'));
-    expect(xs.map((x) => x.verdict)).toEqual(['NO_REUSE', 'PARTIAL_REUSE', 'SLOT_TAKEN']);
+    // task 2 breaks task 1's prefix at token 12; task 3 finds task 2's prompt in the slot
+    expect(xs.map((x) => x.verdict)).toEqual(['NO_REUSE', 'PREFIX_BREAK', 'SLOT_TAKEN']);
+    expect(xs[1]).toMatchObject({ cachedTokens: 5100, commonPrefix: 12, lostTokens: 5100 - 12 });
     expect(xs[2].slotTokensBefore).toBe(950);
-    expect(xs[2].lostTokens).toBe(5000 - 12);
+    expect(xs[2]).toMatchObject({ lostTokens: 0, wastedTokens: 5000 - 12 });
   });
 
   it('LRU pick of a used slot, and a cold start', () => {
@@ -451,7 +464,7 @@ describe('pasted JSON responses', () => {
     const a = { usage: { prompt_tokens: 400, completion_tokens: 1 }, timings: { cache_n: 0, prompt_n: 400 } };
     const b = { usage: { prompt_tokens: 450, completion_tokens: 1 }, timings: { cache_n: 380, prompt_n: 70 } };
     const xs = explain([JSON.stringify(a), JSON.stringify(b)].join('\n'));
-    expect(xs[1]).toMatchObject({ slotTokensBefore: 400, reused: 380, verdict: 'PARTIAL_REUSE', lostTokens: 20 });
+    expect(xs[1]).toMatchObject({ slotTokensBefore: 400, cachedTokens: 400, reused: 380, verdict: 'PREFIX_BREAK', lostTokens: 20 });
   });
 
   it('native /completion response with id_slot and tokens_cached', () => {
@@ -466,7 +479,7 @@ describe('robustness', () => {
     const text = lines('llama_model_loader: loaded meta data with 33 key-value pairs', 'main: server is listening on http://127.0.0.1:8080', '{not json', 'slot nonsense | task x');
     const { requests, stats } = parseLog(text);
     expect(requests).toEqual([]);
-    expect(stats).toEqual({ lines: 4, recognised: 0 });
+    expect(stats).toEqual({ lines: 4, recognised: 0, skippedLong: 0 });
     const out = humanReport([], summarize([], stats), new Chalk({ level: 0 }));
     expect(out).toContain('recognised no llama-server cache lines in 4 lines');
   });
@@ -490,8 +503,9 @@ describe('robustness', () => {
     const xs = explain(AUG_2025);
     const s = summarize(xs, { lines: 1, recognised: 1 });
     expect(s.lostTokens).toBe(xs[0].lostTokens);
-    expect(s.lostTokens).toBe(Math.min(100387, 100448));
-    expect(s.lostSeconds).toBeCloseTo(100387 / 170, 3);
+    expect(s.lostTokens).toBe(100387 - 62);
+    expect(s.wastedTokens).toBe(62);
+    expect(s.lostSeconds).toBeCloseTo((100387 - 62) / 170, 3);
     expect(s.promptTps).toBeCloseTo((100449 * 1000) / 590876.47, 3);
   });
 });
@@ -500,9 +514,9 @@ describe('reports', () => {
   it('human report: rustc-like headline with the verdict code, notes and help', () => {
     const xs = explain(AUG_2025);
     const out = humanReport(xs, summarize(xs, { lines: 14, recognised: 12 }), new Chalk({ level: 0 }));
-    expect(out).toMatch(/^warning\[CHECKPOINT_FALLBACK\]: hybrid\/SWA model/);
+    expect(out).toMatch(/^warning\[PREFIX_BREAK\]: /);
     expect(out).toContain('  --> lines 1-14 · slot 0 · task 4512');
-    expect(out).toContain('= note: prompt 100,449, common prefix 62, reused 0, processed 100,449');
+    expect(out).toContain('= note: cached 100,387, prompt 100,449, common prefix 62, reused 0, processed 100,449');
     expect(out).toContain('= help: ');
     expect(out).toContain('summary: 1 request');
   });
@@ -518,7 +532,11 @@ describe('reports', () => {
       }
       expect(typeof r.verdict).toBe('string');
     }
-    expect(doc.requests[0]).toMatchObject({ slot: 1, task: 77, promptTokens: 5120, cachedTokens: 4470, reused: 4470, processed: 650, fullReprocess: false });
+    expect(doc.requests[0]).toMatchObject({ slot: 1, task: 77, promptTokens: 5120, cachedTokens: 4651, reused: 4470, processed: 650, fullReprocess: false });
+    expect(doc.requests[0].lostTokens).toBe(4651 - 4470);
+    expect(doc.summary.lostTokens).toBe(4651 - 4470);
+    // the streamed document is the same text as one JSON.stringify of it
+    expect(jsonReport(xs, doc.summary)).toBe(`${JSON.stringify(doc, null, 2)}\n`);
   });
 });
 
@@ -561,8 +579,7 @@ describe('kvdiff logs (in process)', () => {
     const { ctx, error } = await run(['logs', file]);
     expect(error).toBeNull();
     const out = ctx.out.join('');
-    expect(out).toContain('warning[CHECKPOINT_FALLBACK]');
-    expect(out).toContain('warning[PARTIAL_REUSE]');
+    expect(out).toContain('warning[PREFIX_BREAK]');
     expect(out).toContain('summary: 2 requests');
     expect(ctx.exitCode).toBe(0);
   });

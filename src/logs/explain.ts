@@ -1,21 +1,22 @@
 /**
- * A verdict per request: what the server reused, what it re-processed, why, and what it cost.
- * `Explainer` is incremental (it remembers the last two requests of each slot, to see another task
- * take a slot in between); `summarize` folds explained requests into totals. Pure.
+ * A verdict per request, as data: what the slot held, how far the new prompt matched it, what the server
+ * kept after its checkpoint/SWA handling, what it re-processed, why, and what it cost. No English here:
+ * `report.ts` words the codes. `Explainer` is incremental (it remembers the last two requests of each
+ * slot, to see another task take a slot in between); `SummaryBuilder` folds explained requests into totals.
  */
 import type { RequestRecord } from './types.js';
 
 /** Stable verdict codes: reports and tests key on these, never on the wording. */
 export type VerdictCode =
+  | 'PREFIX_BREAK' // the new prompt diverged from the cached one before the cache ended: the rest was thrown away
   | 'FULL_REUSE' // everything the slot held (or the whole prompt but its last token) was reused
-  | 'PARTIAL_REUSE' // the prompt diverged from the cached one: the tail after the common prefix was re-processed
   | 'CACHE_HIT' // n tokens reused, but the slot's previous size is not in the log, so not known whether all
-  | 'CHECKPOINT_FALLBACK' // SWA/hybrid/recurrent: no usable checkpoint at the common prefix, fell back lower (or to 0)
+  | 'CHECKPOINT_FALLBACK' // the prefix held, but SWA/hybrid/recurrent state could not be rolled back to it
   | 'IDENTICAL_NO_REUSE' // the prompt was already fully cached and still re-processed: server side
   | 'RAM_CACHE_RESTORE' // the slot was loaded from the RAM prompt cache (an older request) before matching
   | 'SLOT_TAKEN' // another task used this slot in between and overwrote the conversation's cache
   | 'LRU_SLOT' // no slot was similar enough: the least recently used one was taken and overwritten
-  | 'NO_REUSE' // nothing reused from a non-empty slot
+  | 'NO_REUSE' // nothing reused, and the slot's previous content is not in the log
   | 'COLD_START' // first request on an empty slot
   | 'TIMING_ONLY' // only the `prompt eval time` line: tokens processed, n_past not logged
   | 'UNKNOWN';
@@ -23,8 +24,8 @@ export type VerdictCode =
 export type Severity = 'ok' | 'info' | 'warning';
 
 export const VERDICT_SEVERITY: Record<VerdictCode, Severity> = {
+  PREFIX_BREAK: 'warning',
   FULL_REUSE: 'ok',
-  PARTIAL_REUSE: 'warning',
   CACHE_HIT: 'info',
   CHECKPOINT_FALLBACK: 'warning',
   IDENTICAL_NO_REUSE: 'warning',
@@ -37,62 +38,85 @@ export const VERDICT_SEVERITY: Record<VerdictCode, Severity> = {
   UNKNOWN: 'info',
 };
 
+/**
+ * What kind of memory forced a fallback, read off the log: `swa` when the server printed n_swa > 1,
+ * `hybrid` (hybrid or recurrent) when it printed n_swa 0/1 (no sliding window, yet checkpoints are used),
+ * null when the log does not say.
+ */
+export type ModelKind = 'swa' | 'hybrid' | null;
+
+/** The numbers each verdict is worded from. `null` = not in the log. */
+export interface VerdictArgs {
+  /** Token index where the new prompt left the cached one (= commonPrefix). */
+  at: number | null;
+  cached: number | null;
+  prompt: number | null;
+  reused: number | null;
+  processed: number | null;
+  lost: number;
+  /** Re-processing caused by the checkpoint/SWA fallback below the common prefix. */
+  fallback: number;
+  seconds: number | null;
+  tps: number | null;
+  ms: number | null;
+  model: ModelKind;
+  /** SLOT_TAKEN: the task that took the slot, and the conversation's earlier prompt it evicted. */
+  intruderTask?: number | null;
+  evictedTask?: number | null;
+  evictedTokens?: number;
+  fKeep?: number;
+  fSim?: number;
+}
+
+export type Note =
+  | { code: 'FALLBACK'; commonPrefix: number | null; reused: number; forced: boolean; model: ModelKind }
+  | { code: 'CHECKPOINT_RESTORED'; posMin: number; posMax: number; nTokens: number | null }
+  | { code: 'CHECKPOINTS'; erased: number; created: number }
+  | { code: 'SIZE_UNKNOWN' }
+  | { code: 'SELECTED_LCP'; sim: number | null; keep: number | null }
+  | { code: 'SELECTED_LRU'; wasEmpty: boolean }
+  | { code: 'CHUNK_REUSE'; tokens: number }
+  | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
+  | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
+  | { code: 'DIVERGENCE'; old: string; new: string };
+
+/** Where the fix is. */
+export type HelpCode =
+  | 'CLIENT_PREFIX' // keep the requests' prefix stable: `kvdiff A B` finds the field
+  | 'SWA_FULL' // SWA model: --swa-full keeps the whole cache
+  | 'MORE_CHECKPOINTS' // a checkpoint near the prefix would have saved it: --ctx-checkpoints / --checkpoint-min-step
+  | 'SERVER_SIDE' // the server did not reuse an identical prompt
+  | 'PIN_SLOTS' // several conversations share slots: -np, id_slot, --cache-ram
+  | 'LOG_VERBOSITY'; // n_past is not in this log
+
 export interface ExplainedRequest {
   record: RequestRecord;
   promptTokens: number | null;
-  /** = reused: what the response reports as `timings.cache_n` / `cached_tokens`. */
+  /**
+   * Tokens the slot held before this request, as the log says (the previous release, the
+   * `slot.prompt.tokens.size()` line, f_keep); a response's `cache_n` when nothing else says.
+   */
   cachedTokens: number | null;
-  /** n_past before any checkpoint fallback (the longest common prefix with the slot), when the log shows it. */
+  /** The longest common prefix with the slot the server found, before any checkpoint fallback. */
   commonPrefix: number | null;
   /** n_past finally used (0 after a forced full re-process). */
   reused: number | null;
   processed: number | null;
   fullReprocess: boolean | null;
-  /** Tokens the slot held before this request. */
+  /** Tokens the slot held before this request, only when the log says so. */
   slotTokensBefore: number | null;
   verdict: VerdictCode;
   severity: Severity;
-  message: string;
-  notes: string[];
-  hint: string | null;
-  /** Tokens re-processed that a stable prefix (or a usable checkpoint) would have kept. */
+  args: VerdictArgs;
+  notes: Note[];
+  help: HelpCode[];
+  /** Cached tokens thrown away because the prompt diverged (cachedTokens − commonPrefix on a prefix break). */
   lostTokens: number;
   /** lostTokens at this request's measured prompt speed; null when the speed is not in the log. */
   lostSeconds: number | null;
-}
-
-// ---- formatting helpers (shared with report.ts) ----
-
-export function fmtInt(n: number): string {
-  // toLocaleString is slow on a hot path; this is the same en-US grouping
-  const r = Math.round(n);
-  const digits = String(Math.abs(r));
-  if (!Number.isSafeInteger(r) || digits.length <= 3) return String(r);
-  let out = digits.slice(0, digits.length % 3 || 3);
-  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
-  return r < 0 ? `-${out}` : out;
-}
-
-/** `1 token`, `2 tokens` */
-export function plural(n: number, word: string): string {
-  return `${fmtInt(n)} ${word}${Math.round(n) === 1 ? '' : 's'}`;
-}
-
-export function fmtDuration(seconds: number): string {
-  if (seconds < 1) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-
-export function fmtTps(tps: number): string {
-  return tps >= 100 ? fmtInt(tps) : tps.toFixed(1);
-}
-
-/** ", about 10 min at 170 t/s" or "" */
-function cost(tokens: number, tps: number | null): string {
-  if (!tps || tokens <= 0) return '';
-  return `, about ${fmtDuration(tokens / tps)} at ${fmtTps(tps)} t/s`;
+  /** Other re-processing the server could have avoided: fallback below the prefix, slot taken, identical prompt. */
+  wastedTokens: number;
+  model: ModelKind;
 }
 
 // ---- derivation ----
@@ -105,8 +129,18 @@ interface Derived {
   slotBefore: number | null;
 }
 
+/** n_past after a checkpoint restore when the `memory_seq_rm` line is not in the paste (llama.cpp's rule). */
+function reusedAfterRestore(r: RequestRecord, common: number | null): number | null {
+  const c = r.restoredCheckpoint;
+  if (!c) return null;
+  if (c.nPast !== null) return c.nPast;
+  const top = Math.max(c.posMin + 1, c.posMax);
+  return common !== null ? Math.min(common, top) : top;
+}
+
 function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   let reused = r.nPastUsed;
+  if (reused === null && r.restoredCheckpoint) reused = reusedAfterRestore(r, r.nPastBefore ?? r.selectionLcp);
   if (reused === null && r.forcedFull) reused = 0;
   if (reused === null && r.mustEvalOne && r.nPastBefore !== null) reused = r.nPastBefore - 1;
   let prompt = r.promptTokens;
@@ -143,6 +177,17 @@ function slotTaken(d: Derived, r: RequestRecord, p1: ExplainedRequest | undefine
   );
 }
 
+function modelKind(r: RequestRecord): ModelKind {
+  if (r.nSwa === null) return null;
+  return r.nSwa > 1 ? 'swa' : 'hybrid';
+}
+
+/**
+ * A checkpoint close below the prefix would have kept this many more tokens: worth more checkpoints.
+ * Below this, the fallback costs less than a checkpoint step anyway.
+ */
+const CHECKPOINT_WORTH_TOKENS = 512;
+
 export class Explainer {
   /** The last two explained requests per slot. */
   private readonly history = new Map<string, [ExplainedRequest | undefined, ExplainedRequest | undefined]>();
@@ -159,109 +204,101 @@ export class Explainer {
 export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: ExplainedRequest): ExplainedRequest {
   const d = derive(r, p1?.record);
   const { prompt, reused, common, processed, slotBefore } = d;
-  const notes: string[] = [];
-  let hint: string | null = null;
-  let verdict: VerdictCode;
-  let message: string;
-  let lost = 0;
+  const model = modelKind(r);
+  const notes: Note[] = [];
+  const help: HelpCode[] = [];
   const tps = r.promptTps;
-  const P = prompt !== null ? fmtInt(prompt) : '?';
-  const where = r.slot !== null ? `slot ${r.slot}` : 'the slot';
+  let verdict: VerdictCode;
+  let lost = 0;
+  let wasted = 0;
+  const args: VerdictArgs = { at: common, cached: null, prompt, reused, processed, lost: 0, fallback: 0, seconds: null, tps, ms: r.promptEvalMs, model };
+  const fellBack = r.forcedFull || r.restoredCheckpoint !== null;
+  // the fallback kept less than the common prefix (the last token of a whole-prompt match is always redone)
+  const fallbackCost = fellBack && reused !== null && common !== null ? Math.max(0, common - (r.mustEvalOne ? 1 : 0) - reused) : 0;
+  // a response's cache_n is a lower bound of what the slot held
+  const cached = slotBefore ?? (r.format === 'response' ? reused : null);
+  args.cached = cached;
 
   if (reused === null) {
     if (processed !== null) {
       verdict = 'TIMING_ONLY';
-      message = `${fmtInt(processed)} prompt tokens processed${r.promptEvalMs !== null ? ` in ${fmtDuration(r.promptEvalMs / 1000)}` : ''} (n_past not logged)`;
-      hint = 'start llama-server with -lv 4 (or -v) to log n_past and checkpoints, or read `timings.cache_n` in the response';
-    } else {
-      verdict = 'UNKNOWN';
-      message = 'request seen, but its lines do not say what was reused';
-    }
+      help.push('LOG_VERBOSITY');
+    } else verdict = 'UNKNOWN';
   } else {
     const contained = common !== null && prompt !== null && common >= prompt;
-    const fellBack = r.forcedFull || r.restoredCheckpoint !== null;
     const keepable = slotBefore !== null && prompt !== null ? Math.min(slotBefore, prompt - 1) : null;
-    if ((contained || r.mustEvalOne) && prompt !== null && reused < prompt - 1) {
+    // the prompt left the cached tokens before their end; the slot's last token is often the final
+    // generated one, which the next prompt renders differently (or not at all): not a break
+    const broke = common !== null && slotBefore !== null && common < slotBefore - 1 && (prompt === null || common < prompt);
+    if ((contained || r.mustEvalOne) && prompt !== null && reused < prompt - 1 && !broke) {
       verdict = 'IDENTICAL_NO_REUSE';
-      lost = prompt - 1 - reused;
-      message = `identical prompt, still no reuse: server side, not your payload (${fmtInt(processed ?? prompt - reused)} of ${P} tokens re-processed${cost(lost, tps)})`;
-      hint = 'the client sent tokens the slot already held: check the server (-lv 4 lines, --swa-full, --ctx-checkpoints, --cache-ram, -np, version)';
-    } else if (fellBack && (common === null || reused < common - (r.mustEvalOne ? 1 : 0))) {
-      verdict = 'CHECKPOINT_FALLBACK';
-      // what a stable prefix would have kept: the slot's content (or at least the common prefix)
-      lost = Math.max(0, (keepable ?? common ?? 0) - reused);
-      const cp = common !== null ? `the common prefix (${fmtInt(common)})` : 'the common prefix';
-      if (reused === 0) {
-        message = `hybrid/SWA model: no checkpoint at or below ${cp} → all ${P} tokens re-processed${cost(processed ?? prompt ?? 0, tps)}`;
-      } else {
-        message = `hybrid/SWA model: nearest checkpoint at ${fmtInt(reused)}, below ${cp} → ${fmtInt(processed ?? 0)} tokens re-processed${common !== null && prompt !== null ? ` instead of ${fmtInt(Math.max(1, prompt - common))}` : ''}${cost(lost, tps)}`;
-      }
-      if (r.restoredCheckpoint) {
-        const c = r.restoredCheckpoint;
-        notes.push(`restored context checkpoint [${c.posMin}, ${c.posMax}]${c.nTokens !== null ? ` (${plural(c.nTokens, 'token')})` : ''}`);
-      }
-      if (r.forcedFull) notes.push('the server logged "forcing full prompt re-processing due to lack of cache data"');
-      hint =
-        common !== null && slotBefore !== null && common < slotBefore
-          ? `the prompt changed at token ${fmtInt(common)}: keep everything before it stable (run \`kvdiff a.json b.json\` on the two requests); for SWA models --swa-full keeps the whole cache`
-          : 'SWA/recurrent state cannot be rolled back to any position: --swa-full (SWA models), more --ctx-checkpoints or a smaller --checkpoint-min-step';
-    } else if (r.ramRestore && reused > 0) {
+      wasted = prompt - 1 - reused;
+      help.push('SERVER_SIDE');
+      if (model === 'swa') help.push('SWA_FULL');
+    } else if (r.ramRestore && reused > 0 && !fellBack) {
       verdict = 'RAM_CACHE_RESTORE';
-      message = `restored from the RAM prompt cache: ${fmtInt(reused)} of ${P} tokens reused from an older request (f_keep = ${r.ramRestore.fKeep.toFixed(3)}, f_sim = ${r.ramRestore.fSim.toFixed(3)})`;
-      notes.push('the slot held another prompt; llama-server loaded a better match from --cache-ram before comparing');
+      args.fKeep = r.ramRestore.fKeep;
+      args.fSim = r.ramRestore.fSim;
     } else if (slotTaken(d, r, p1, p2)) {
       verdict = 'SLOT_TAKEN';
-      lost = Math.max(0, Math.min(p2!.promptTokens!, prompt! - 1) - reused);
-      message = `another task used this slot in between: task ${p1!.record.task ?? '?'} replaced the ${fmtInt(p2!.promptTokens!)}-token prompt of task ${p2!.record.task ?? '?'} → ${fmtInt(processed ?? 0)} tokens re-processed${cost(lost, tps)}`;
-      hint = 'pin each conversation to its own slot (`id_slot`), raise -np, or keep --cache-ram on so an evicted prompt can be restored';
-    } else if (reused === 0 && slotBefore === 0) {
+      wasted = Math.max(0, Math.min(p2!.promptTokens!, prompt! - 1) - reused);
+      args.intruderTask = p1!.record.task;
+      args.evictedTask = p2!.record.task;
+      args.evictedTokens = p2!.promptTokens!;
+      help.push('PIN_SLOTS');
+    } else if (reused === 0 && slotBefore !== null && slotBefore <= 1) {
       verdict = 'COLD_START';
-      message = `first request on ${where}: all ${P} tokens processed`;
-    } else if (r.selection === 'lru' && r.selectionTLast !== -1 && prompt !== null && reused < prompt / 2 && (reused === 0 || slotBefore === null)) {
+    } else if (r.selection === 'lru' && r.selectionTLast !== -1 && prompt !== null && reused < prompt / 2 && (reused === 0 || slotBefore === null) && !broke) {
       verdict = 'LRU_SLOT';
-      message = `no slot was similar enough: ${where} picked by LRU and overwritten, ${fmtInt(processed ?? 0)} of ${P} tokens processed`;
-      hint = 'with several clients, raise -np (or pin `id_slot`) so each conversation keeps a slot; --cache-ram lets evicted prompts come back';
-    } else if (reused === 0) {
+      help.push('PIN_SLOTS');
+    } else if (broke) {
+      verdict = 'PREFIX_BREAK';
+      // tokens a --cache-reuse chunk shift moved into place were not thrown away
+      lost = Math.max(0, slotBefore! - common! - r.chunkReuseTokens);
+      wasted = fallbackCost;
+      help.push('CLIENT_PREFIX');
+      if (fallbackCost > 0 && model === 'swa') help.push('SWA_FULL');
+      else if (fallbackCost >= CHECKPOINT_WORTH_TOKENS) help.push('MORE_CHECKPOINTS');
+    } else if (fellBack && fallbackCost > 0) {
+      verdict = 'CHECKPOINT_FALLBACK';
+      wasted = fallbackCost;
+      help.push(model === 'swa' ? 'SWA_FULL' : 'MORE_CHECKPOINTS');
+    } else if (reused === 0 && slotBefore === null) {
       verdict = 'NO_REUSE';
-      message = `no reuse: all ${P} tokens processed${cost(processed ?? 0, tps)}`;
-      if (slotBefore !== null) notes.push(`the slot held ${fmtInt(slotBefore)} tokens; the prompt differed from its first token`);
-      hint = 'a prompt that changes at its very start (a date or time in the system prompt, a different template) loses the whole cache';
-    } else if (keepable !== null && reused < keepable) {
-      verdict = 'PARTIAL_REUSE';
-      lost = keepable - reused;
-      message = `cache break at token ${fmtInt(common ?? reused)} of ${P}: ${fmtInt(processed ?? 0)} tokens re-processed, ${fmtInt(lost)} of them were in the slot${cost(lost, tps)}`;
-      hint = `the prompt diverged from the cached one at token ${fmtInt(common ?? reused)}: run \`kvdiff a.json b.json\` on the two requests to see which field changed`;
+      notes.push({ code: 'SIZE_UNKNOWN' });
     } else if (keepable !== null || r.mustEvalOne || (r.selectionKeep !== null && r.selectionKeep >= 0.9995)) {
       verdict = 'FULL_REUSE';
-      message =
-        prompt !== null && reused === prompt - 1
-          ? `full reuse: ${fmtInt(reused)} of ${P} tokens from cache, the last one is always evaluated again`
-          : `full reuse: ${fmtInt(reused)} of ${P} tokens from cache, ${fmtInt(processed ?? 0)} new`;
     } else {
       verdict = 'CACHE_HIT';
-      message = `reused ${fmtInt(reused)} of ${P} tokens, ${fmtInt(processed ?? 0)} processed`;
-      notes.push("the slot's previous size is not in this log, so whether this was all of it is unknown");
+      notes.push({ code: 'SIZE_UNKNOWN' });
     }
-    if (slotBefore !== null && verdict !== 'COLD_START') notes.push(`the slot held ${fmtInt(slotBefore)} tokens before this request`);
+    if (fellBack && reused !== null && verdict !== 'CHECKPOINT_FALLBACK' && verdict !== 'IDENTICAL_NO_REUSE') {
+      if (fallbackCost > 0 || r.forcedFull) notes.push({ code: 'FALLBACK', commonPrefix: common, reused, forced: r.forcedFull, model });
+    } else if (verdict === 'CHECKPOINT_FALLBACK' || verdict === 'IDENTICAL_NO_REUSE') {
+      if (fellBack) notes.push({ code: 'FALLBACK', commonPrefix: common, reused, forced: r.forcedFull, model });
+    }
   }
 
-  if (r.selection === 'lcp') {
-    notes.push(`slot chosen by LCP similarity${r.selectionSim !== null ? ` (f_sim = ${r.selectionSim.toFixed(3)}${r.selectionKeep !== null ? `, f_keep = ${r.selectionKeep.toFixed(3)}` : ''})` : ''}`);
-  } else if (r.selection === 'lru') {
-    notes.push(`slot chosen by LRU${r.selectionTLast === -1 ? ' (it was empty)' : ' (no idle slot shared enough of the prompt)'}`);
+  if (r.restoredCheckpoint) {
+    const c = r.restoredCheckpoint;
+    notes.push({ code: 'CHECKPOINT_RESTORED', posMin: c.posMin, posMax: c.posMax, nTokens: c.nTokens });
   }
-  if (r.chunkReuseTokens > 0) notes.push(`--cache-reuse shifted ${fmtInt(r.chunkReuseTokens)} tokens of matching chunks into place`);
-  if (r.checkpointsCreated > 0 || r.checkpointsErased > 0) {
-    notes.push(`context checkpoints: ${r.checkpointsErased} erased, ${r.checkpointsCreated} created`);
-  }
-  if (r.promptEvalMs !== null && processed !== null) {
-    notes.push(`prompt eval: ${fmtInt(processed)} tokens in ${fmtDuration(r.promptEvalMs / 1000)}${tps ? ` (${fmtTps(tps)} t/s)` : ''}`);
-  }
+  if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });
+  if (r.selection === 'lcp') notes.push({ code: 'SELECTED_LCP', sim: r.selectionSim, keep: r.selectionKeep });
+  else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });
+  if (r.ramRestore && verdict !== 'RAM_CACHE_RESTORE') notes.push({ code: 'RAM_RESTORE', fKeep: r.ramRestore.fKeep, fSim: r.ramRestore.fSim });
+  if (r.chunkReuseTokens > 0) notes.push({ code: 'CHUNK_REUSE', tokens: r.chunkReuseTokens });
+  if (r.checkpointsCreated > 0 || r.checkpointsErased > 0) notes.push({ code: 'CHECKPOINTS', erased: r.checkpointsErased, created: r.checkpointsCreated });
+  if (r.promptEvalMs !== null && processed !== null) notes.push({ code: 'PROMPT_EVAL', tokens: processed, ms: r.promptEvalMs, tps });
+
+  args.lost = lost;
+  args.fallback = verdict === 'PREFIX_BREAK' || verdict === 'CHECKPOINT_FALLBACK' ? wasted : 0;
+  args.seconds = lost + wasted > 0 && tps ? (lost + wasted) / tps : null;
 
   return {
     record: r,
     promptTokens: prompt,
-    cachedTokens: reused,
+    cachedTokens: cached,
     commonPrefix: common,
     reused,
     processed,
@@ -269,26 +306,32 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     slotTokensBefore: slotBefore,
     verdict,
     severity: VERDICT_SEVERITY[verdict],
-    message,
+    args,
     notes,
-    hint,
+    help,
     lostTokens: lost,
     lostSeconds: lost > 0 && tps ? lost / tps : null,
+    wastedTokens: wasted,
+    model,
   };
 }
 
 export interface LogSummary {
   lines: number;
   recognisedLines: number;
+  /** Lines longer than the parser's limit, skipped unread. */
+  skippedLongLines: number;
   requests: number;
   verdicts: Partial<Record<VerdictCode, number>>;
   promptTokens: number;
   reusedTokens: number;
   processedTokens: number;
-  /** Tokens re-processed that a stable prefix would have kept. */
+  /** Cached tokens thrown away because prompts diverged from the cached ones. */
   lostTokens: number;
   /** What those cost at the measured prompt speed (null when no speed was logged). */
   lostSeconds: number | null;
+  /** Other avoidable re-processing (checkpoint fallbacks, slots taken, identical prompts not reused). */
+  wastedTokens: number;
   /** Overall measured prompt-eval speed (tokens per second), null when not logged. */
   promptTps: number | null;
 }
@@ -298,6 +341,7 @@ export class SummaryBuilder {
   private s: LogSummary = {
     lines: 0,
     recognisedLines: 0,
+    skippedLongLines: 0,
     requests: 0,
     verdicts: {},
     promptTokens: 0,
@@ -305,6 +349,7 @@ export class SummaryBuilder {
     processedTokens: 0,
     lostTokens: 0,
     lostSeconds: null,
+    wastedTokens: 0,
     promptTps: null,
   };
   private evalTokens = 0;
@@ -320,6 +365,7 @@ export class SummaryBuilder {
     s.reusedTokens += x.reused ?? 0;
     s.processedTokens += x.processed ?? 0;
     s.lostTokens += x.lostTokens;
+    s.wastedTokens += x.wastedTokens;
     if (x.lostSeconds !== null) {
       this.lostAtKnown += x.lostTokens;
       this.lostKnownSeconds += x.lostSeconds;
@@ -331,10 +377,11 @@ export class SummaryBuilder {
     }
   }
 
-  result(stats: { lines: number; recognised: number }): LogSummary {
+  result(stats: { lines: number; recognised: number; skippedLong?: number }): LogSummary {
     const s = { ...this.s, verdicts: { ...this.s.verdicts } };
     s.lines = stats.lines;
     s.recognisedLines = stats.recognised;
+    s.skippedLongLines = stats.skippedLong ?? 0;
     s.promptTps = this.evalMs > 0 ? (this.evalTokens * 1000) / this.evalMs : null;
     const unknownLost = s.lostTokens - this.lostAtKnown;
     if (s.lostTokens > 0 && (unknownLost === 0 || s.promptTps)) {
@@ -344,7 +391,7 @@ export class SummaryBuilder {
   }
 }
 
-export function summarize(xs: ExplainedRequest[], stats: { lines: number; recognised: number }): LogSummary {
+export function summarize(xs: ExplainedRequest[], stats: { lines: number; recognised: number; skippedLong?: number }): LogSummary {
   const b = new SummaryBuilder();
   for (const x of xs) b.add(x);
   return b.result(stats);

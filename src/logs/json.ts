@@ -34,6 +34,8 @@ export function emptyRecord(line: number): RequestRecord {
     ramRestore: null,
     promptEvalMs: null,
     promptTps: null,
+    nSwa: null,
+    divergence: null,
   };
 }
 

@@ -32,12 +32,16 @@ const RE_RAM = /found better prompt with f_keep = ([-\d.]+), (?:f_)?sim = ([\d.]
 const RE_CACHED = /^(?:cached )?n_tokens = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_OCT25 = /^n_past = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_KVRM = /^kv cache rm \[(\d+), end\)/;
-const RE_AUG25 = /^n_past = (\d+), cache_tokens\.size\(\) = (\d+)/;
+// Aug 2025: `cache_tokens.size()`; late 2025 on: `slot.prompt.tokens.size()` (then `, seq_id = 0, pos_min = N, n_swa = N`)
+const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\) = (\d+)(?:, seq_id = \d+, pos_min = -?\d+, n_swa = (\d+))?/;
+const RE_NSWA = /n_swa = (\d+)/;
+// LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
+const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
 const RE_NEWPROMPT = /^new prompt, n_ctx_slot = \d+, n_keep = \d+, (?:task\.n_tokens|n_prompt_tokens) = (\d+)/;
 const RE_EVAL1 =
   /^need to evaluate at least 1 token (?:for each active slot \(n_past = (\d+), task\.n_tokens\(\) = (\d+)\)|to generate logits, n_past = (\d+), n_prompt_tokens = (\d+))/;
 const RE_SET = /^n_past was set to (\d+)/;
-const RE_CKPT_RESTORED = /^restored context checkpoint \(([^)]*)\)/;
+const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
 const RE_CHUNK = /^reusing chunk with size (\d+)/;
 const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
 const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
@@ -46,6 +50,8 @@ const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
 const RE_DONE = /^prompt done, n_(?:past|tokens) = (\d+)/;
 const RE_NUMS = /(\w+) = (-?[\d.]+)/g;
+// CSI sequences (colours, cursor moves) and OSC sequences
+const RE_ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g;
 
 function ev(kind: LogEventKind, format: LogFormat | null, instance: string | null, slot: number | null, task: number | null): LogEvent {
   return { kind, format, instance, slot, task };
@@ -101,7 +107,12 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if (c === 99 /* c */ || c === 110 /* n */) {
     if ((m = RE_CACHED.exec(msg))) return evn('seqRm', 'current', inst, slot, task, 'nPast', +m[1]);
     if ((m = RE_OCT25.exec(msg))) return evn('seqRm', 'oct-2025', inst, slot, task, 'nPast', +m[1]);
-    if ((m = RE_AUG25.exec(msg))) return { ...ev('nPastBefore', 'may-2025', inst, slot, task), nPast: +m[1], slotTokens: +m[2] };
+    if ((m = RE_AUG25.exec(msg))) {
+      // `cache_tokens` is the Aug 2025 wording, `slot.prompt.tokens` the one since the Oct 2025 prompt cache
+      const e: LogEvent = { ...ev('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task), nPast: +m[1], slotTokens: +m[2] };
+      if (m[3] !== undefined) e.nSwa = +m[3];
+      return e;
+    }
     if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
     if ((m = RE_EVAL1.exec(msg))) {
       return { ...ev('mustEvalOne', null, inst, slot, task), nPast: +(m[1] ?? m[3]), promptTokens: +(m[2] ?? m[4]) };
@@ -112,7 +123,13 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
-  if (msg.startsWith('erased invalidated context checkpoint')) return ev('ckptErased', null, inst, slot, task);
+  if (msg.startsWith('erased invalidated context checkpoint')) {
+    const e = ev('ckptErased', null, inst, slot, task);
+    const n = RE_NSWA.exec(msg);
+    if (n) e.nSwa = +n[1];
+    return e;
+  }
+  if ((m = RE_DEBUG_TEXT.exec(msg))) return { ...ev('divergence', null, inst, slot, task), side: m[1] as 'old' | 'new', text: m[2] };
   if ((m = RE_CHUNK.exec(msg))) return { ...ev('chunkReuse', null, inst, slot, task), size: +m[1] };
   if ((m = RE_SIM.exec(msg))) return { ...ev('sim', null, inst, slot, null), sim: +m[1], lcp: +m[2], promptTokens: +m[3] };
   if (msg.startsWith('- skipping, slot is empty')) return ev('slotEmpty', null, inst, slot, null);
@@ -201,6 +218,8 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
  */
 export function recogniseLine(raw: string): LogEvent | null {
   if (raw.length > MAX_LINE_CHARS) return null;
+  // colour codes (a terminal capture, `script`, some wrappers) would split the anchors
+  if (raw.includes('\x1b')) raw = raw.replace(RE_ANSI, '');
   let m: RegExpExecArray | null;
   const at = raw.indexOf('slot ');
   if (at >= 0) {

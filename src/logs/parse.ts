@@ -4,7 +4,7 @@
  * 100 MB log streams with flat memory. Unknown lines are skipped; nothing here throws on input.
  */
 import { emptyRecord, jsonLogEvent, responseRecord, scanDepth } from './json.js';
-import { MAX_LINE_CHARS, recogniseLine } from './lines.js';
+import { recogniseLine } from './lines.js';
 import type { LogEvent, RequestRecord } from './types.js';
 
 /** A pasted multi-line JSON value larger than this is dropped rather than buffered. */
@@ -36,6 +36,8 @@ export interface ParseStats {
   lines: number;
   /** Lines that were recognised as llama-server cache/timing lines or responses. */
   recognised: number;
+  /** Lines longer than MAX_JSON_CHARS, skipped unread. */
+  skippedLong: number;
 }
 
 function keyOf(instance: string | null, slot: number | null): string {
@@ -45,6 +47,7 @@ function keyOf(instance: string | null, slot: number | null): string {
 export class LogParser {
   private lineNo = 0;
   private recognised = 0;
+  private skipped = 0;
   private readonly open = new Map<string, RequestRecord>();
   /** Tokens left in each slot by its last finished request. */
   private readonly slotSize = new Map<string, number>();
@@ -58,11 +61,20 @@ export class LogParser {
   private out: RequestRecord[] = [];
 
   get stats(): ParseStats {
-    return { lines: this.lineNo, recognised: this.recognised };
+    return { lines: this.lineNo, recognised: this.recognised, skippedLong: this.skipped };
+  }
+
+  /** A line too long to read was skipped by the caller: count it (it also ends a pasted JSON value). */
+  skipLong(): readonly RequestRecord[] {
+    this.lineNo++;
+    this.skipped++;
+    this.json = null;
+    return this.drain();
   }
 
   /** Feed one line (without its newline). Returns the requests this line finished (usually none). */
   push(line: string): readonly RequestRecord[] {
+    if (line.length > MAX_JSON_CHARS) return this.skipLong();
     this.lineNo++;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (this.json) this.continueJson(line);
@@ -71,7 +83,7 @@ export class LogParser {
       if (e) {
         this.recognised++;
         this.apply(e);
-      } else if (line.length <= MAX_LINE_CHARS && line.includes('{')) this.startJson(line);
+      } else if (line.includes('{')) this.startJson(line);
     }
     return this.drain();
   }
@@ -332,6 +344,12 @@ export class LogParser {
       case 'ckptErased':
         r.checkpointsErased++;
         break;
+      case 'divergence':
+        if (e.side && e.text !== undefined) {
+          r.divergence ??= { old: '', new: '' };
+          if (r.divergence[e.side] === '') r.divergence[e.side] = e.text;
+        }
+        break;
       case 'ckptCreated':
         r.checkpointsCreated++;
         break;
@@ -350,6 +368,7 @@ export class LogParser {
       default:
         break;
     }
+    if (e.nSwa !== undefined && r.nSwa === null) r.nSwa = e.nSwa;
     if (r.format === null && e.format !== null && e.kind !== 'launch' && e.kind !== 'release') r.format = e.format;
   }
 

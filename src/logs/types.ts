@@ -12,7 +12,8 @@ export type LogFormat =
   | 'llama-2024-json' // `{"level":"INFO","function":"update_slots","msg":"kv cache rm [p0, end)",...,"p0":N}`
   | 'llama-2023' // `slot 0 : kv cache rm - [N, end)`
   | 'timing-only' // default verbosity on a current build: only `prompt eval time = ... / N tokens`
-  | 'response'; // a pasted JSON response (`timings` / `usage`)
+  | 'response' // a pasted JSON response (`timings` / `usage`)
+  | 'ollama'; // Ollama's own runner (`loading cache slot`), not llama-server
 
 export type SlotSelection = 'lcp' | 'lru';
 
@@ -32,6 +33,8 @@ export type LogEventKind =
   | 'sim' // slot selection candidate: lcp / n
   | 'slotEmpty' // slot selection: `- skipping, slot is empty`
   | 'selected' // slot chosen by LCP similarity or LRU
+  | 'divergence' // LLAMA_SERVER_SLOTS_DEBUG: `old: ... | ...` / `new: ... | ...` around the first mismatch
+  | 'ollamaSlot' // Ollama's runner: `msg="loading cache slot" id=0 cache=N prompt=N used=N remaining=N`
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
   | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
@@ -58,6 +61,10 @@ export interface LogEvent {
   lcp?: number;
   method?: SlotSelection;
   ckpt?: CheckpointInfo;
+  nSwa?: number;
+  /** `old` or `new` text of a slots-debug line, exactly as logged. */
+  side?: 'old' | 'new';
+  text?: string;
 }
 
 export interface CheckpointInfo {
@@ -102,4 +109,8 @@ export interface RequestRecord {
   ramRestore: { fKeep: number; fSim: number } | null;
   promptEvalMs: number | null;
   promptTps: number | null;
+  /** n_swa as the server printed it beside n_past (Aug 2025 on): > 1 a sliding window, 0/1 hybrid/recurrent. */
+  nSwa: number | null;
+  /** LLAMA_SERVER_SLOTS_DEBUG: the cached and the new text around the first mismatch (`|` at n_past). */
+  divergence: { old: string; new: string } | null;
 }
