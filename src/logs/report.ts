@@ -166,6 +166,7 @@ export interface JsonRequest {
   format: string | null;
   lines: [number, number];
   slotTokensBefore: number | null;
+  slotTokensAfter: number | null;
   model: ModelKind;
   selection: string | null;
   checkpoints: {
@@ -205,6 +206,7 @@ export function jsonRequest(x: ExplainedRequest): JsonRequest {
     format: r.format,
     lines: [r.firstLine, r.lastLine],
     slotTokensBefore: x.slotTokensBefore,
+    slotTokensAfter: r.slotTokensAfter,
     model: x.model,
     selection: r.selection,
     checkpoints: {

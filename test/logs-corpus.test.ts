@@ -1,0 +1,100 @@
+/**
+ * Corpus layer: real excerpts users pasted into public issues (test/logs-corpus/*.log, each with its source
+ * URL), run through `kvdiff logs --json` in process. The answer keys (*.json) were written by reading each
+ * log against llama.cpp's source, never from kvdiff's output. Only the fields a key lists are checked.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Chalk } from 'chalk';
+import { describe, expect, it } from 'vitest';
+import type { CliContext } from '../src/cli/context.ts';
+import { runLogs } from '../src/cli/logs.ts';
+
+const DIR = join(dirname(fileURLToPath(import.meta.url)), 'logs-corpus');
+
+type Json = Record<string, unknown>;
+
+interface Key {
+  source: string;
+  about: string;
+  requests: Json[];
+  exactCount?: boolean;
+}
+
+const CASES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => ({ name: f.slice(0, -5), key: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Key, log: join(DIR, `${f.slice(0, -5)}.log`) }));
+
+function ctx(): CliContext & { out: string[] } {
+  const out: string[] = [];
+  return {
+    out,
+    stdout: (s) => void out.push(s),
+    stderr: () => undefined,
+    readStdin: async () => '',
+    env: {},
+    isTTY: false,
+    colors: () => new Chalk({ level: 0 }),
+    exitCode: 0,
+  };
+}
+
+async function run(file: string, json: boolean): Promise<string> {
+  const c = ctx();
+  await runLogs(file, { json }, c);
+  return c.out.join('');
+}
+
+/** Identity of an expected request: slot, task, instance, format; a key without slot and task means a slotless record. */
+function matches(r: Json, e: Json): boolean {
+  for (const k of ['slot', 'task', 'instance', 'format']) if (k in e && r[k] !== e[k]) return false;
+  if (!('slot' in e) && !('task' in e) && !('format' in e) && !('instance' in e)) return r.slot === null && r.task === null;
+  return true;
+}
+
+/** The facts of one expected request, each checked on its own. */
+function facts(r: Json, e: Json): [string, unknown, unknown][] {
+  const out: [string, unknown, unknown][] = [];
+  const cp = r.checkpoints as Json;
+  for (const [k, v] of Object.entries(e)) {
+    if (['slot', 'task', 'instance', 'format'].includes(k)) continue;
+    if (k === 'help0') out.push([k, (r.help as string[])[0], v]);
+    else if (k === 'helpIncludes') out.push([k, (r.help as string[]).includes(v as string), true]);
+    else if (k === 'restored') out.push([k, cp.restored, v]);
+    else if (k === 'checkpointsErased') out.push([k, cp.erased, v]);
+    else out.push([k, r[k], v]);
+  }
+  return out;
+}
+
+describe('real pasted logs (test/logs-corpus)', () => {
+  it('has at least 40 excerpts, each with its source', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+    for (const c of CASES) expect(c.key.source, c.name).toMatch(/^https:\/\/github\.com\/[^/]+\/[^/]+\/(issues|pull)\/\d+/);
+  });
+
+  for (const c of CASES) {
+    it(`${c.name}: ${c.key.about}`, async () => {
+      const doc = JSON.parse(await run(c.log, true)) as { requests: Json[] };
+      if (c.key.requests.length === 0) {
+        expect(doc.requests).toEqual([]);
+        const human = await run(c.log, false);
+        expect(human).toMatch(/^warning: recognised no llama-server cache lines in \d+ lines \(expected /);
+        return;
+      }
+      if (c.key.exactCount) expect(doc.requests).toHaveLength(c.key.requests.length);
+      const used = new Set<Json>();
+      for (const e of c.key.requests) {
+        const r = doc.requests.find((x) => !used.has(x) && matches(x, e));
+        expect(r, `a request like ${JSON.stringify(e)}`).toBeDefined();
+        used.add(r!);
+        for (const [k, got, want] of facts(r!, e)) {
+          if (typeof want === 'number' && !Number.isInteger(want)) expect(got, k).toBeCloseTo(want, 2);
+          else expect(got, k).toEqual(want);
+        }
+      }
+    });
+  }
+});
