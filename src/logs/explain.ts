@@ -143,7 +143,8 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   if (reused === null && r.restoredCheckpoint) reused = reusedAfterRestore(r, r.nPastBefore ?? r.selectionLcp);
   if (reused === null && r.forcedFull) reused = 0;
   if (reused === null && r.mustEvalOne && r.nPastBefore !== null) reused = r.nPastBefore - 1;
-  let prompt = r.promptTokens;
+  if (reused === null && r.firstBatchStart !== null) reused = r.firstBatchStart;
+  let prompt = r.promptTokens ?? r.progressPrompt;
   if (prompt === null && reused !== null && r.processed !== null) prompt = reused + r.processed;
   if (reused === null && prompt !== null && r.processed !== null && prompt >= r.processed) reused = prompt - r.processed;
   let processed = r.processed;
@@ -156,6 +157,11 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   let slotBefore = r.slotTokensBefore;
   if (slotBefore === null && r.format === 'response' && prev && prev.slotTokensAfter !== null) slotBefore = prev.slotTokensAfter;
   if (slotBefore === null && r.selection === 'lru' && r.selectionTLast === -1) slotBefore = 0;
+  // an empty slot has nothing to reuse, unless the RAM prompt cache filled it first
+  if (reused === null && slotBefore === 0 && r.ramRestore === null && !r.mustEvalOne) {
+    reused = 0;
+    if (processed === null && prompt !== null) processed = prompt;
+  }
   // f_keep = lcp / slot size, printed with 3 decimals: close enough to recover the slot size
   if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep > 0 && common !== null && r.ramRestore === null) {
     slotBefore = Math.round(common / r.selectionKeep);
@@ -219,7 +225,13 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   const cached = slotBefore ?? (r.format === 'response' ? reused : null);
   args.cached = cached;
 
-  if (reused === null) {
+  const brokeUnknown = reused === null && common !== null && slotBefore !== null && common < slotBefore - 1 && (prompt === null || common < prompt);
+  if (brokeUnknown) {
+    // the server logged where the prompt left the cache, but the paste ends before it says what it kept
+    verdict = 'PREFIX_BREAK';
+    lost = Math.max(0, slotBefore! - common! - r.chunkReuseTokens);
+    help.push('CLIENT_PREFIX');
+  } else if (reused === null) {
     if (processed !== null) {
       verdict = 'TIMING_ONLY';
       help.push('LOG_VERBOSITY');
@@ -259,7 +271,8 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
       help.push('CLIENT_PREFIX');
       if (fallbackCost > 0 && model === 'swa') help.push('SWA_FULL');
       else if (fallbackCost >= CHECKPOINT_WORTH_TOKENS) help.push('MORE_CHECKPOINTS');
-    } else if (fellBack && fallbackCost > 0) {
+    } else if (fellBack && (fallbackCost > 0 || (common === null && reused === 0 && (r.selectionKeep ?? 0) >= 0.9995))) {
+      // (f_keep = 1.000: the whole cached prompt was a prefix of the new one, yet nothing was kept)
       verdict = 'CHECKPOINT_FALLBACK';
       wasted = fallbackCost;
       help.push(model === 'swa' ? 'SWA_FULL' : 'MORE_CHECKPOINTS');

@@ -36,6 +36,9 @@ export function emptyRecord(line: number): RequestRecord {
     promptTps: null,
     nSwa: null,
     divergence: null,
+    firstBatchStart: null,
+    progressPrompt: null,
+    responseId: null,
   };
 }
 
@@ -67,6 +70,7 @@ export function responseRecord(o: Record<string, unknown>, firstLine: number, la
   r.lastLine = lastLine;
   r.format = 'response';
   r.slot = int(o.id_slot);
+  r.responseId = typeof o.id === 'string' ? o.id : null;
   r.promptTokens = prompt;
   r.nPastUsed = reused;
   r.processed = promptN ?? (prompt !== null && reused !== null ? prompt - reused : null);
@@ -76,6 +80,27 @@ export function responseRecord(o: Record<string, unknown>, firstLine: number, la
   // the slot keeps the prompt plus every generated token except the last one
   if (prompt !== null) r.slotTokensAfter = int(o.tokens_cached) ?? prompt + Math.max(0, (generated ?? 1) - 1);
   return r;
+}
+
+/**
+ * A response a person shortened by hand (`...` in place of fields) is not JSON: read its `timings` and
+ * `usage` objects alone, which are flat (usage has one nested level).
+ */
+export function looseResponse(text: string): Record<string, unknown> | null {
+  const out: Record<string, unknown> = {};
+  const t = /"timings"\s*:\s*(\{[^{}]*\})/.exec(text);
+  const u = /"usage"\s*:\s*(\{(?:[^{}]|\{[^{}]*\})*\})/.exec(text);
+  for (const [k, m] of [['timings', t], ['usage', u]] as const) {
+    if (!m) continue;
+    try {
+      out[k] = JSON.parse(m[1]);
+    } catch {
+      // still not JSON: leave it out
+    }
+  }
+  const slot = /"id_slot"\s*:\s*(\d+)/.exec(text);
+  if (slot) out.id_slot = Number(slot[1]);
+  return 'timings' in out || 'usage' in out ? out : null;
 }
 
 /** A 2024 `--log-format json` line (`{"level":"INFO","function":"update_slots","msg":"kv cache rm [p0, end)",...}`). */

@@ -37,7 +37,7 @@ const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.
 const RE_NSWA = /n_swa = (\d+)/;
 // LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
 const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
-const RE_NEWPROMPT = /^new prompt, n_ctx_slot = \d+, n_keep = \d+, (?:task\.n_tokens|n_prompt_tokens) = (\d+)/;
+const RE_NEWPROMPT = /^new prompt, n_ctx_slot = \d+, n_keep = -?\d+, (?:task\.n_tokens|n_prompt_tokens) = (\d+)/;
 const RE_EVAL1 =
   /^need to evaluate at least 1 token (?:for each active slot \(n_past = (\d+), task\.n_tokens\(\) = (\d+)\)|to generate logits, n_past = (\d+), n_prompt_tokens = (\d+))/;
 const RE_SET = /^n_past was set to (\d+)/;
@@ -49,6 +49,10 @@ const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = 
 const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
 const RE_DONE = /^prompt done, n_(?:past|tokens) = (\d+)/;
+// May 2025: `n_past = END, n_tokens = BATCH`; Dec 2025 on: `n_tokens = END, batch.n_tokens = BATCH`
+const RE_PROGRESS = /^prompt processing progress, n_(?:past|tokens) = (\d+), (?:batch\.)?n_tokens = (\d+), progress = ([\d.]+)/;
+// slots-debug text printed without the slot prefix (LLAMA_SERVER_SLOTS_N_DIFF, Aug 2026 on)
+const RE_DEBUG_BARE = /^(?:\[\s*(\d{2,5})\] )?(?:\d+\.\d{2}\.\d{3}\.\d{3} [A-Z] )?(old|new): \.\.\. ?(.*)$/;
 const RE_NUMS = /(\w+) = (-?[\d.]+)/g;
 // CSI sequences (colours, cursor moves) and OSC sequences
 const RE_ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g;
@@ -142,6 +146,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
   if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
   if ((m = RE_DONE.exec(msg))) return { ...ev('progress', null, inst, slot, task), promptTokens: +m[1] };
+  if ((m = RE_PROGRESS.exec(msg))) return { ...ev('batch', null, inst, slot, task), nPast: +m[1], size: +m[2], progress: +m[3] };
   if ((m = RE_RAM.exec(msg))) return { ...ev('ramRestore', null, inst, slot, task), keep: +m[1], sim: +m[2] };
   if (msg === '' && fn.startsWith('print_timing')) return ev('timingHeader', null, inst, slot, task);
   return null;
@@ -246,6 +251,9 @@ export function recogniseLine(raw: string): LogEvent | null {
     const bar = body.indexOf(' | ');
     const msg = (bar >= 0 ? body.slice(0, bar) : body).trim();
     return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
+  }
+  if (raw.includes(': ...') && (m = RE_DEBUG_BARE.exec(raw))) {
+    return { ...ev('divergence', null, m[1] ?? null, null, null), side: m[2] as 'old' | 'new', text: m[3] };
   }
   if (raw.includes('prompt eval time') && !/llama_(?:perf_context_print|print_timings)/.test(raw) && (m = RE_TIMING.exec(raw))) {
     // headless timing line: 2023's `print_timings: prompt eval time = ...`, or the continuation of a

@@ -3,12 +3,42 @@
  * finished. Only open requests (one per slot) and a little pending slot-selection state are kept, so a
  * 100 MB log streams with flat memory. Unknown lines are skipped; nothing here throws on input.
  */
-import { emptyRecord, jsonLogEvent, responseRecord, scanDepth } from './json.js';
+import { emptyRecord, jsonLogEvent, looseResponse, responseRecord, scanDepth } from './json.js';
 import { recogniseLine } from './lines.js';
 import type { LogEvent, RequestRecord } from './types.js';
 
 /** A pasted multi-line JSON value larger than this is dropped rather than buffered. */
 export const MAX_JSON_CHARS = 8 * 1024 * 1024;
+
+/** Slots-debug text (`old: ...`) may continue on following lines (pieces hold newlines): at most this many. */
+const MAX_DIVERGENCE_LINES = 64;
+const MAX_DIVERGENCE_CHARS = 16 * 1024;
+// a line that starts like a log entry of its own ends a slots-debug continuation
+const RE_LOG_START = /^(?:\[\s*\d{2,5}\] )?(?:\d+\.\d{2}\.\d{3}\.\d{3} [A-Z] |slot |srv |main: |llama|common_|ggml|INFO|WARN|ERR|\{|data: )/;
+const RE_ROUTER_PREFIX = /^\[\s*(\d{2,5})\] /;
+
+/** A record with nothing the explainer could use (a `processing task` line alone, a timing header). */
+function empty(r: RequestRecord): boolean {
+  return (
+    r.promptTokens === null &&
+    r.nPastUsed === null &&
+    r.nPastBefore === null &&
+    r.processed === null &&
+    r.selectionLcp === null &&
+    r.selection === null &&
+    r.slotTokensAfter === null &&
+    r.firstBatchStart === null &&
+    !r.forcedFull &&
+    !r.mustEvalOne &&
+    r.restoredCheckpoint === null &&
+    r.checkpointsErased === 0 &&
+    r.checkpointsCreated === 0 &&
+    r.chunkReuseTokens === 0 &&
+    r.ramRestore === null &&
+    r.divergence === null &&
+    r.promptEvalMs === null
+  );
+}
 
 const NONE: readonly RequestRecord[] = Object.freeze([]);
 
@@ -53,7 +83,10 @@ export class LogParser {
   private readonly slotSize = new Map<string, number>();
   private readonly pending = new Map<string, PendingSelection>();
   private readonly pendingRam = new Map<string, { fKeep: number; fSim: number }>();
-  private timingKey: string | null = null;
+  /** The request a `slot print_timing: id N | task M |` header opened a timing block for. */
+  private timingTarget: RequestRecord | null = null;
+  /** A slots-debug text that may continue on the next lines. */
+  private cont: { r: RequestRecord; side: 'old' | 'new'; instance: string | null; lines: number } | null = null;
   private lastTouched: RequestRecord | null = null;
   /** The last closed request, kept one step so that a headless `prompt eval time` line can still join it. */
   private held: RequestRecord | null = null;
@@ -77,6 +110,8 @@ export class LogParser {
     if (line.length > MAX_JSON_CHARS) return this.skipLong();
     this.lineNo++;
     if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (this.cont && this.continueDivergence(line)) return this.drain();
+    this.cont = null;
     if (this.json) this.continueJson(line);
     else {
       const e = recogniseLine(line);
@@ -158,7 +193,8 @@ export class LogParser {
     try {
       v = JSON.parse(text);
     } catch {
-      return;
+      v = looseResponse(text);
+      if (v === null) return;
     }
     const items = Array.isArray(v) ? v : [v];
     const instance = /^\s*\[\s*(\d{2,5})\] /.exec(rawFirst)?.[1] ?? null;
@@ -178,7 +214,12 @@ export class LogParser {
         const k = keyOf(instance, r.slot);
         r.slotTokensBefore = this.slotSize.get(k) ?? null;
         if (r.slotTokensAfter !== null) this.slotSize.set(k, r.slotTokensAfter);
-        this.finish(r);
+        // streamed chunks of one response (timings_per_token) share its id: the last one counts
+        if (r.responseId !== null && this.held && this.held.responseId === r.responseId) {
+          r.firstLine = this.held.firstLine;
+          r.slotTokensBefore = this.held.slotTokensBefore;
+          this.held = r;
+        } else this.finish(r);
       }
     }
   }
@@ -201,6 +242,13 @@ export class LogParser {
       this.close(r);
       r = undefined;
     }
+    if (!r && e.kind !== 'launch' && e.task !== null && this.held && this.held.task === e.task && keyOf(this.held.instance, this.held.slot) === k) {
+      // lines printed after the release (a `print_timing` block) still belong to the request just closed
+      this.held.lastLine = this.lineNo;
+      if (e.kind === 'timingHeader') this.timingTarget = this.held;
+      else if (e.kind !== 'release') this.update(this.held, e);
+      return;
+    }
     if (!r) {
       if (e.kind === 'release' && e.slotTokens !== undefined) {
         // a release without any line of its request: only remember the slot's size
@@ -213,7 +261,8 @@ export class LogParser {
     r.lastLine = this.lineNo;
     this.lastTouched = r;
     this.update(r, e);
-    if (e.kind === 'timingHeader') this.timingKey = k;
+    if (e.kind === 'timingHeader') this.timingTarget = r;
+    if (e.kind === 'divergence' && e.side) this.cont = { r, side: e.side, instance: e.instance, lines: 0 };
     if (e.kind === 'release') {
       if (e.slotTokens !== undefined) {
         r.slotTokensAfter = e.slotTokens;
@@ -232,11 +281,24 @@ export class LogParser {
       else this.pendingRam.set(e.instance ?? '', ram);
       return;
     }
+    if (e.kind === 'divergence') {
+      // slots-debug text without a slot prefix: the request being processed, else one of its own
+      let r = this.lastTouched && this.lastTouched.instance === e.instance ? this.lastTouched : undefined;
+      if (!r || this.open.get(keyOf(r.instance, r.slot)) !== r) {
+        const k = keyOf(e.instance, null);
+        r = this.open.get(k) ?? this.create(k, e);
+      }
+      r.lastLine = this.lineNo;
+      this.update(r, e);
+      if (e.side) this.cont = { r, side: e.side, instance: e.instance, lines: 0 };
+      return;
+    }
     if (e.kind !== 'promptEval') return;
     // a timing line without slot: the block opened by `slot print_timing: ... |`, else the request just seen
     let target: RequestRecord | undefined;
-    if (this.timingKey !== null) target = this.open.get(this.timingKey);
-    this.timingKey = null;
+    const t = this.timingTarget;
+    this.timingTarget = null;
+    if (t && (this.held === t || this.open.get(keyOf(t.instance, t.slot)) === t)) target = t;
     if (!target && this.lastTouched && this.lastTouched.promptEvalMs === null && this.open.get(keyOf(this.lastTouched.instance, this.lastTouched.slot)) === this.lastTouched) {
       target = this.lastTouched;
     }
@@ -344,6 +406,16 @@ export class LogParser {
       case 'ckptErased':
         r.checkpointsErased++;
         break;
+      case 'batch':
+        if (r.firstBatchStart === null && e.nPast !== undefined && e.size !== undefined) {
+          const start = e.nPast - e.size;
+          r.firstBatchStart = start >= 0 ? start : null;
+          // progress = processed / prompt; exact enough to give the prompt size when the rounding error of
+          // the printed fraction (6 decimals) cannot move it by half a token
+          const p = e.progress;
+          if (start === 0 && p !== undefined && p > 0 && p <= 1 && (e.nPast * 5e-7) / (p * p) < 0.5) r.progressPrompt = Math.round(e.nPast / p);
+        }
+        break;
       case 'divergence':
         if (e.side && e.text !== undefined) {
           r.divergence ??= { old: '', new: '' };
@@ -374,7 +446,27 @@ export class LogParser {
 
   private close(r: RequestRecord): void {
     if (this.lastTouched === r) this.lastTouched = null;
+    if (empty(r)) return;
     this.finish(r);
+  }
+
+  /** Appends a line to the slots-debug text being read; false when the line is not part of it. */
+  private continueDivergence(line: string): boolean {
+    const c = this.cont!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    let text = line;
+    const m = RE_ROUTER_PREFIX.exec(line);
+    if (m) {
+      if (m[1] !== c.instance) return false;
+      text = line.slice(m[0].length);
+    } else if (c.instance !== null) return false;
+    if (RE_LOG_START.test(text) || recogniseLine(line) !== null) return false;
+    const d = c.r.divergence!;
+    if (++c.lines > MAX_DIVERGENCE_LINES || d[c.side].length + text.length > MAX_DIVERGENCE_CHARS) return false;
+    d[c.side] += `\n${text}`;
+    this.lineNo++;
+    this.recognised++;
+    return true;
   }
 
   private finish(r: RequestRecord): void {

@@ -40,9 +40,11 @@ export function fmtTps(tps: number): string {
  * Text that came from the log, made safe for a terminal: C0/C1 controls and DEL become `\xNN`, so a log
  * line cannot move the cursor, clear the screen or fake output. JSON output keeps the exact strings.
  */
+const NAMED: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+
 export function visibleText(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 const n = (v: number | null): string => (v === null ? '?' : fmtInt(v));
@@ -74,7 +76,7 @@ export function headline(x: ExplainedRequest): string {
     case 'CHECKPOINT_FALLBACK':
       return a.reused === 0
         ? `${memory(a.model)}: no checkpoint at or below the common prefix (${n(a.at)}) → all ${P} tokens re-processed${cost(a.processed ?? 0, a.tps)}`
-        : `${memory(a.model)}: nearest checkpoint at ${n(a.reused)}, below the common prefix (${n(a.at)}) → ${n(a.processed)} tokens re-processed${cost(a.fallback, a.tps)}`;
+        : `${memory(a.model)}: nearest checkpoint at ${n(a.reused)}, below the common prefix (${n(a.at)}) → ${a.processed !== null ? `${fmtInt(a.processed)} tokens` : 'everything after it'} re-processed${cost(a.fallback, a.tps)}`;
     case 'IDENTICAL_NO_REUSE':
       return `identical prompt, still no reuse: server side, not your payload (${n(a.processed)} of ${P} tokens re-processed${cost(x.wastedTokens, a.tps)})`;
     case 'RAM_CACHE_RESTORE':
@@ -274,7 +276,7 @@ export function humanRequest(x: ExplainedRequest, c: ChalkInstance): string {
     x.processed !== null ? `processed ${fmtInt(x.processed)}` : null,
   ].filter((s) => s !== null);
   if (nums.length) lines.push(`   ${c.blue('=')} ${c.bold('note')}: ${nums.join(', ')}`);
-  for (const note of x.notes) lines.push(`   ${c.blue('=')} ${c.bold('note')}: ${noteText(note)}`);
+  for (const note of x.notes) if (!(note.code === 'FALLBACK' && x.verdict === 'CHECKPOINT_FALLBACK')) lines.push(`   ${c.blue('=')} ${c.bold('note')}: ${noteText(note)}`);
   for (const h of x.help) lines.push(`   ${c.blue('=')} ${c.green.bold('help')}: ${helpText(h, x)}`);
   return `${lines.join('\n')}\n`;
 }

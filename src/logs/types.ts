@@ -38,7 +38,8 @@ export type LogEventKind =
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
   | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
-  | 'progress' // `prompt processing progress` / `prompt done`: promptTokens when it is the total
+  | 'progress' // `prompt done`: promptTokens (the total)
+  | 'batch' // `prompt processing progress, n_past = END, n_tokens = BATCH, progress = F`: the first one tells where processing started
   | 'release'; // the slot finished the task; slotTokens = tokens left in the slot
 
 export interface LogEvent {
@@ -62,6 +63,8 @@ export interface LogEvent {
   method?: SlotSelection;
   ckpt?: CheckpointInfo;
   nSwa?: number;
+  /** `prompt processing progress`: fraction of the prompt processed so far. */
+  progress?: number;
   /** `old` or `new` text of a slots-debug line, exactly as logged. */
   side?: 'old' | 'new';
   text?: string;
@@ -113,4 +116,10 @@ export interface RequestRecord {
   nSwa: number | null;
   /** LLAMA_SERVER_SLOTS_DEBUG: the cached and the new text around the first mismatch (`|` at n_past). */
   divergence: { old: string; new: string } | null;
+  /** Where the first `prompt processing progress` batch started (its end minus its size), when that is all the log says. */
+  firstBatchStart: number | null;
+  /** The prompt size read off the first batch's progress fraction, when exact. */
+  progressPrompt: number | null;
+  /** A response's `id` (streamed chunks of one response share it). */
+  responseId: string | null;
 }
