@@ -453,7 +453,6 @@ export class LogParser {
   /** Appends a line to the slots-debug text being read; false when the line is not part of it. */
   private continueDivergence(line: string): boolean {
     const c = this.cont!;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
     let text = line;
     const m = RE_ROUTER_PREFIX.exec(line);
     if (m) {
@@ -464,7 +463,7 @@ export class LogParser {
     const d = c.r.divergence!;
     if (++c.lines > MAX_DIVERGENCE_LINES || d[c.side].length + text.length > MAX_DIVERGENCE_CHARS) return false;
     d[c.side] += `\n${text}`;
-    this.lineNo++;
+    c.r.lastLine = this.lineNo;
     this.recognised++;
     return true;
   }
