@@ -279,7 +279,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     } else if (reused === 0 && slotBefore === null) {
       verdict = 'NO_REUSE';
       notes.push({ code: 'SIZE_UNKNOWN' });
-    } else if (keepable !== null || r.mustEvalOne || (r.selectionKeep !== null && r.selectionKeep >= 0.9995)) {
+    } else if (keepable !== null || r.mustEvalOne || contained || (r.selectionKeep !== null && r.selectionKeep >= 0.9995)) {
       verdict = 'FULL_REUSE';
     } else {
       verdict = 'CACHE_HIT';

@@ -217,6 +217,25 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
   return null;
 }
 
+// Ollama's runner (runner/ollamarunner/cache.go, OLLAMA_DEBUG=1): slog key=value fields
+const RE_OLLAMA_FIELD = /\b(id|cache|prompt|used|remaining)=(\d+)/g;
+// LM Studio's engine: three lines per request
+const RE_LMS_SUMMARY = /Cache reuse summary: (\d+)\/(\d+) of prompt \([\d.]+%\), (\d+) prefix, (\d+) non-prefix/;
+const RE_LMS_TOTAL = /^\s*Total prompt tokens: (\d+)/;
+const RE_LMS_DECODE = /^\s*Prompt tokens to decode: (\d+)/;
+
+function ollamaSlot(raw: string): LogEvent | null {
+  const f: Record<string, number> = {};
+  for (const m of raw.matchAll(RE_OLLAMA_FIELD)) f[m[1]] ??= +m[2];
+  if (f.prompt === undefined || f.used === undefined) return null;
+  const e = ev('ollamaSlot', 'ollama', null, f.id ?? null, null);
+  e.slotTokens = f.cache;
+  e.promptTokens = f.prompt;
+  e.nPast = f.used;
+  e.processed = f.remaining ?? f.prompt - f.used;
+  return e;
+}
+
 /**
  * Recognise one line. JSON objects (2024 `--log-format json` lines, pasted responses) are left to the
  * caller (`parse.ts`), which may need several lines to complete one.
@@ -240,6 +259,9 @@ export function recogniseLine(raw: string): LogEvent | null {
     }
     if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index + 1)));
   }
+  if (!raw.includes('srv ') && raw.includes('found better prompt') && (m = RE_RAM.exec(raw))) {
+    return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index + 1)), null, null), keep: +m[1], sim: +m[2] };
+  }
   if (raw.includes('srv ') && (m = RE_SRV.exec(raw))) {
     const msg = m[2].trimStart();
     const r = RE_RAM.exec(msg);
@@ -252,6 +274,12 @@ export function recogniseLine(raw: string): LogEvent | null {
     const msg = (bar >= 0 ? body.slice(0, bar) : body).trim();
     return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
   }
+  if (raw.includes('loading cache slot')) return ollamaSlot(raw);
+  if (raw.includes('Cache reuse summary') && (m = RE_LMS_SUMMARY.exec(raw))) {
+    return { ...ev('lmsSummary', 'lmstudio', null, null, null), sim: +m[1], promptTokens: +m[2], lcp: +m[3], size: +m[4] };
+  }
+  if ((m = RE_LMS_TOTAL.exec(raw))) return { ...ev('lmsTotal', 'lmstudio', null, null, null), promptTokens: +m[1] };
+  if ((m = RE_LMS_DECODE.exec(raw))) return { ...ev('lmsDecode', 'lmstudio', null, null, null), processed: +m[1] };
   if (raw.includes(': ...') && (m = RE_DEBUG_BARE.exec(raw))) {
     return { ...ev('divergence', null, m[1] ?? null, null, null), side: m[2] as 'old' | 'new', text: m[3] };
   }

@@ -237,7 +237,7 @@ export class LogParser {
       return;
     }
     let r = this.open.get(k);
-    if (r && (e.kind === 'launch' || (e.task !== null && r.task !== null && e.task !== r.task))) {
+    if (r && (e.kind === 'launch' || e.kind === 'ollamaSlot' || (e.task !== null && r.task !== null && e.task !== r.task))) {
       this.open.delete(k);
       this.close(r);
       r = undefined;
@@ -279,6 +279,25 @@ export class LogParser {
       const r = this.lastTouched;
       if (r && this.open.get(keyOf(r.instance, r.slot)) === r && r.nPastUsed === null) r.ramRestore = ram;
       else this.pendingRam.set(e.instance ?? '', ram);
+      return;
+    }
+    if (e.kind === 'lmsSummary' || e.kind === 'lmsTotal' || e.kind === 'lmsDecode') {
+      // LM Studio: the summary line starts a request, the two lines after it complete it
+      const k = `${e.instance ?? ''}#lmstudio`;
+      let r = this.open.get(k);
+      if (r && e.kind === 'lmsSummary') {
+        this.open.delete(k);
+        this.close(r);
+        r = undefined;
+      }
+      if (!r) {
+        r = emptyRecord(this.lineNo);
+        r.instance = e.instance;
+        this.open.set(k, r);
+      }
+      r.lastLine = this.lineNo;
+      this.lastTouched = r;
+      this.update(r, e);
       return;
     }
     if (e.kind === 'divergence') {
@@ -405,6 +424,23 @@ export class LogParser {
         break;
       case 'ckptErased':
         r.checkpointsErased++;
+        break;
+      case 'ollamaSlot':
+        r.slotTokensBefore = e.slotTokens ?? null;
+        r.promptTokens = e.promptTokens ?? null;
+        r.nPastUsed = e.nPast ?? null;
+        r.processed = e.processed ?? null;
+        break;
+      case 'lmsSummary':
+        r.promptTokens = e.promptTokens ?? null;
+        r.nPastBefore = e.lcp ?? null;
+        r.chunkReuseTokens = e.size ?? 0;
+        break;
+      case 'lmsTotal':
+        r.promptTokens = e.promptTokens ?? r.promptTokens;
+        break;
+      case 'lmsDecode':
+        r.processed = e.processed ?? null;
         break;
       case 'batch':
         if (r.firstBatchStart === null && e.nPast !== undefined && e.size !== undefined) {

@@ -13,7 +13,8 @@ export type LogFormat =
   | 'llama-2023' // `slot 0 : kv cache rm - [N, end)`
   | 'timing-only' // default verbosity on a current build: only `prompt eval time = ... / N tokens`
   | 'response' // a pasted JSON response (`timings` / `usage`)
-  | 'ollama'; // Ollama's own runner (`loading cache slot`), not llama-server
+  | 'ollama' // Ollama's own runner (`loading cache slot`), not llama-server
+  | 'lmstudio'; // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
 
 export type SlotSelection = 'lcp' | 'lru';
 
@@ -35,6 +36,9 @@ export type LogEventKind =
   | 'selected' // slot chosen by LCP similarity or LRU
   | 'divergence' // LLAMA_SERVER_SLOTS_DEBUG: `old: ... | ...` / `new: ... | ...` around the first mismatch
   | 'ollamaSlot' // Ollama's runner: `msg="loading cache slot" id=0 cache=N prompt=N used=N remaining=N`
+  | 'lmsSummary' // LM Studio: `Cache reuse summary: A/B of prompt (P%), X prefix, Y non-prefix`
+  | 'lmsTotal' // LM Studio: `Total prompt tokens: N`
+  | 'lmsDecode' // LM Studio: `Prompt tokens to decode: N`
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
   | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
