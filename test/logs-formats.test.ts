@@ -616,3 +616,35 @@ describe('front (src/logs/index.ts)', () => {
     expect(lastLoggedRequest(requests, 3)).toBeNull();
   });
 });
+
+describe('other servers and response shapes', () => {
+  it('Responses API usage (input_tokens with input_tokens_details.cached_tokens) and a return_progress chunk', () => {
+    expect(only(JSON.stringify({ usage: { input_tokens: 900, output_tokens: 3, input_tokens_details: { cached_tokens: 850 } } }))).toMatchObject({
+      promptTokens: 900,
+      reused: 850,
+      processed: 50,
+    });
+    expect(only(`data: ${JSON.stringify({ choices: [], prompt_progress: { total: 237, cache: 230, processed: 237, time_ms: 30 } })}`)).toMatchObject({
+      promptTokens: 237,
+      reused: 230,
+    });
+  });
+
+  it("Ollama's runner: the second request leaves the first one's 5,300 cached tokens at 1,200", () => {
+    const xs = explain(
+      lines(
+        'time=2026-01-25T14:40:29.858Z level=DEBUG source=cache.go:142 msg="loading cache slot" id=0 cache=0 prompt=5000 used=0 remaining=5000',
+        'time=2026-01-25T14:41:02.101Z level=DEBUG source=cache.go:142 msg="loading cache slot" id=0 cache=5300 prompt=5600 used=1200 remaining=4400',
+      ),
+    );
+    expect(xs.map((x) => x.verdict)).toEqual(['COLD_START', 'PREFIX_BREAK']);
+    expect(xs[1]).toMatchObject({ cachedTokens: 5300, commonPrefix: 1200, reused: 1200, processed: 4400, lostTokens: 4100 });
+  });
+
+  it('LM Studio: non-prefix chunks reused from the cache count like --cache-reuse', () => {
+    const x = only(lines('Cache reuse summary: 3000/4000 of prompt (75%), 2500 prefix, 500 non-prefix', 'Total prompt tokens: 4000', 'Prompt tokens to decode: 1000'));
+    expect(x.record.format).toBe('lmstudio');
+    expect(x).toMatchObject({ promptTokens: 4000, commonPrefix: 2500, reused: 3000, processed: 1000 });
+    expect(x.record.chunkReuseTokens).toBe(500);
+  });
+});

@@ -58,10 +58,13 @@ function real(v: unknown): number | null {
 export function responseRecord(o: Record<string, unknown>, firstLine: number, lastLine: number): RequestRecord | null {
   const timings = obj(o.timings);
   const usage = obj(o.usage);
-  const details = usage ? obj(usage.prompt_tokens_details) : null;
-  const cacheN = int(timings?.cache_n) ?? int(details?.cached_tokens) ?? int(o.tokens_cached_prompt);
+  // chat completions: prompt_tokens_details; Responses API: input_tokens(_details), which count cached tokens too
+  const details = usage ? (obj(usage.prompt_tokens_details) ?? obj(usage.input_tokens_details)) : null;
+  // a streamed chunk with return_progress: {total, cache, processed, time_ms}
+  const progress = obj(o.prompt_progress);
+  const cacheN = int(timings?.cache_n) ?? int(details?.cached_tokens) ?? int(o.tokens_cached_prompt) ?? int(progress?.cache);
   const promptN = int(timings?.prompt_n);
-  let prompt = int(usage?.prompt_tokens) ?? int(o.tokens_evaluated);
+  let prompt = int(usage?.prompt_tokens) ?? int(o.tokens_evaluated) ?? (details ? int(usage?.input_tokens) : null) ?? int(progress?.total);
   if (prompt === null && cacheN !== null && promptN !== null) prompt = cacheN + promptN;
   let reused = cacheN;
   if (reused === null && prompt !== null && promptN !== null && prompt >= promptN) reused = prompt - promptN;
@@ -105,8 +108,10 @@ export function looseResponse(text: string): Record<string, unknown> | null {
 
 /** A 2024 `--log-format json` line (`{"level":"INFO","function":"update_slots","msg":"kv cache rm [p0, end)",...}`). */
 export function jsonLogEvent(o: Record<string, unknown>, instance: string | null): LogEvent | null {
-  if (typeof o.msg !== 'string') return null;
-  return event2024(o.msg.trim(), o, 'llama-2024-json', instance);
+  // `msg` in the server's JSON logs (2024); `message` in the early-2024 ones
+  const msg = typeof o.msg === 'string' ? o.msg : typeof o.message === 'string' && typeof o.level === 'string' ? o.message : null;
+  if (msg === null) return null;
+  return event2024(msg.trim(), o, 'llama-2024-json', instance);
 }
 
 /**
