@@ -238,7 +238,8 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     } else verdict = 'UNKNOWN';
   } else {
     const contained = common !== null && prompt !== null && common >= prompt;
-    const keepable = slotBefore !== null && prompt !== null ? Math.min(slotBefore, prompt - 1) : null;
+    // what a stable prefix would have kept: the slot's content (all but the prompt's last token, when known)
+    const keepable = slotBefore !== null ? (prompt !== null ? Math.min(slotBefore, prompt - 1) : slotBefore) : null;
     // the prompt left the cached tokens before their end; the slot's last token is often the final
     // generated one, which the next prompt renders differently (or not at all): not a break
     const broke = common !== null && slotBefore !== null && common < slotBefore - 1 && (prompt === null || common < prompt);
@@ -279,7 +280,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     } else if (reused === 0 && slotBefore === null) {
       verdict = 'NO_REUSE';
       notes.push({ code: 'SIZE_UNKNOWN' });
-    } else if (keepable !== null || r.mustEvalOne || contained || (r.selectionKeep !== null && r.selectionKeep >= 0.9995)) {
+    } else if ((keepable !== null && reused >= keepable - 1) || r.mustEvalOne || contained || (r.selectionKeep !== null && r.selectionKeep >= 0.9995)) {
       verdict = 'FULL_REUSE';
     } else {
       verdict = 'CACHE_HIT';

@@ -217,6 +217,8 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
   return null;
 }
 
+// ik_llama.cpp: `======== Cache: cache_size = N, n_past0 = M, n_past1 = ...` (the slot's size and the common prefix)
+const RE_IK_CACHE = /Cache: cache_size = (\d+), n_past0 = +(\d+)/;
 // Ollama's runner (runner/ollamarunner/cache.go, OLLAMA_DEBUG=1): slog key=value fields
 const RE_OLLAMA_FIELD = /\b(id|cache|prompt|used|remaining)=(\d+)/g;
 // LM Studio's engine: three lines per request
@@ -275,6 +277,9 @@ export function recogniseLine(raw: string): LogEvent | null {
     return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
   }
   if (raw.includes('loading cache slot')) return ollamaSlot(raw);
+  if (raw.includes('cache_size = ') && (m = RE_IK_CACHE.exec(raw))) {
+    return { ...ev('nPastBefore', null, null, null, null), nPast: +m[2], slotTokens: +m[1] };
+  }
   if (raw.includes('Cache reuse summary') && (m = RE_LMS_SUMMARY.exec(raw))) {
     return { ...ev('lmsSummary', 'lmstudio', null, null, null), sim: +m[1], promptTokens: +m[2], lcp: +m[3], size: +m[4] };
   }

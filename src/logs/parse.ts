@@ -312,6 +312,15 @@ export class LogParser {
       if (e.side) this.cont = { r, side: e.side, instance: e.instance, lines: 0 };
       return;
     }
+    if (e.kind === 'nPastBefore') {
+      // ik_llama.cpp's slotless `Cache:` line belongs to the request that just started
+      const r = this.lastTouched;
+      if (r && this.open.get(keyOf(r.instance, r.slot)) === r) {
+        r.lastLine = this.lineNo;
+        this.update(r, e);
+      }
+      return;
+    }
     if (e.kind !== 'promptEval') return;
     // a timing line without slot: the block opened by `slot print_timing: ... |`, else the request just seen
     let target: RequestRecord | undefined;
