@@ -648,3 +648,17 @@ describe('other servers and response shapes', () => {
     expect(x.record.chunkReuseTokens).toBe(500);
   });
 });
+
+describe('autumn 2024 wordings', () => {
+  it('`prompt tokenized, …` and `input truncated, …`', () => {
+    const x = only(
+      lines(
+        'slot update_slots: id  0 | task 9 | prompt tokenized, n_ctx_slot = 2048, n_keep = 0, n_prompt_tokens = 2600',
+        'slot update_slots: id  0 | task 9 | input truncated, n_ctx = 2048, n_keep = 0, n_left = 2048, n_prompt_tokens = 1576',
+        'slot update_slots: id  0 | task 9 | kv cache rm [0, end)',
+      ),
+    );
+    expect(x).toMatchObject({ promptTokens: 1576, reused: 0, processed: 1576 });
+    expect(x.notes).toContainEqual({ code: 'INPUT_TRUNCATED', keep: 0 });
+  });
+});

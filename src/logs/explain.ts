@@ -78,7 +78,8 @@ export type Note =
   | { code: 'CHUNK_REUSE'; tokens: number }
   | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
   | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
-  | { code: 'DIVERGENCE'; old: string; new: string };
+  | { code: 'DIVERGENCE'; old: string; new: string }
+  | { code: 'INPUT_TRUNCATED'; keep: number };
 
 /** Where the fix is. */
 export type HelpCode =
@@ -297,6 +298,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     const c = r.restoredCheckpoint;
     notes.push({ code: 'CHECKPOINT_RESTORED', posMin: c.posMin, posMax: c.posMax, nTokens: c.nTokens });
   }
+  if (r.truncatedKeep !== null) notes.push({ code: 'INPUT_TRUNCATED', keep: r.truncatedKeep });
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });
   if (r.selection === 'lcp') notes.push({ code: 'SELECTED_LCP', sim: r.selectionSim, keep: r.selectionKeep });
   else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });

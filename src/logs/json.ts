@@ -39,6 +39,7 @@ export function emptyRecord(line: number): RequestRecord {
     firstBatchStart: null,
     progressPrompt: null,
     responseId: null,
+    truncatedKeep: null,
   };
 }
 

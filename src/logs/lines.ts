@@ -37,10 +37,13 @@ const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.
 const RE_NSWA = /n_swa = (\d+)/;
 // LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
 const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
-const RE_NEWPROMPT = /^new prompt, n_ctx_slot = \d+, n_keep = -?\d+, (?:task\.n_tokens|n_prompt_tokens) = (\d+)/;
+// `prompt tokenized, …` (autumn 2024) became `new prompt, …`
+const RE_NEWPROMPT = /^(?:new prompt|prompt tokenized), n_ctx_slot = \d+, n_keep = -?\d+, (?:task\.n_tokens|n_prompt_tokens) = (\d+)/;
 const RE_EVAL1 =
   /^need to evaluate at least 1 token (?:for each active slot \(n_past = (\d+), task\.n_tokens\(\) = (\d+)\)|to generate logits, n_past = (\d+), n_prompt_tokens = (\d+))/;
 const RE_SET = /^n_past was set to (\d+)/;
+// the prompt did not fit the context: its middle was cut (2024 – 2025)
+const RE_TRUNCATED = /^input truncated, n_ctx = \d+, n_keep = (-?\d+), n_left = \d+, n_prompt_tokens = (\d+)/;
 const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
 const RE_CHUNK = /^reusing chunk with size (\d+)/;
 const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
@@ -127,6 +130,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
+  if ((m = RE_TRUNCATED.exec(msg))) return { ...ev('truncated', null, inst, slot, task), keep: +m[1], promptTokens: +m[2] };
   if (msg.startsWith('erased invalidated context checkpoint')) {
     const e = ev('ckptErased', null, inst, slot, task);
     const n = RE_NSWA.exec(msg);
@@ -192,6 +196,10 @@ export function event2024(msg: string, f: Record<string, unknown>, format: LogFo
     out.ms = field(f, 't_prompt_processing') ?? out.ms;
     out.tps = field(f, 'n_tokens_second') ?? out.tps;
     return out.processed === undefined ? null : out;
+  }
+  if (msg.startsWith('input truncated')) {
+    const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');
+    return n === undefined ? null : { ...e('truncated'), promptTokens: n, keep: field(f, 'n_keep') };
   }
   if (/prompt tokenized|tokenized prompt|new prompt/.test(msg)) {
     const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');

@@ -34,6 +34,7 @@ function empty(r: RequestRecord): boolean {
     r.checkpointsErased === 0 &&
     r.checkpointsCreated === 0 &&
     r.chunkReuseTokens === 0 &&
+    r.truncatedKeep === null &&
     r.ramRestore === null &&
     r.divergence === null &&
     r.promptEvalMs === null
@@ -450,6 +451,10 @@ export class LogParser {
         break;
       case 'lmsDecode':
         r.processed = e.processed ?? null;
+        break;
+      case 'truncated':
+        if (e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
+        r.truncatedKeep = e.keep ?? 0;
         break;
       case 'batch':
         if (r.firstBatchStart === null && e.nPast !== undefined && e.size !== undefined) {

@@ -126,6 +126,8 @@ export function noteText(note: Note): string {
       return `loaded from the RAM prompt cache first (f_keep = ${note.fKeep.toFixed(3)}, f_sim = ${note.fSim.toFixed(3)})`;
     case 'PROMPT_EVAL':
       return `prompt eval: ${fmtInt(note.tokens)} tokens in ${fmtDuration(note.ms / 1000)}${note.tps ? ` (${fmtTps(note.tps)} t/s)` : ''}`;
+    case 'INPUT_TRUNCATED':
+      return `the prompt did not fit the context: the server kept its first ${plural(note.keep, 'token')} and cut the middle (raise -c, or trim history in the client)`;
     case 'DIVERGENCE':
       return `divergence (LLAMA_SERVER_SLOTS_DEBUG, \`|\` at n_past):\n       old: ${visibleText(note.old)}\n       new: ${visibleText(note.new)}`;
   }
@@ -297,12 +299,12 @@ export function humanSummary(s: LogSummary, c: ChalkInstance): string {
   return out;
 }
 
-/** When not a single request was recognised: one line, and the wordings expected. */
+/** When not a single request was recognised: one line, with the wordings expected and how to get them. */
 export function humanNothing(s: LogSummary, c: ChalkInstance): string {
   return (
     `${c.yellow.bold('warning')}: recognised no llama-server cache lines in ${fmtInt(s.lines)} line${s.lines === 1 ? '' : 's'}` +
-    ` (expected \`slot update_slots: id 0 | task 3 | ...\`, \`prompt eval time = ...\`, or a JSON response with \`timings\`/\`usage\`)\n` +
-    `   ${c.blue('=')} ${c.green.bold('help')}: paste the server's own output (stderr); start it with -lv 4 (or -v) to log n_past and checkpoints\n`
+    ' (expected `slot update_slots: id 0 | task 3 | ...`, `prompt eval time = ...`, or a JSON response with `timings`/`usage`;' +
+    ' paste the server\'s own stderr, started with -lv 4 or -v)\n'
   );
 }
 

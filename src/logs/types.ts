@@ -29,6 +29,7 @@ export type LogEventKind =
   | 'ckptRestored'
   | 'ckptErased'
   | 'ckptCreated'
+  | 'truncated' // `input truncated, …`: the prompt did not fit the context and its middle was cut
   | 'forcedFull' // `forcing full prompt re-processing due to lack of cache data`
   | 'chunkReuse' // `--cache-reuse`: size
   | 'sim' // slot selection candidate: lcp / n
@@ -126,4 +127,6 @@ export interface RequestRecord {
   progressPrompt: number | null;
   /** A response's `id` (streamed chunks of one response share it). */
   responseId: string | null;
+  /** The server cut the prompt to fit the context (`input truncated`), keeping this many tokens at the start. */
+  truncatedKeep: number | null;
 }
