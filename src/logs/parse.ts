@@ -452,6 +452,10 @@ export class LogParser {
       case 'lmsDecode':
         r.processed = e.processed ?? null;
         break;
+      case 'rate':
+        // the prompt rate so far; the final `prompt eval time` line replaces it
+        if (r.promptEvalMs === null && e.tps !== undefined && e.tps > 0) r.promptTps = e.tps;
+        break;
       case 'truncated':
         if (e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
         r.truncatedKeep = e.keep ?? 0;

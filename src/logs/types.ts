@@ -29,6 +29,7 @@ export type LogEventKind =
   | 'ckptRestored'
   | 'ckptErased'
   | 'ckptCreated'
+  | 'rate' // `prompt processing, n_tokens = N, progress = F, t = T s / R tokens per second` (2026)
   | 'truncated' // `input truncated, …`: the prompt did not fit the context and its middle was cut
   | 'forcedFull' // `forcing full prompt re-processing due to lack of cache data`
   | 'chunkReuse' // `--cache-reuse`: size
