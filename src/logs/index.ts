@@ -7,8 +7,21 @@ import { LogParser } from './parse.js';
 
 export { LogParser, parseLog, type ParseStats } from './parse.js';
 export { Explainer, SummaryBuilder, explainOne, summarize, VERDICT_SEVERITY } from './explain.js';
-export type { ExplainedRequest, LogSummary, Severity, VerdictCode } from './explain.js';
-export { humanReport, humanRequest, humanSummary, humanNothing, jsonReport, jsonRequest, LOGS_SCHEMA_VERSION } from './report.js';
+export type { ExplainedRequest, HelpCode, LogSummary, ModelKind, Note, Severity, VerdictArgs, VerdictCode } from './explain.js';
+export {
+  headline,
+  helpText,
+  humanReport,
+  humanRequest,
+  humanSummary,
+  humanNothing,
+  jsonReport,
+  jsonRequest,
+  JsonStream,
+  LOGS_SCHEMA_VERSION,
+  noteText,
+  visibleText,
+} from './report.js';
 export type { JsonRequest } from './report.js';
 export type { LogEvent, LogFormat, RequestRecord } from './types.js';
 
