@@ -194,7 +194,8 @@ function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference
   }
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) diffNode(a[i], b[i], [...path, i], out);
-  const isMessages = path.length === 1 && path[0] === 'messages';
+  // a conversation grows at the end of `messages` (chat, /v1/messages) or of `input` (/v1/responses)
+  const isMessages = path.length === 1 && (path[0] === 'messages' || path[0] === 'input');
   for (let i = n; i < b.length; i++) {
     if (isMessages) {
       out.push({
