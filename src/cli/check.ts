@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { analyzeAhead, type DiffReport } from '../analyze.js';
 import { KvdiffError } from '../errors.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import type { RequestBody } from '../payload/body.js';
+import { readClientBody, type Api } from '../dialect/index.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from '../report/hints.js';
 import { num, plural } from '../report/visible.js';
@@ -20,13 +21,13 @@ interface CheckOptions extends EngineCliOptions {
 export function registerCheckCommand(program: Command, ctx: CliContext): void {
   const cmd = new Command('check')
     .description('check that a recorded sequence of requests stays prefix-stable (for pre-commit hooks and CI)')
-    .argument('<paths...>', 'request bodies in order: .json files, .jsonl files (one body per line), or folders of .json files (name order)')
+    .argument('<paths...>', 'request bodies in order: .json files, .jsonl files (one body per line), or folders of .json files or of rendered prompts (.txt, as llama-server --log-prompts-dir writes them) in name order')
     .option('--json', 'print the JSON report')
     .addOption(new Option('--allow <code...>', 'finding codes that do not fail the check (e.g. TEMPLATE_REWRITES_HISTORY)').default([]))
     .option('--no-color', 'plain text even on a terminal')
     .addHelpText('after', '\nExit status: 0 when every request reuses all of the previous one, 1 on a break, 2 on bad input.')
     .action(async (paths: string[], opts: CheckOptions) => {
-      const bodies = (await Promise.all(paths.map((p) => readSequence(p, ctx)))).flat();
+      const bodies = (await Promise.all(paths.map((p) => readSequence(p, ctx, opts.api)))).flat();
       if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length}`, 'pass the requests of one session in the order they were sent');
       const engine = await buildEngine(opts, ctx);
       const allowed = new Set(opts.allow);
@@ -46,7 +47,7 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
 }
 
 /** The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files in name order. */
-async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[]> {
+async function readSequence(path: string, ctx: CliContext, api?: Api): Promise<RequestBody[]> {
   let isDir = false;
   try {
     isDir = (await fsp.stat(path)).isDirectory();
@@ -54,9 +55,13 @@ async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[
     // readBodyArg reports the missing file
   }
   if (isDir) {
-    const names = (await fsp.readdir(path)).filter((n) => n.endsWith('.json')).sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
-    if (!names.length) throw new KvdiffError(`${path} holds no .json request bodies`);
-    return Promise.all(names.map((n) => readBodyArg(join(path, n), ctx)));
+    const all = await fsp.readdir(path);
+    // a folder of request bodies, else a --log-prompts-dir folder of rendered prompts
+    let names = all.filter((n) => n.endsWith('.json'));
+    if (!names.length) names = all.filter((n) => n.endsWith('.txt'));
+    names.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+    if (!names.length) throw new KvdiffError(`${path} holds no .json request bodies and no .txt rendered prompts`);
+    return Promise.all(names.map((n) => readBodyArg(join(path, n), ctx, api)));
   }
   if (path.endsWith('.jsonl')) {
     const text = await fsp.readFile(path, 'utf8');
@@ -64,9 +69,9 @@ async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[
       .split('\n')
       .map((line, i) => ({ line, label: `${path}:${i + 1}` }))
       .filter(({ line }) => line.trim() !== '')
-      .map(({ line, label }) => readBody(line, label));
+      .map(({ line, label }) => readClientBody(line, label, api));
   }
-  return [await readBodyArg(path, ctx)];
+  return [await readBodyArg(path, ctx, api)];
 }
 
 function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number, c: ReturnType<CliContext['colors']>): string {

@@ -13,7 +13,8 @@ import type { Conversion } from './types.js';
 export type DialectReason =
   | 'DROPPED' // the conversion does not read the field (signature, is_error, redacted_thinking, cache_control on system, ...)
   | 'SAME_CONVERSION' // both forms convert to the same chat-completions body (tool_result string vs text blocks)
-  | 'BILLING_CCH'; // the Claude Code billing header's cch= stamp, which llama-server rewrites to fffff
+  | 'BILLING_CCH' // the Claude Code billing header's cch= stamp, which llama-server rewrites to fffff
+  | 'CHAT_PARSE_DROPS'; // converted to a field the chat-completions parser then drops (cache_control on a text part)
 
 export interface DialectNote {
   api: 'messages' | 'responses';
@@ -73,6 +74,7 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
           out.tokenElsewhere = tokenWithoutRewrite(engine, a, variant);
         } else if (s?.equal) out.reason = out.converted.length ? 'SAME_CONVERSION' : 'DROPPED';
         else if (!out.converted.length) out.reason = 'DROPPED';
+        else if (billing && out.converted.every(droppedByChatParse)) out.reason = 'CHAT_PARSE_DROPS';
       } else if (!billing) {
         const s = same(true);
         if (s?.equal && s.billing) {
@@ -86,6 +88,17 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
   for (const f of att.causes) note(f, false);
   for (const f of att.growth) note(f, false);
   for (const f of att.ignored) note(f, true);
+}
+
+/** Keys `common_chat_msgs_parse_oaicompat` reads from a message and from a content part; the rest is dropped. */
+const MESSAGE_KEYS = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
+const PART_KEYS = new Set(['type', 'text', 'image_url']);
+
+function droppedByChatParse(p: JsonPath): boolean {
+  if (p[0] !== 'messages') return false;
+  if (p.length === 3) return !MESSAGE_KEYS.has(String(p[2]));
+  if (p.length === 5 && p[2] === 'content') return !PART_KEYS.has(String(p[4]));
+  return false;
 }
 
 function tryConvert(body: RequestBody, billingHeader: boolean): Conversion | null {

@@ -54,7 +54,7 @@ export function validateBody(root: JsonNode, label: string): void {
   if (!messages) {
     throw new KvdiffError(
       `${label}: no "messages" array: this does not look like a chat-completions request body`,
-      'pass the JSON body your client POSTs to /v1/chat/completions',
+      'pass the JSON body your client POSTs to /v1/chat/completions, /v1/messages, /v1/responses or /completion (--api names the endpoint)',
     );
   }
   expect(label, ['messages'], messages, ['array'], 'an array of messages');
