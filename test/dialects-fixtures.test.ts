@@ -115,3 +115,94 @@ describe.skipIf(!HAVE)(`every llama-server dialect recording (${HAVE ? '' : NO_S
     expect(ok).toBe(cases.length);
   });
 });
+
+const byName = (name: string) => cases.find((c) => c.case === name)!;
+
+describe.skipIf(!HAVE)('findings on dialect bodies name the client path and say whether llama-server ignores the difference', async () => {
+  const qwen = HAVE ? await fixtureModel('tiny-qwen3.gguf') : undefined;
+  const run = (name: string) => {
+    const c = byName(name);
+    const engine = new Engine({ model: qwen!, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 11, 1)) });
+    return { c, r: analyze(engine, request(c, 'a'), request(c, 'b')) };
+  };
+  const fmt = (p: readonly (string | number)[]) => p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
+
+  it('billing header: ignored at $.system[0].text, the cch= rewrite, and where it breaks elsewhere', () => {
+    const { c, r } = run('qwen3_anthropic_billing_header_cch_changes');
+    expect(r.comparison.nPast).toBe(c.n_past_logged);
+    expect(r.causes).toEqual([]);
+    const f = r.ignored.find((x) => fmt(x.path) === '.system[0].text')!;
+    expect(f.code).toBe('VALUE_CHANGED');
+    expect(f.dialect).toMatchObject({ api: 'messages', reason: 'BILLING_CCH', converted: [['messages', 0, 'content']] });
+    // without the rewrite the stamp sits inside the system prompt, before the end of A's prompt
+    expect(f.dialect!.tokenElsewhere).toBeGreaterThan(0);
+    expect(f.dialect!.tokenElsewhere).toBeLessThan(r.a.ids.length);
+  });
+  it('tool_use key order: the cause at $.messages[1].content[2].input, read as the converted arguments', () => {
+    const { c, r } = run('qwen3_anthropic_tool_use_input_key_order');
+    expect(r.comparison.nPast).toBe(c.n_past_logged);
+    expect(r.causes.map((f) => [f.code, fmt(f.path), f.token])).toEqual([['KEY_ORDER', '.messages[1].content[2].input', c.n_past_logged]]);
+    expect(r.causes[0].dialect?.converted).toEqual([['messages', 2, 'tool_calls', 0, 'function', 'arguments']]);
+  });
+  it('thinking block dropped: the removed block at $.messages[1].content[0], ignored', () => {
+    const { c, r } = run('qwen3_anthropic_thinking_block_dropped');
+    expect(r.comparison.nPast).toBe(c.n_past_logged);
+    expect(r.causes).toEqual([]);
+    const f = r.ignored.find((x) => x.code === 'ITEM_REMOVED')!;
+    expect(fmt(f.path)).toBe('.messages[1].content[0]');
+    expect(f.side).toBe('a');
+    expect(f.dialect?.converted).toEqual([['messages', 2, 'reasoning_content']]);
+  });
+  it('tool_result string vs blocks: ignored at $.messages[2].content[0].content, both convert alike', () => {
+    const { c, r } = run('qwen3_anthropic_tool_result_string_vs_blocks');
+    expect(r.comparison.nPast).toBe(c.n_past_logged);
+    expect(r.causes).toEqual([]);
+    const f = r.ignored.find((x) => x.code === 'TYPE_CHANGED')!;
+    expect(fmt(f.path)).toBe('.messages[2].content[0].content');
+    expect(f.dialect).toMatchObject({ reason: 'SAME_CONVERSION', converted: [['messages', 3, 'content']] });
+  });
+  it('Responses: a dropped reasoning item is one ITEM_REMOVED at $.input[2]; appended items are growth', () => {
+    const { r } = run('qwen3_responses_reasoning_item_dropped');
+    expect(r.ignored.map((f) => [f.code, fmt(f.path)])).toEqual([['ITEM_REMOVED', '.input[2]']]);
+    expect(r.growth.map((f) => [f.code, fmt(f.path)])).toEqual([['MESSAGES_APPENDED', '.input[6]']]);
+  });
+  it('Responses: a timestamp in instructions is the cause at $.instructions', () => {
+    const { c, r } = run('qwen3_responses_instructions_timestamp');
+    expect(r.comparison.nPast).toBe(c.n_past_logged);
+    expect(r.causes[0]).toMatchObject({ code: 'VALUE_CHANGED', path: ['instructions'], token: c.n_past_logged });
+    expect(r.causes[0].dialect?.converted).toEqual([['messages', 0, 'content']]);
+  });
+  it('a refusal part is refused by the chat parser, as llama-server does', () => {
+    const engine = new Engine({ model: qwen!, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 11, 1)) });
+    const b = readClientBody(JSON.stringify({ input: [{ type: 'message', role: 'user', content: 'hi' }, { type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }] }), 'B');
+    expect(() => engine.process(b, 'B')).toThrow(/unsupported content\[\]\.type "refusal"/);
+  });
+});
+
+describe.skipIf(!HAVE)('rendered prompts and raw completion bodies, against the recorded tokens', async () => {
+  const models = new Map<string, ModelInfo>();
+  if (HAVE) for (const m of ['tiny-qwen3.gguf', 'tiny-llama3.1.gguf']) models.set(m, await fixtureModel(m));
+  const engineFor = (c: Case) => new Engine({ model: models.get(c.model)!, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 11, 1)) });
+  for (const name of ['llama31_anthropic_tool_use_input_key_order', 'qwen3_responses_instructions_timestamp', 'llama31_anthropic_tools_reordered']) {
+    it(`${name}: the two prompts as .txt files give the server's tokens and n_past`, () => {
+      const c = byName(name);
+      const r = analyze(engineFor(c), readClientBody(c.rendered_a, 'a.txt'), readClientBody(c.rendered_b!, 'b.txt'));
+      expect(r.a.ids).toEqual(c.tokens_a);
+      expect(r.b.ids).toEqual(c.tokens_b);
+      expect(r.comparison.nPast).toBe(c.n_past_logged);
+      expect(r.causes).toEqual([]);
+    });
+  }
+  it('a completion prompt string, a token array and a mixed array tokenize as the server did', () => {
+    const c = byName('llama31_anthropic_tool_use_input_key_order');
+    const engine = engineFor(c);
+    const ids = (prompt: unknown) => engine.process(readClientBody(JSON.stringify({ prompt }), 'B'), 'B').tokens.ids;
+    expect(c.tokens_a[0]).toBe(128000); // the BOS llama-server added
+    expect(ids(c.rendered_a)).toEqual(c.tokens_a);
+    expect(ids(c.tokens_a)).toEqual(c.tokens_a);
+    expect(ids([c.tokens_a[0], c.rendered_a])).toEqual(c.tokens_a);
+    // a leading string gets the BOS; a later one does not
+    expect(ids([c.rendered_a, 13])).toEqual([...c.tokens_a, 13]);
+    expect(ids([13, c.rendered_a])).toEqual([13, ...c.tokens_a.slice(1)]);
+  });
+});
