@@ -96,7 +96,7 @@ function collapse(paths: JsonPath[]): JsonPath[] {
   if (paths.length < 2) return paths;
   let n = 0;
   while (paths.every((p) => n < p.length && p[n] === paths[0][n])) n++;
-  return n >= 2 ? [paths[0].slice(0, n)] : paths;
+  return n >= 2 || (n === 1 && paths.length > 2) ? [paths[0].slice(0, n)] : paths;
 }
 
 function unique(paths: JsonPath[]): JsonPath[] {

@@ -19,6 +19,10 @@ export function dialectCauseNotes(f: Finding): string[] {
   if (!d) return [];
   const out: string[] = [];
   if (d.converted.length) out.push(`llama-server converts the ${endpoint(f)} body, so the template reads this as ${lands(f)}`);
+  const reasoning = d.converted.length > 0 && d.converted.every((p) => p[p.length - 1] === 'reasoning_content');
+  if (reasoning && f.breaks) {
+    out.push(`the template prints this turn's reasoning: a client that strips ${f.dialect?.api === 'responses' ? 'reasoning items' : 'thinking blocks'} from earlier turns changes the prompt here; send them back until the next user message`);
+  }
   if (d.reason === 'BILLING_CCH' && d.ignoredByLlamaServer) out.push('llama-server rewrites the billing header\'s cch= stamp to fffff before templating: this difference is harmless there');
   return out;
 }
