@@ -50,7 +50,8 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
   let slot: SlotContents | undefined;
   if (opts.response) {
     if (!(engine instanceof Engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
-    slot = slotAfter(engine, a, pa, opts.response);
+    // the reply is appended to the chat-completions body the server built (other dialects converted first)
+    slot = slotAfter(engine, engine.toChat(a), pa, opts.response);
   }
   const { cache } = engine;
   // SWA / recurrent models resume from checkpoints taken at user-message starts: find them only when needed
