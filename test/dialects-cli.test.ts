@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli-harness.js';
+import { diffRequests } from '../src/index.js';
 import { tempFiles } from './tmp.js';
 import { HAVE_SHARED, NO_SHARED_REASON, SHARED } from './shared.js';
 
@@ -77,5 +78,11 @@ describe.skipIf(!HAVE)(`kvdiff on dialect bodies (${HAVE ? '' : NO_SHARED_REASON
     const j = JSON.parse(r.stdout);
     expect(j.nPast).toBe(c.n_past_logged);
     expect(j.causes).toEqual([]);
+  });
+  it('the library takes dialect bodies as objects', async () => {
+    const c = load('llama31_responses_instructions_timestamp');
+    const r = await diffRequests(c.request_a, c.request_b, { gguf: join(SHARED, 'models', 'tiny-llama3.1.gguf'), date: '2026-12-01' });
+    expect(r.nPast).toBe(c.n_past_logged);
+    expect(r.causes[0]).toMatchObject({ code: 'VALUE_CHANGED', path: '$.instructions', dialect: { api: 'responses', converted: ['$.messages[0].content'] } });
   });
 });

@@ -80,7 +80,9 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
   if (f.elsewhere && !f.elsewhere.changesRender) {
     lines.push(`  ${c.dim('=')} ${c.bold('note')}: under --backend ${f.elsewhere.backend} this difference does not change the prompt`);
   }
-  lines.push(`  ${c.green.bold('help')}: ${causeHelp(f, r.backend)}`);
+  // for a converted body, the advice depends on where the field landed (the system prompt, a tool call, ...)
+  const landed = f.dialect?.converted.length === 1 ? { ...f, path: f.dialect.converted[0] } : f;
+  lines.push(`  ${c.green.bold('help')}: ${causeHelp(landed, r.backend)}`);
   return lines;
 }
 
