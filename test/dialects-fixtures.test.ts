@@ -172,6 +172,36 @@ describe.skipIf(!HAVE)('findings on dialect bodies name the client path and say 
     expect(r.causes[0]).toMatchObject({ code: 'VALUE_CHANGED', path: ['instructions'], token: c.n_past_logged });
     expect(r.causes[0].dialect?.converted).toEqual([['messages', 0, 'content']]);
   });
+  it('a new user turn after a turn with reasoning: Qwen3 rewrites history, named at the client item', () => {
+    // the recorded B ends with tool results after a function call; reply and ask again
+    for (const [name, key, reply, user] of [
+      ['qwen3_anthropic_thinking_enabled_in_b', 'messages', { role: 'assistant', content: [{ type: 'text', text: 'Fixed.' }] }, { role: 'user', content: [{ type: 'text', text: 'thanks' }] }],
+      ['qwen3_responses_append_tool_round', 'input', { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Fixed.' }] }, { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'thanks' }] }],
+    ] as const) {
+      const c = byName(name);
+      const a = request(c, 'b');
+      const plain = JSON.parse(ordered(a.root));
+      // put reasoning on the last assistant turn, as a client that keeps it would send it
+      const items = plain[key] as Record<string, unknown>[];
+      if (key === 'messages') {
+        const last = [...items].reverse().find((m) => m.role === 'assistant') as { content: unknown[] };
+        last.content.unshift({ type: 'thinking', thinking: 'Read the file, then fix it.', signature: 's' });
+      } else {
+        const k = items.map((it) => it.type).lastIndexOf('function_call');
+        items.splice(k, 0, { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Read the file, then fix it.' }] });
+      }
+      const withReasoning = readClientBody(JSON.stringify(plain), 'A');
+      const next = readClientBody(JSON.stringify({ ...plain, [key]: [...items, reply, user] }), 'B');
+      const engine = new Engine({ model: qwen!, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 11, 1)) });
+      const r = analyze(engine, withReasoning, next);
+      expect(r.causes.map((f) => f.code)).toEqual(['TEMPLATE_REWRITES_HISTORY']);
+      const path = r.causes[0].path;
+      expect(path[0]).toBe(key);
+      // the client item that carries the reasoning (or starts the assistant turn holding it)
+      const item = items[path[1] as number] as Record<string, unknown>;
+      expect(key === 'messages' ? item.role : ['reasoning', 'function_call', 'message'].includes(item.type as string)).toBe(key === 'messages' ? 'assistant' : true);
+    }
+  });
   it('a refusal part is refused by the chat parser, as llama-server does', () => {
     const engine = new Engine({ model: qwen!, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 11, 1)) });
     const b = readClientBody(JSON.stringify({ input: [{ type: 'message', role: 'user', content: 'hi' }, { type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }] }), 'B');

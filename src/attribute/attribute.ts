@@ -9,6 +9,7 @@ import type { JsonNode } from '../payload/json.js';
 import type { JsonPath } from '../payload/path.js';
 import { diffBodies, type DiffCode, type Difference } from './diff.js';
 import type { DialectNote } from '../dialect/notes.js';
+import { convert } from '../dialect/index.js';
 
 /** Codes of findings: the JSON difference kinds, plus what only rendering reveals. */
 export type FindingCode =
@@ -186,10 +187,20 @@ export function variants(a: RequestBody, b: RequestBody): { d: Difference; body:
 function appendedCause(base: Finding, d: Difference, a: RequestBody, pa: Processed, variant: Processed, lcp: number): Finding {
   if (variant.rendered.startsWith(pa.rendered)) return { ...base, code: 'TOKEN_BOUNDARY', token: lcp, breaks: true };
   const at = commonTextPrefix(pa.rendered, variant.rendered);
-  const m = messageAt(a.root, pa.rendered, at);
-  const count = messageCount(a.root);
+  // messages as the template saw them: a /v1/messages or /v1/responses body converted (the dialect notes map the path back)
+  const root = chatRoot(a);
+  const m = messageAt(root, pa.rendered, at);
+  const count = messageCount(root);
   if (m < count) return { ...base, code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true, b: undefined };
   return { ...base, code: 'GENERATION_PROMPT', path: d.path, token: lcp, breaks: true };
+}
+
+function chatRoot(a: RequestBody): JsonNode {
+  try {
+    return convert(a, { billingHeader: true })?.root ?? a.root;
+  } catch {
+    return a.root;
+  }
 }
 
 function messageCount(root: JsonNode): number {

@@ -7,7 +7,7 @@ import { convertAnthropic } from './anthropic.js';
 import { convertResponses } from './responses.js';
 import { completionPrompt, type PromptPiece } from './completion.js';
 import { detectApi } from './detect.js';
-import type { Api, Conversion, ConvertOptions } from './types.js';
+import type { Api, Conversion, ConvertOptions, Origin } from './types.js';
 
 export type { Api, Conversion, ConvertOptions, Origin } from './types.js';
 export { API_CHOICES } from './types.js';
@@ -109,16 +109,25 @@ function unique(paths: JsonPath[]): JsonPath[] {
   });
 }
 
-/** The client path a converted path came from (for findings located in the converted body). */
+/**
+ * The client path a converted path came from (for findings located in the converted body): the source of the node
+ * or of the node it lies in; for a node built from several (a message merged from Responses items), the first
+ * source, cut to the same depth (`$.messages[4]` → `$.input[3]`).
+ */
 export function clientPath(c: Conversion, to: JsonPath): JsonPath | null {
-  let best: (typeof c.origins)[number] | undefined;
-  for (const o of c.origins) {
-    if (startsWith(to, o.to) && (!best || o.to.length > best.to.length)) best = o;
-    else if (startsWith(o.to, to) && !best) best = o;
+  let best: Origin | undefined;
+  for (const o of c.origins) if (startsWith(to, o.to) && (!best || o.to.length > best.to.length)) best = o;
+  if (best) return best.copy ? [...best.from, ...to.slice(best.to.length)] : best.from;
+  const inside = c.origins.filter((o) => startsWith(o.to, to)).sort((x, y) => comparePaths(x.from, y.from));
+  return inside.length ? inside[0].from.slice(0, Math.max(1, to.length)) : null;
+}
+
+function comparePaths(x: JsonPath, y: JsonPath): number {
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    return typeof x[i] === 'number' && typeof y[i] === 'number' ? (x[i] as number) - (y[i] as number) : String(x[i]) < String(y[i]) ? -1 : 1;
   }
-  if (!best) return null;
-  if (startsWith(to, best.to) && best.copy) return [...best.from, ...to.slice(best.to.length)];
-  return startsWith(to, best.to) ? best.from : best.from.slice(0, Math.max(1, best.from.length - (best.to.length - to.length)));
+  return x.length - y.length;
 }
 
 export type { JsonNode };

@@ -1,6 +1,6 @@
 import type { Attribution, Finding } from '../attribute/attribute.js';
-import { messageAt, variants } from '../attribute/attribute.js';
-import { commonPrefix, commonTextPrefix } from '../compare.js';
+import { variants } from '../attribute/attribute.js';
+import { commonPrefix } from '../compare.js';
 import { Engine, type Processed, type Processor } from '../engine.js';
 import { KvdiffError } from '../errors.js';
 import type { RequestBody } from '../payload/body.js';
@@ -53,11 +53,13 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
     if (api !== 'messages' && api !== 'responses') return;
     const c = conv(body);
     if (!c) return;
-    if (f.code === 'TEMPLATE_REWRITES_HISTORY' && api === 'responses') {
-      const ca = conv(a);
-      const m = ca ? messageAt(ca.root, pa.rendered, commonTextPrefix(pa.rendered, pb.rendered)) : 0;
-      f.path = (ca && clientPath(ca, ['messages', m])) ?? f.path;
-      f.message = undefined;
+    if (f.code === 'TEMPLATE_REWRITES_HISTORY') {
+      // attribution located the rewritten message in the converted body: name the client's item
+      const converted = f.path;
+      f.path = clientPath(c, converted) ?? f.path;
+      f.message = f.path[0] === 'messages' && typeof f.path[1] === 'number' ? f.path[1] : undefined;
+      f.dialect = { api, converted: [converted] };
+      return;
     }
     const out: DialectNote = { api, converted: f.path.length ? convertedPaths(c, f.path) : [] };
     const variant = f.path.length ? variantOf(f) : undefined;
