@@ -7,6 +7,7 @@ import type { RequestBody } from '../payload/body.js';
 import { readClientBody, type Api } from '../dialect/index.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from '../report/hints.js';
+import { helpTarget } from '../report/dialect.js';
 import { num, plural } from '../report/visible.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
@@ -88,7 +89,7 @@ function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number
     const where = first ? `: ${first.code} ${formatPath(first.path)}` : '';
     const tag = ok ? c.yellow('allow') : c.red.bold('break');
     out.push(`${tag} ${head}: n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)}, cache break at token ${num(cmp.firstDivergence!.token)}${where}`);
-    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${causeHelp(first, r.backend)}`);
+    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${causeHelp(helpTarget(first), r.backend)}`);
     if (!ok) lost += cmp.tokensA - Math.min(cmp.commonPrefix, cmp.nPast);
   }
   const summary = breaks

@@ -4,8 +4,8 @@ import type { JsonPath } from '../payload/path.js';
 import type { Api } from '../payload/body.js';
 
 export type { Api };
-/** What `--api` accepts (a rendered prompt is recognised by its `.txt` name). */
-export const API_CHOICES: readonly Api[] = ['chat', 'messages', 'responses', 'completion'];
+/** What `--api` accepts (`prompt`: rendered prompt text, also recognised by a `.txt` name). */
+export const API_CHOICES: readonly Api[] = ['chat', 'messages', 'responses', 'completion', 'prompt'];
 
 /** Where a node of the converted body came from in the client's body. */
 export interface Origin {

@@ -69,3 +69,8 @@ export function dialectJson(f: Finding): Record<string, unknown> | undefined {
     ...(d.ignoredByLlamaServer ? { ignoredByLlamaServer: true } : {}),
   };
 }
+
+/** The finding a `help:` line is written for: for a converted body, where the field landed (the system prompt, a tool call). */
+export function helpTarget(f: Finding): Finding {
+  return f.dialect?.converted.length === 1 ? { ...f, path: f.dialect.converted[0] } : f;
+}

@@ -4,7 +4,7 @@ import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp, ignoredNote } from './hints.js';
-import { dialectCauseNotes, dialectIgnoredNote, dialectIgnoredWhere } from './dialect.js';
+import { dialectCauseNotes, dialectIgnoredNote, dialectIgnoredWhere, helpTarget } from './dialect.js';
 import { num, plural, quotePiece, visible } from './visible.js';
 
 /** Characters of rendered text shown on each side of the divergence. */
@@ -80,9 +80,7 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
   if (f.elsewhere && !f.elsewhere.changesRender) {
     lines.push(`  ${c.dim('=')} ${c.bold('note')}: under --backend ${f.elsewhere.backend} this difference does not change the prompt`);
   }
-  // for a converted body, the advice depends on where the field landed (the system prompt, a tool call, ...)
-  const landed = f.dialect?.converted.length === 1 ? { ...f, path: f.dialect.converted[0] } : f;
-  lines.push(`  ${c.green.bold('help')}: ${causeHelp(landed, r.backend)}`);
+  lines.push(`  ${c.green.bold('help')}: ${causeHelp(helpTarget(f), r.backend)}`);
   return lines;
 }
 
