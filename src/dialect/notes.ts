@@ -14,7 +14,8 @@ export type DialectReason =
   | 'DROPPED' // the conversion does not read the field (signature, is_error, redacted_thinking, cache_control on system, ...)
   | 'SAME_CONVERSION' // both forms convert to the same chat-completions body (tool_result string vs text blocks)
   | 'BILLING_CCH' // the Claude Code billing header's cch= stamp, which llama-server rewrites to fffff
-  | 'CHAT_PARSE_DROPS'; // converted to a field the chat-completions parser then drops (cache_control on a text part)
+  | 'CHAT_PARSE_DROPS' // converted to a field the chat-completions parser then drops (cache_control on a text part)
+  | 'REQUEST_OPTION'; // converted to a request option that never reaches the template (stop, thinking_budget_tokens, ...)
 
 export interface DialectNote {
   api: 'messages' | 'responses';
@@ -77,6 +78,7 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
         } else if (s?.equal) out.reason = out.converted.length ? 'SAME_CONVERSION' : 'DROPPED';
         else if (!out.converted.length) out.reason = 'DROPPED';
         else if (billing && out.converted.every(droppedByChatParse)) out.reason = 'CHAT_PARSE_DROPS';
+        else if (out.converted.every((p) => p.length === 1 && !TEMPLATE_INPUTS.has(String(p[0])))) out.reason = 'REQUEST_OPTION';
       } else if (!billing) {
         const s = same(true);
         if (s?.equal && s.billing) {
@@ -95,6 +97,9 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
 /** Keys `common_chat_msgs_parse_oaicompat` reads from a message and from a content part; the rest is dropped. */
 const MESSAGE_KEYS = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
 const PART_KEYS = new Set(['type', 'text', 'image_url']);
+
+/** Top-level keys of a chat-completions body that reach the template (the rest steer sampling or the parser). */
+const TEMPLATE_INPUTS = new Set(['messages', 'tools', 'chat_template_kwargs', 'add_generation_prompt', 'continue_final_message', 'reasoning_effort']);
 
 function droppedByChatParse(p: JsonPath): boolean {
   if (p[0] !== 'messages') return false;

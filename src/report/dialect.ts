@@ -45,6 +45,8 @@ export function dialectIgnoredNote(f: Finding): string | null {
       return `llama-server's ${endpoint(f)} conversion drops it: the chat-completions body it builds is the same without it`;
     case 'CHAT_PARSE_DROPS':
       return `llama-server converts it to ${lands(f)}, which its chat-completions parser then drops (a message keeps role, content, tool calls and reasoning; a part only type and text): harmless there`;
+    case 'REQUEST_OPTION':
+      return `llama-server converts it to ${lands(f)}, a request option that does not reach the template: harmless there`;
     case 'SAME_CONVERSION':
       return `llama-server converts both forms to the same chat-completions body (${lands(f)}): harmless there`;
   }
