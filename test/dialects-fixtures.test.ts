@@ -202,6 +202,13 @@ describe.skipIf(!HAVE)('findings on dialect bodies name the client path and say 
       expect(key === 'messages' ? item.role : ['reasoning', 'function_call', 'message'].includes(item.type as string)).toBe(key === 'messages' ? 'assistant' : true);
     }
   });
+  it('why each ignored field is harmless: dropped by the conversion, by the chat parser, or a request option', () => {
+    const reasons = (name: string) => Object.fromEntries(run(name).r.ignored.map((f) => [fmt(f.path), f.dialect?.reason]));
+    expect(reasons('qwen3_anthropic_tool_result_is_error_added')).toMatchObject({ '.messages[2].content[0].is_error': 'DROPPED', '.messages[4].content[0].cache_control': 'CHAT_PARSE_DROPS' });
+    expect(reasons('qwen3_anthropic_thinking_signature_changes')).toMatchObject({ '.messages[1].content[0].signature': 'DROPPED' });
+    expect(reasons('qwen3_anthropic_metadata_added')).toMatchObject({ '.metadata': 'REQUEST_OPTION', '.stop_sequences': 'REQUEST_OPTION' });
+    expect(reasons('qwen3_responses_reasoning_encrypted_content_added')).toMatchObject({ '.input[2].encrypted_content': 'DROPPED' });
+  });
   it('a refusal part is refused by the chat parser, as llama-server does', () => {
     const engine = new Engine({ model: qwen!, backend: 'llama.cpp', now: new Date(Date.UTC(2026, 11, 1)) });
     const b = readClientBody(JSON.stringify({ input: [{ type: 'message', role: 'user', content: 'hi' }, { type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'no' }] }] }), 'B');
