@@ -195,15 +195,15 @@ function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference
   const n = Math.min(a.length, b.length);
   if (a.length !== b.length && !a.slice(0, n).every((x, i) => nodesEqual(x, b[i])) && diffAligned(a, b, path, out)) return;
   for (let i = 0; i < n; i++) diffNode(a[i], b[i], [...path, i], out);
-  // a conversation grows at the end of `messages` (chat, /v1/messages) or of `input` (/v1/responses)
-  const isMessages = path.length === 1 && (path[0] === 'messages' || path[0] === 'input');
+  // a conversation grows at the end of `messages` (chat, /v1/messages), `input` (/v1/responses) or a `prompt` array
+  const isMessages = growsAtEnd(path);
   for (let i = n; i < b.length; i++) {
     if (isMessages) {
       out.push({
         code: 'MESSAGES_APPENDED',
         path: [...path, i],
         side: 'b',
-        b: `${b.length - n} message(s)`,
+        b: appendedLabel(path, b.length - n),
         apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(n)]),
       });
       break;
@@ -214,6 +214,15 @@ function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference
   for (let i = n; i < a.length; i++) {
     out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: snippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
   }
+}
+
+/** Arrays a request grows at the end of, turn after turn: appended items are one MESSAGES_APPENDED difference. */
+function growsAtEnd(path: JsonPath): boolean {
+  return path.length === 1 && (path[0] === 'messages' || path[0] === 'input' || path[0] === 'prompt');
+}
+
+function appendedLabel(path: JsonPath, n: number): string {
+  return path[0] === 'messages' ? `${n} message(s)` : path[0] === 'input' ? `${n} item(s)` : `${n} prompt part(s)`;
 }
 
 /** Largest n·m the item alignment is computed for; longer arrays are compared position by position. */
@@ -253,7 +262,7 @@ function diffAligned(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Differen
     } else if (L[(i + 1) * (m + 1) + j] >= L[i * (m + 1) + j + 1]) i++;
     else j++;
   }
-  const isMessages = path.length === 1 && (path[0] === 'messages' || path[0] === 'input');
+  const isMessages = growsAtEnd(path);
   let pi = 0;
   let pj = 0;
   for (const [ai, bj] of [...pairs, [n, m] as [number, number]]) {
@@ -278,7 +287,7 @@ function diffAligned(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Differen
         code: 'MESSAGES_APPENDED',
         path: [...path, from],
         side: 'b',
-        b: `${m - from} message(s)`,
+        b: appendedLabel(path, m - from),
         apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(from)]),
       });
     } else {
