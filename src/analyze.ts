@@ -60,7 +60,7 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
   // rendered prompt files carry no JSON to attribute to: the divergence text and tokens only
   const textOnly = a.api === 'prompt' || b.api === 'prompt';
   const attribution = textOnly ? { causes: [], ignored: [], growth: [] } : attribute(engine, a, b, pa, pb, comparison);
-  annotateDialect(engine, a, b, attribution, pa, pb);
+  annotateDialect(engine, a, b, attribution);
   const { causes, ignored, growth } = attribution;
   return {
     schemaVersion: 1,

@@ -1,5 +1,5 @@
 import { KvdiffError } from '../errors.js';
-import { parseJson, type JsonNode } from '../payload/json.js';
+import { parseJson } from '../payload/json.js';
 import { validateBody, type RequestBody } from '../payload/body.js';
 import type { JsonPath } from '../payload/path.js';
 import { nodeAt } from '../payload/edit.js';
@@ -130,4 +130,3 @@ function comparePaths(x: JsonPath, y: JsonPath): number {
   return x.length - y.length;
 }
 
-export type { JsonNode };

@@ -1,7 +1,7 @@
 import type { Attribution, Finding } from '../attribute/attribute.js';
 import { variants } from '../attribute/attribute.js';
 import { commonPrefix } from '../compare.js';
-import { Engine, type Processed, type Processor } from '../engine.js';
+import { Engine, type Processor } from '../engine.js';
 import { KvdiffError } from '../errors.js';
 import type { RequestBody } from '../payload/body.js';
 import { nodesEqual } from '../payload/json.js';
@@ -35,7 +35,7 @@ export interface DialectNote {
  * Adds to each finding on a /v1/messages or /v1/responses body where its field lands in the converted body, and
  * for ignored ones why the conversion makes the difference vanish. Findings keep the client's own paths.
  */
-export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBody, att: Attribution, pa: Processed, pb: Processed): void {
+export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBody, att: Attribution): void {
   const conversions = new Map<RequestBody, Conversion | null>();
   const billing = engine.backend === 'llama.cpp';
   const conv = (body: RequestBody, billingHeader = billing): Conversion | null => {
