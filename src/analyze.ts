@@ -1,4 +1,5 @@
 import { attribute, plan, type Finding } from './attribute/attribute.js';
+import { annotateDialect } from './dialect/notes.js';
 import { compare, type Comparison } from './compare.js';
 import { Engine, userMessageStarts, type Processed, type Processor } from './engine.js';
 import { KvdiffError } from './errors.js';
@@ -49,13 +50,18 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
   let slot: SlotContents | undefined;
   if (opts.response) {
     if (!(engine instanceof Engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
-    slot = slotAfter(engine, a, pa, opts.response);
+    // the reply is appended to the chat-completions body the server built (other dialects converted first)
+    slot = slotAfter(engine, engine.toChat(a), pa, opts.response);
   }
   const { cache } = engine;
   // SWA / recurrent models resume from checkpoints taken at user-message starts: find them only when needed
   const starts = (cache.nSwa > 0 && !cache.swaFull) || cache.recurrent ? userMessageStarts(engine, a, pa) : [];
   const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, cache, starts, slot?.ids);
-  const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
+  // rendered prompt files carry no JSON to attribute to: the divergence text and tokens only
+  const textOnly = a.api === 'prompt' || b.api === 'prompt';
+  const attribution = textOnly ? { causes: [], ignored: [], growth: [] } : attribute(engine, a, b, pa, pb, comparison);
+  annotateDialect(engine, a, b, attribution);
+  const { causes, ignored, growth } = attribution;
   return {
     schemaVersion: 1,
     model: engine.source,
@@ -84,6 +90,7 @@ export interface Prefetching {
 
 /** `analyze`, after sending A, B and every what-if variant to a prefetching processor. */
 export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
-  if (engine.prefetch) await engine.prefetch([a, b, ...plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)])]);
+  const textOnly = a.api === 'prompt' || b.api === 'prompt';
+  if (engine.prefetch) await engine.prefetch([a, b, ...(textOnly ? [] : plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)]))]);
   return analyze(engine, a, b, opts);
 }

@@ -5,6 +5,7 @@ import { addsSpecialTokens, finishRender, prepare, type BackendName, type Prepar
 import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { ChatTemplate, detectCaps } from './render.js';
+import { chatBody, rawPrompt, tokenizePieces } from './dialect/index.js';
 import { PromptTokenizer, type Tokens } from './tokenize.js';
 
 /** A rendered and tokenized request. */
@@ -80,20 +81,37 @@ export class Engine implements Processor {
 
   /** The prompt text the backend would tokenize. `side` names the request in errors. */
   render(body: RequestBody, side: string): string {
-    return finishRender(this.template.render(prepare(body, this.prep), side), this.prep);
+    const raw = rawPrompt(body);
+    if (raw) return tokenizePieces(raw, this.rawTokenizer).rendered;
+    return finishRender(this.template.render(prepare(this.toChat(body), this.prep), side), this.prep);
   }
 
   /** The same template and model, rendered as the other message handling would (llama.cpp ↔ raw). */
   renderUnder(backend: BackendName, body: RequestBody, side: string): string {
+    const raw = rawPrompt(body);
+    if (raw) return tokenizePieces(raw, this.rawTokenizer).rendered;
     const prep = { ...this.prep, backend };
-    return finishRender(this.template.render(prepare(body, prep), side), prep);
+    return finishRender(this.template.render(prepare(chatBody(body, { billingHeader: backend === 'llama.cpp' }), prep), side), prep);
   }
+
+  /** The chat-completions body this backend templates: other dialects converted as llama-server converts them. */
+  toChat(body: RequestBody): RequestBody {
+    return chatBody(body, { billingHeader: this.prep.backend === 'llama.cpp' });
+  }
+
+  /** Raw prompts (completion bodies, prompt files) are tokenized with add_special and parse_special, no template. */
+  private readonly rawTokenizer = {
+    encode: (text: string, addSpecial: boolean) => this.tokenizer.encode(text, addSpecial),
+    piece: (id: number) => this.tokenizer.piece(id),
+  };
 
   tokenize(rendered: string): Tokens {
     return this.tokenizer.encode(rendered, this.addSpecial);
   }
 
   process(body: RequestBody, side: string): Processed {
+    const raw = rawPrompt(body);
+    if (raw) return tokenizePieces(raw, this.rawTokenizer);
     const rendered = this.render(body, side);
     return { rendered, tokens: this.tokenize(rendered) };
   }
@@ -115,7 +133,8 @@ export class Engine implements Processor {
  * the full render.
  */
 export function userMessageStarts(engine: Processor, body: RequestBody, p: Processed): number[] {
-  const root = body.root;
+  if (rawPrompt(body)) return [];
+  const root = engine instanceof Engine ? engine.toChat(body).root : body.root;
   if (root.type !== 'object') return [];
   const msgs = root.entries.find((e) => e.key === 'messages')?.value;
   if (msgs?.type !== 'array') return [];

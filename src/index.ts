@@ -12,7 +12,8 @@ import type { CacheConfig } from './cache.js';
 import { resolveModel, type ModelOptions } from './model/resolve.js';
 import { preparedCacheDir } from './model/prepared.js';
 import type { ModelInfo } from './model/types.js';
-import { bodyFromObject, readBody, type RequestBody } from './payload/body.js';
+import type { RequestBody } from './payload/body.js';
+import { readClientBody, type Api } from './dialect/index.js';
 import { toJsonReport } from './report/json.js';
 import { nodeFs } from './cli/node-fs.js';
 
@@ -26,6 +27,8 @@ export interface DiffOptions extends ModelOptions {
   modelInfo?: ModelInfo;
   /** A running llama-server that renders and tokenizes instead (`--server URL`). */
   server?: string;
+  /** The endpoint the bodies were sent to (`chat`, `messages`, `responses`, `completion`); default: by shape. */
+  api?: Api;
 }
 
 /** A request body: a parsed object, or JSON text (whose key order is then kept exactly). */
@@ -42,9 +45,9 @@ export async function createDiffer(opts: DiffOptions = {}) {
   return {
     engine,
     /** The full report (rendered texts, token ids, findings). */
-    analyze: (a: BodyInput, b: BodyInput): Promise<DiffReport> => analyzeAhead(engine, toBody(a, 'A'), toBody(b, 'B')),
+    analyze: (a: BodyInput, b: BodyInput): Promise<DiffReport> => analyzeAhead(engine, toBody(a, 'A', opts.api), toBody(b, 'B', opts.api)),
     /** The `--json` report. */
-    diff: async (a: BodyInput, b: BodyInput): Promise<JsonDiffReport> => toJsonReport(await analyzeAhead(engine, toBody(a, 'A'), toBody(b, 'B'))),
+    diff: async (a: BodyInput, b: BodyInput): Promise<JsonDiffReport> => toJsonReport(await analyzeAhead(engine, toBody(a, 'A', opts.api), toBody(b, 'B', opts.api))),
   };
 }
 
@@ -66,8 +69,9 @@ export async function diffRequests(a: BodyInput, b: BodyInput, opts: DiffOptions
   return (await createDiffer(opts)).diff(a, b);
 }
 
-function toBody(input: BodyInput, label: string): RequestBody {
-  return typeof input === 'string' ? readBody(input, label) : bodyFromObject(input, label);
+/** A body in any dialect llama-server accepts (detected by shape unless `api` says). */
+function toBody(input: BodyInput, label: string, api?: Api): RequestBody {
+  return readClientBody(typeof input === 'string' ? input : JSON.stringify(input), label, api);
 }
 
 function todayUtc(): Date {
@@ -81,6 +85,8 @@ export type { Finding, FindingCode } from './attribute/attribute.js';
 export type { DiffCode } from './attribute/diff.js';
 export type { ModelInfo } from './model/types.js';
 export type { Backend } from './backends.js';
+export type { Api } from './dialect/index.js';
+export { convert as convertBody, readClientBody } from './dialect/index.js';
 export type { CacheConfig } from './cache.js';
 export { explainLogText, explainLines, LogParser } from './logs/index.js';
 export type { ExplainedRequest, LogSummary, VerdictCode } from './logs/index.js';

@@ -6,6 +6,8 @@ import { KvdiffError } from './errors.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { nodeToJson } from './payload/json.js';
+import { nodeAt } from './payload/edit.js';
+import { chatBody, rawPrompt } from './dialect/index.js';
 
 /** How long one request to llama-server may take before kvdiff gives up on it. */
 export const SERVER_TIMEOUT_MS = 30_000;
@@ -54,8 +56,10 @@ export class RemoteEngine implements Processor {
   async prefetch(bodies: RequestBody[]): Promise<void> {
     const todo = new Map<string, RequestBody>();
     for (const b of bodies) {
-      const key = nodeToJson(b.root);
-      if (!this.outcomes.has(key)) todo.set(key, b);
+      const req = serverRequest(b);
+      if (this.outcomes.has(req.key)) continue;
+      if (req.error !== undefined) this.outcomes.set(req.key, { error: req.error });
+      else todo.set(req.key, b);
     }
     const queue = [...todo.entries()];
     const worker = async () => {
@@ -67,7 +71,10 @@ export class RemoteEngine implements Processor {
     await Promise.all(Array.from({ length: Math.min(SERVER_CONCURRENCY, queue.length) }, worker));
   }
 
-  private async fetchOne(bodyJson: string): Promise<Outcome> {
+  private async fetchOne(key: string): Promise<Outcome> {
+    // a raw prompt (completion body, prompt file) is tokenized as the completion endpoints do: no template
+    if (key.startsWith(RAW_KEY)) return this.tokenizeRaw(key.slice(RAW_KEY.length));
+    const bodyJson = key;
     let prompt: string;
     try {
       const t = await call(this.fetchFn, this.url, '/apply-template', bodyJson);
@@ -91,10 +98,27 @@ export class RemoteEngine implements Processor {
     return { processed: { rendered: prompt, tokens: { ids, starts: offsets(prompt, bytes) } } };
   }
 
+  /** `/tokenize` with the prompt as `content` (tokenize_mixed: add_special for a leading string only, parse_special). */
+  private async tokenizeRaw(promptJson: string): Promise<Outcome> {
+    const tok = await call(this.fetchFn, this.url, '/tokenize', `{"content":${promptJson},"add_special":true,"parse_special":true,"with_pieces":true}`);
+    if (!Array.isArray(tok.tokens)) throw new KvdiffError(`llama-server at ${this.url} answered /tokenize without "tokens"`);
+    let rendered = '';
+    const ids: number[] = [];
+    const starts: number[] = [];
+    for (const t of tok.tokens as { id: number; piece: string | number[] }[]) {
+      const piece = typeof t.piece === 'string' ? t.piece : new TextDecoder().decode(Uint8Array.from(t.piece ?? []));
+      ids.push(t.id);
+      starts.push(rendered.length);
+      rendered += piece;
+      if (!this.pieces.has(t.id)) this.pieces.set(t.id, piece);
+    }
+    return { processed: { rendered, tokens: { ids, starts } } };
+  }
+
   private outcome(body: RequestBody, side: string): Processed {
-    const o = this.outcomes.get(nodeToJson(body.root));
+    const o = this.outcomes.get(serverRequest(body).key);
     if (!o) throw new Error(`internal: ${side} was not sent to the server ahead`);
-    if (o.error !== undefined) throw new KvdiffError(`llama-server at ${this.url} refused ${side}: ${o.error}`);
+    if (o.error !== undefined) throw new KvdiffError(o.error.startsWith('llama-server would refuse') ? o.error : `llama-server at ${this.url} refused ${side}: ${o.error}`);
     return o.processed!;
   }
 
@@ -112,6 +136,25 @@ export class RemoteEngine implements Processor {
 
   firstTextToken(p: Processed): number {
     return p.tokens.starts.length > 1 && p.tokens.starts[0] === 0 && p.tokens.starts[1] === 0 ? 1 : 0;
+  }
+}
+
+const RAW_KEY = 'raw:';
+
+/**
+ * What to send for a body: the chat-completions body (other dialects converted as the server converts them, since
+ * /apply-template reads chat bodies only), or a raw prompt to tokenize; a refused conversion is the answer itself.
+ */
+function serverRequest(body: RequestBody): { key: string; error?: string } {
+  try {
+    if (rawPrompt(body)) {
+      const prompt = body.api === 'prompt' ? body.root : nodeAt(body.root, ['prompt'])!;
+      return { key: `${RAW_KEY}${nodeToJson(prompt)}` };
+    }
+    return { key: nodeToJson(chatBody(body, { billingHeader: true }).root) };
+  } catch (err) {
+    if (err instanceof KvdiffError) return { key: `error:${body.label}:${nodeToJson(body.root)}`, error: err.message };
+    throw err;
   }
 }
 

@@ -25,7 +25,7 @@ describe('bad input exits 2 with one line', () => {
   it('invalid JSON names line and column', () =>
     expectBadInput([A, file('broken.json', '{\n  "messages": [\n    {"role": "user", "content": "hi",}\n  ]\n}')], /invalid JSON at line 3, column 38/));
   it('truncated JSON', () => expectBadInput([A, file('cut.json', '{"messages": [{"role": "us')], /line 1, column 24: unterminated string/));
-  it('a body without messages', () => expectBadInput([A, file('nomsg.json', '{"prompt": "hi"}')], /no "messages" array/));
+  it('a body without messages', () => expectBadInput([A, file('nomsg.json', '{"model": "hi"}')], /no "messages" array/));
   it('messages of the wrong type', () => expectBadInput([A, file('str.json', '{"messages": "hi"}')], /\$\.messages must be an array of messages, found a string/));
   it('a message without a role', () => expectBadInput([A, file('norole.json', '{"messages": [{"content": "hi"}]}')], /\$\.messages\[0\] has no "role"/));
   it('a role that is not a string', () => expectBadInput([A, file('role.json', '{"messages": [{"role": 1, "content": "x"}]}')], /\$\.messages\[0\]\.role must be a string, found a number/));

@@ -8,6 +8,8 @@ import type { RequestBody } from '../payload/body.js';
 import type { JsonNode } from '../payload/json.js';
 import type { JsonPath } from '../payload/path.js';
 import { diffBodies, type DiffCode, type Difference } from './diff.js';
+import type { DialectNote } from '../dialect/notes.js';
+import { convert } from '../dialect/index.js';
 
 /** Codes of findings: the JSON difference kinds, plus what only rendering reveals. */
 export type FindingCode =
@@ -35,6 +37,8 @@ export interface Finding {
   error?: string;
   /** What the other message handling does with it (llama.cpp ↔ raw), for ignored differences and causes. */
   elsewhere?: { backend: BackendName; changesRender: boolean };
+  /** For /v1/messages and /v1/responses bodies: where the field lands in the converted body (`src/dialect/notes.ts`). */
+  dialect?: DialectNote;
 }
 
 export interface Attribution {
@@ -141,7 +145,7 @@ export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body
   }
   for (const g of out) {
     if (g.members.length > 1) {
-      g.body = { label: `${a.label} with ${g.members.length} × ${g.members[0].d.code}`, root: g.members.reduce((root, m) => m.d.apply(root), a.root) };
+      g.body = { ...a, label: `${a.label} with ${g.members.length} × ${g.members[0].d.code}`, root: g.members.reduce((root, m) => m.d.apply(root), a.root) };
     }
   }
   return out;
@@ -175,17 +179,28 @@ function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestB
 
 /** A with each JSON difference from B applied alone: the what-if requests attribution renders. */
 export function variants(a: RequestBody, b: RequestBody): { d: Difference; body: RequestBody }[] {
-  return diffBodies(a.root, b.root).map((d) => ({ d, body: { label: `${a.label} with ${d.code}`, root: d.apply(a.root) } }));
+  // the variant keeps A's dialect (`api`): it is converted the way A is
+  return diffBodies(a.root, b.root).map((d) => ({ d, body: { ...a, label: `${a.label} with ${d.code}`, root: d.apply(a.root) } }));
 }
 
 /** Appending messages broke A's prompt: say whether the template rewrote history, the generation prompt, or a token boundary. */
 function appendedCause(base: Finding, d: Difference, a: RequestBody, pa: Processed, variant: Processed, lcp: number): Finding {
   if (variant.rendered.startsWith(pa.rendered)) return { ...base, code: 'TOKEN_BOUNDARY', token: lcp, breaks: true };
   const at = commonTextPrefix(pa.rendered, variant.rendered);
-  const m = messageAt(a.root, pa.rendered, at);
-  const count = messageCount(a.root);
+  // messages as the template saw them: a /v1/messages or /v1/responses body converted (the dialect notes map the path back)
+  const root = chatRoot(a);
+  const m = messageAt(root, pa.rendered, at);
+  const count = messageCount(root);
   if (m < count) return { ...base, code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true, b: undefined };
   return { ...base, code: 'GENERATION_PROMPT', path: d.path, token: lcp, breaks: true };
+}
+
+function chatRoot(a: RequestBody): JsonNode {
+  try {
+    return convert(a, { billingHeader: true })?.root ?? a.root;
+  } catch {
+    return a.root;
+  }
 }
 
 function messageCount(root: JsonNode): number {

@@ -193,15 +193,17 @@ function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference
     return;
   }
   const n = Math.min(a.length, b.length);
+  if (a.length !== b.length && !a.slice(0, n).every((x, i) => nodesEqual(x, b[i])) && diffAligned(a, b, path, out)) return;
   for (let i = 0; i < n; i++) diffNode(a[i], b[i], [...path, i], out);
-  const isMessages = path.length === 1 && path[0] === 'messages';
+  // a conversation grows at the end of `messages` (chat, /v1/messages), `input` (/v1/responses) or a `prompt` array
+  const isMessages = growsAtEnd(path);
   for (let i = n; i < b.length; i++) {
     if (isMessages) {
       out.push({
         code: 'MESSAGES_APPENDED',
         path: [...path, i],
         side: 'b',
-        b: `${b.length - n} message(s)`,
+        b: appendedLabel(path, b.length - n),
         apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(n)]),
       });
       break;
@@ -212,6 +214,93 @@ function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference
   for (let i = n; i < a.length; i++) {
     out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: snippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
   }
+}
+
+/** Arrays a request grows at the end of, turn after turn: appended items are one MESSAGES_APPENDED difference. */
+function growsAtEnd(path: JsonPath): boolean {
+  return path.length === 1 && (path[0] === 'messages' || path[0] === 'input' || path[0] === 'prompt');
+}
+
+function appendedLabel(path: JsonPath, n: number): string {
+  return path[0] === 'messages' ? `${n} message(s)` : path[0] === 'input' ? `${n} item(s)` : `${n} prompt part(s)`;
+}
+
+/** Largest n·m the item alignment is computed for; longer arrays are compared position by position. */
+const MAX_ALIGN_CELLS = 4_000_000;
+
+/**
+ * Arrays of different lengths where items were dropped or inserted before the end (a client that strips old
+ * thinking blocks or reasoning items): align equal items (longest common subsequence), report the unmatched ones
+ * as ITEM_REMOVED / ITEM_ADDED, compare runs of equal length between anchors position by position, and keep
+ * MESSAGES_APPENDED for what B adds after A's last item. Returns false (compare by position) when nothing aligns.
+ */
+function diffAligned(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference[]): boolean {
+  if (a.length * b.length > MAX_ALIGN_CELLS) return false;
+  const ids = new Map<string, number>();
+  const key = (x: JsonNode) => {
+    const k = nodeToJson(x);
+    if (!ids.has(k)) ids.set(k, ids.size);
+    return ids.get(k)!;
+  };
+  const ka = a.map(key);
+  const kb = b.map(key);
+  const n = a.length;
+  const m = b.length;
+  const L = new Uint32Array((n + 1) * (m + 1));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      L[i * (m + 1) + j] = ka[i] === kb[j] ? L[(i + 1) * (m + 1) + j + 1] + 1 : Math.max(L[(i + 1) * (m + 1) + j], L[i * (m + 1) + j + 1]);
+    }
+  }
+  if (L[0] === 0) return false;
+  const pairs: [number, number][] = [];
+  for (let i = 0, j = 0; i < n && j < m; ) {
+    if (ka[i] === kb[j]) {
+      pairs.push([i, j]);
+      i++;
+      j++;
+    } else if (L[(i + 1) * (m + 1) + j] >= L[i * (m + 1) + j + 1]) i++;
+    else j++;
+  }
+  const isMessages = growsAtEnd(path);
+  let pi = 0;
+  let pj = 0;
+  for (const [ai, bj] of [...pairs, [n, m] as [number, number]]) {
+    const runA = ai - pi;
+    const runB = bj - pj;
+    const same = Math.min(runA, runB);
+    for (let k = 0; k < same; k++) {
+      const i = pi + k;
+      const j = pj + k;
+      const sub: Difference[] = [];
+      diffNode(a[i], b[j], [...path, i], sub);
+      // paths say where B has it; the edit still applies to A's item
+      for (const d of sub) out.push(d.side === 'b' ? { ...d, path: [...path, j, ...d.path.slice(path.length + 1)] } : d);
+    }
+    for (let i = pi + same; i < ai; i++) {
+      out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: snippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
+    }
+    const trailing = ai === n;
+    if (trailing && isMessages && runB > same) {
+      const from = pj + same;
+      out.push({
+        code: 'MESSAGES_APPENDED',
+        path: [...path, from],
+        side: 'b',
+        b: appendedLabel(path, m - from),
+        apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(from)]),
+      });
+    } else {
+      for (let j = pj + same; j < bj; j++) {
+        const item = b[j];
+        const at = pi + same; // insert before A's next aligned item
+        out.push({ code: 'ITEM_ADDED', path: [...path, j], side: 'b', b: snippet(item), apply: (root) => updateItems(root, path, (items) => [...items.slice(0, at), item, ...items.slice(at)]) });
+      }
+    }
+    pi = ai + 1;
+    pj = bj + 1;
+  }
+  return true;
 }
 
 function isPermutation(a: JsonNode[], b: JsonNode[]): boolean {

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { analyzeAhead, type DiffReport } from '../analyze.js';
 import { KvdiffError } from '../errors.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import type { RequestBody } from '../payload/body.js';
+import { readClientBody, type Api } from '../dialect/index.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from '../report/hints.js';
+import { helpTarget } from '../report/dialect.js';
 import { num, plural } from '../report/visible.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
@@ -20,13 +22,13 @@ interface CheckOptions extends EngineCliOptions {
 export function registerCheckCommand(program: Command, ctx: CliContext): void {
   const cmd = new Command('check')
     .description('check that a recorded sequence of requests stays prefix-stable (for pre-commit hooks and CI)')
-    .argument('<paths...>', 'request bodies in order: .json files, .jsonl files (one body per line), or folders of .json files (name order)')
+    .argument('<paths...>', 'request bodies in order: .json files, .jsonl files (one body per line), or folders of .json files or of rendered prompts (.txt, as llama-server --log-prompts-dir writes them) in name order')
     .option('--json', 'print the JSON report')
     .addOption(new Option('--allow <code...>', 'finding codes that do not fail the check (e.g. TEMPLATE_REWRITES_HISTORY)').default([]))
     .option('--no-color', 'plain text even on a terminal')
     .addHelpText('after', '\nExit status: 0 when every request reuses all of the previous one, 1 on a break, 2 on bad input.')
     .action(async (paths: string[], opts: CheckOptions) => {
-      const bodies = (await Promise.all(paths.map((p) => readSequence(p, ctx)))).flat();
+      const bodies = (await Promise.all(paths.map((p) => readSequence(p, ctx, opts.api)))).flat();
       if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length}`, 'pass the requests of one session in the order they were sent');
       const engine = await buildEngine(opts, ctx);
       const allowed = new Set(opts.allow);
@@ -46,7 +48,7 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
 }
 
 /** The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files in name order. */
-async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[]> {
+async function readSequence(path: string, ctx: CliContext, api?: Api): Promise<RequestBody[]> {
   let isDir = false;
   try {
     isDir = (await fsp.stat(path)).isDirectory();
@@ -54,9 +56,13 @@ async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[
     // readBodyArg reports the missing file
   }
   if (isDir) {
-    const names = (await fsp.readdir(path)).filter((n) => n.endsWith('.json')).sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
-    if (!names.length) throw new KvdiffError(`${path} holds no .json request bodies`);
-    return Promise.all(names.map((n) => readBodyArg(join(path, n), ctx)));
+    const all = await fsp.readdir(path);
+    // a folder of request bodies, else a --log-prompts-dir folder of rendered prompts
+    let names = all.filter((n) => n.endsWith('.json'));
+    if (!names.length) names = all.filter((n) => n.endsWith('.txt'));
+    names.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+    if (!names.length) throw new KvdiffError(`${path} holds no .json request bodies and no .txt rendered prompts`);
+    return Promise.all(names.map((n) => readBodyArg(join(path, n), ctx, api)));
   }
   if (path.endsWith('.jsonl')) {
     const text = await fsp.readFile(path, 'utf8');
@@ -64,9 +70,9 @@ async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[
       .split('\n')
       .map((line, i) => ({ line, label: `${path}:${i + 1}` }))
       .filter(({ line }) => line.trim() !== '')
-      .map(({ line, label }) => readBody(line, label));
+      .map(({ line, label }) => readClientBody(line, label, api));
   }
-  return [await readBodyArg(path, ctx)];
+  return [await readBodyArg(path, ctx, api)];
 }
 
 function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number, c: ReturnType<CliContext['colors']>): string {
@@ -83,7 +89,7 @@ function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number
     const where = first ? `: ${first.code} ${formatPath(first.path)}` : '';
     const tag = ok ? c.yellow('allow') : c.red.bold('break');
     out.push(`${tag} ${head}: n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)}, cache break at token ${num(cmp.firstDivergence!.token)}${where}`);
-    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${causeHelp(first, r.backend)}`);
+    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${causeHelp(helpTarget(first), r.backend)}`);
     if (!ok) lost += cmp.tokensA - Math.min(cmp.commonPrefix, cmp.nPast);
   }
   const summary = breaks

@@ -62,7 +62,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
       const response = opts.response ? readResponse(await readText(opts.response, 'response'), opts.response) : undefined;
-      const report = await analyzeAhead(engine, await readBodyArg(a, ctx), await readBodyArg(b, ctx), { response });
+      const report = await analyzeAhead(engine, await readBodyArg(a, ctx, opts.api), await readBodyArg(b, ctx, opts.api), { response });
       if (opts.log) report.logged = await loggedReuse(opts.log, report.comparison.nPast);
       if (format === 'json') ctx.stdout(jsonReport(report));
       else if (format === 'github') ctx.stdout(githubReport(report));

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { chatBody } from '../dialect/index.js';
+import { prettyJson } from '../dialect/pretty.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 /** `kvdiff render BODY` and `kvdiff tokens BODY`: what the server would template and tokenize. */
@@ -7,9 +9,15 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
   const render = new Command('render')
     .description('print the rendered prompt exactly, adding nothing')
     .argument('<body>', 'request body (file, or - for stdin)')
-    .action(async (body: string, opts: EngineCliOptions) => {
+    .option('--converted', 'print the chat-completions body llama-server builds from a /v1/messages or /v1/responses body instead')
+    .action(async (body: string, opts: EngineCliOptions & { converted?: boolean }) => {
+      if (opts.converted) {
+        const b = await readBodyArg(body, ctx, opts.api);
+        ctx.stdout(`${prettyJson(chatBody(b, { billingHeader: opts.backend === 'llama.cpp' }).root)}\n`);
+        return;
+      }
       const engine = await buildEngine(opts, ctx);
-      const b = await readBodyArg(body, ctx);
+      const b = await readBodyArg(body, ctx, opts.api);
       await engine.prefetch?.([b]);
       ctx.stdout(engine.render(b, body));
     });
@@ -22,7 +30,7 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
     .option('--json', 'print {"ids": [...], "pieces": [...]}')
     .action(async (body: string, opts: EngineCliOptions & { json?: boolean }) => {
       const engine = await buildEngine(opts, ctx);
-      const b = await readBodyArg(body, ctx);
+      const b = await readBodyArg(body, ctx, opts.api);
       await engine.prefetch?.([b]);
       const { tokens: t } = engine.process(b, body);
       const pieces = t.ids.map((id) => engine.piece(id));

@@ -10,7 +10,8 @@ import type { CacheConfig } from '../cache.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
 import { preparedCacheDir } from '../model/prepared.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import type { RequestBody } from '../payload/body.js';
+import { API_CHOICES, readClientBody, type Api } from '../dialect/index.js';
 import { parseDate } from '../clock.js';
 import type { CliContext } from './context.js';
 import { nodeFs } from './node-fs.js';
@@ -19,6 +20,8 @@ import { nodeFs } from './node-fs.js';
 export interface EngineCliOptions extends ModelOptions {
   server?: string;
   backend: Backend;
+  /** Which endpoint the bodies were sent to (default: detected from their shape). */
+  api?: Api;
   date?: string;
   cacheReuse?: number;
   swaFull?: boolean;
@@ -48,6 +51,7 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--template-name <name>', 'pick a named chat template (tool_use, ...)')
     .option('--tokenizer <file|dir>', 'use this tokenizer.json (or the folder holding it) instead')
     .addOption(new Option('--backend <name>', 'whose request handling and cache to predict').choices([...BACKEND_CHOICES]).default('llama.cpp'))
+    .addOption(new Option('--api <dialect>', 'the endpoint the bodies were sent to (default: detected from their shape; .txt files are rendered prompts)').choices([...API_CHOICES]))
     .option('--date <YYYY-MM-DD>', 'the date templates see (strftime_now, date_string); default today')
     .option('--cache-reuse <n>', 'llama-server --cache-reuse: reuse shifted chunks of at least n tokens', count('--cache-reuse'))
     .option('--swa-full', 'llama-server --swa-full: full-size SWA cache, no checkpoint fallback')
@@ -100,8 +104,8 @@ function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
   return cache;
 }
 
-/** Reads a request body from a file, or from standard input for `-`. */
-export async function readBodyArg(path: string, ctx: CliContext): Promise<RequestBody> {
+/** Reads a request body (any dialect, or a rendered prompt .txt) from a file, or from standard input for `-`. */
+export async function readBodyArg(path: string, ctx: CliContext, api?: Api): Promise<RequestBody> {
   let text: string;
   if (path === '-') {
     text = await ctx.readStdin();
@@ -122,7 +126,7 @@ export async function readBodyArg(path: string, ctx: CliContext): Promise<Reques
       throw new KvdiffError(`cannot read ${path}: ${describeFsError(err)}`);
     }
   }
-  return readBody(text, path === '-' ? 'stdin' : path);
+  return readClientBody(text, path === '-' ? 'stdin' : path, api);
 }
 
 function describeFsError(err: unknown): string {

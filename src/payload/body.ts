@@ -8,7 +8,15 @@ export interface RequestBody {
   label: string;
   /** The ordered tree, as written. */
   root: JsonNode;
+  /** The endpoint it was written for (`src/dialect`); absent: chat completions. */
+  api?: Api;
 }
+
+/**
+ * The endpoint a body was written for: chat completions, Anthropic Messages (`/v1/messages`), OpenAI Responses
+ * (`/v1/responses`), a raw completion body (`/completion`, `/v1/completions`), or a rendered prompt as text.
+ */
+export type Api = 'chat' | 'messages' | 'responses' | 'completion' | 'prompt';
 
 /** Parses and validates a captured OpenAI chat-completions body. */
 export function readBody(text: string, label: string): RequestBody {
@@ -37,7 +45,8 @@ function expect(label: string, path: JsonPath, node: JsonNode | undefined, want:
   }
 }
 
-function validateBody(root: JsonNode, label: string): void {
+/** Checks the shape of a chat-completions body (also run on the bodies llama-server converts from other dialects). */
+export function validateBody(root: JsonNode, label: string): void {
   if (root.type !== 'object') {
     throw new KvdiffError(`${label}: the body must be a JSON object with "messages", found ${typeName(root)}`);
   }
@@ -45,7 +54,7 @@ function validateBody(root: JsonNode, label: string): void {
   if (!messages) {
     throw new KvdiffError(
       `${label}: no "messages" array: this does not look like a chat-completions request body`,
-      'pass the JSON body your client POSTs to /v1/chat/completions',
+      'pass the JSON body your client POSTs to /v1/chat/completions, /v1/messages, /v1/responses or /completion (--api names the endpoint)',
     );
   }
   expect(label, ['messages'], messages, ['array'], 'an array of messages');

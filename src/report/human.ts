@@ -4,6 +4,7 @@ import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp, ignoredNote } from './hints.js';
+import { dialectCauseNotes, dialectIgnoredNote, dialectIgnoredWhere, helpTarget } from './dialect.js';
 import { num, plural, quotePiece, visible } from './visible.js';
 
 /** Characters of rendered text shown on each side of the divergence. */
@@ -45,7 +46,9 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push('', `${c.bold(`ignored: ${plural(r.ignored.length, 'difference')} that ${one ? 'does' : 'do'} not change the rendered prompt`)}`);
     for (const f of r.ignored) {
       out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${f.from}")`) : ''}`);
-      out.push(`      ${c.dim(ignoredNote(f, r.backend))}`);
+      out.push(`      ${c.dim(dialectIgnoredNote(f) ?? ignoredNote(f, r.backend))}`);
+      const where = dialectIgnoredWhere(f);
+      if (where) out.push(`      ${c.dim(where)}`);
     }
   }
   for (const g of r.growth) {
@@ -72,11 +75,12 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
     if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
     if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
   }
+  for (const note of dialectCauseNotes(f)) lines.push(`  ${c.dim('=')} ${c.bold('note')}: ${note}`);
   if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${f.error}`);
   if (f.elsewhere && !f.elsewhere.changesRender) {
     lines.push(`  ${c.dim('=')} ${c.bold('note')}: under --backend ${f.elsewhere.backend} this difference does not change the prompt`);
   }
-  lines.push(`  ${c.green.bold('help')}: ${causeHelp(f, r.backend)}`);
+  lines.push(`  ${c.green.bold('help')}: ${causeHelp(helpTarget(f), r.backend)}`);
   return lines;
 }
 

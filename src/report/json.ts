@@ -1,6 +1,7 @@
 import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
+import { dialectJson } from './dialect.js';
 
 function finding(f: Finding) {
   const out: Record<string, unknown> = { code: f.code, path: formatPath(f.path), side: f.side };
@@ -12,6 +13,7 @@ function finding(f: Finding) {
   if (f.b !== undefined) out.b = f.b;
   if (f.error !== undefined) out.error = f.error;
   if (f.elsewhere) out.elsewhere = f.elsewhere;
+  if (f.dialect) out.dialect = dialectJson(f);
   return out;
 }
 
@@ -33,7 +35,10 @@ export function toJsonReport(r: DiffReport) {
     reusesAll: r.reusesAll,
     firstDivergence: cmp.firstDivergence ? { token: cmp.firstDivergence.token, char: cmp.firstDivergence.char } : null,
     causes: r.causes.map(finding),
-    ignored: r.ignored.map(({ code, path, side, from, elsewhere }) => ({ code, path: formatPath(path), side, ...(from ? { from } : {}), ...(elsewhere ? { elsewhere } : {}) })),
+    ignored: r.ignored.map((f) => {
+      const { code, path, side, from, elsewhere } = f;
+      return { code, path: formatPath(path), side, ...(from ? { from } : {}), ...(elsewhere ? { elsewhere } : {}), ...(f.dialect ? { dialect: dialectJson(f) } : {}) };
+    }),
     growth: r.growth.map(finding),
     backend: r.backend,
     date: r.date,
