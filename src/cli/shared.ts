@@ -1,4 +1,3 @@
-import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
@@ -10,7 +9,8 @@ import type { CacheConfig } from '../cache.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
 import { preparedCacheDir } from '../model/prepared.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import { decodeUtf8, readBody, type RequestBody } from '../payload/body.js';
+import { readBounded } from './read.js';
 import { parseDate } from '../clock.js';
 import type { CliContext } from './context.js';
 import { nodeFs } from './node-fs.js';
@@ -100,34 +100,9 @@ function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
   return cache;
 }
 
-/** Reads a request body from a file, or from standard input for `-`. */
+/** Reads a request body from a file, or from standard input for `-`, within MAX_BODY_BYTES. */
 export async function readBodyArg(path: string, ctx: CliContext): Promise<RequestBody> {
-  let text: string;
-  if (path === '-') {
-    text = await ctx.readStdin();
-  } else {
-    let size: number;
-    try {
-      const st = await fsp.stat(path);
-      if (st.isDirectory()) throw new KvdiffError(`${path} is a folder, not a request body`);
-      size = st.size;
-    } catch (err) {
-      if (err instanceof KvdiffError) throw err;
-      throw new KvdiffError(`cannot read ${path}: ${describeFsError(err)}`);
-    }
-    if (size > MAX_BODY_BYTES) throw new KvdiffError(`${path} is ${size} bytes, over the ${MAX_BODY_BYTES}-byte limit for a request body`);
-    try {
-      text = await fsp.readFile(path, 'utf8');
-    } catch (err) {
-      throw new KvdiffError(`cannot read ${path}: ${describeFsError(err)}`);
-    }
-  }
-  return readBody(text, path === '-' ? 'stdin' : path);
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  return code ?? (err as Error).message;
+  const label = path === '-' ? 'stdin' : path;
+  const data = path === '-' ? await ctx.readStdin() : await readBounded(path, MAX_BODY_BYTES, '');
+  return readBody(typeof data === 'string' ? data : decodeUtf8(data, label), label);
 }
