@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { analyzeAhead, type DiffReport } from '../analyze.js';
 import { KvdiffError } from '../errors.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import { decodeUtf8, readBody, type RequestBody } from '../payload/body.js';
+import { MAX_BODY_BYTES } from '../payload/json.js';
+import { fsError, readBounded } from './read.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from '../report/hints.js';
-import { num, plural } from '../report/visible.js';
+import { num, plural, safeText } from '../report/visible.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
@@ -26,7 +28,8 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
     .option('--no-color', 'plain text even on a terminal')
     .addHelpText('after', '\nExit status: 0 when every request reuses all of the previous one, 1 on a break, 2 on bad input.')
     .action(async (paths: string[], opts: CheckOptions) => {
-      const bodies = (await Promise.all(paths.map((p) => readSequence(p, ctx)))).flat();
+      const bodies: RequestBody[] = [];
+      for (const p of paths) bodies.push(...(await readSequence(p, ctx)));
       if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length}`, 'pass the requests of one session in the order they were sent');
       const engine = await buildEngine(opts, ctx);
       const allowed = new Set(opts.allow);
@@ -45,21 +48,32 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
   program.addCommand(cmd);
 }
 
-/** The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files in name order. */
+/**
+ * The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files in name order. Files are read
+ * one at a time (a folder of thousands must not open them all at once: EMFILE at `ulimit -n 256`).
+ */
 async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[]> {
   let isDir = false;
   try {
     isDir = (await fsp.stat(path)).isDirectory();
-  } catch {
-    // readBodyArg reports the missing file
+  } catch (err) {
+    throw fsError(err, path, '');
   }
   if (isDir) {
-    const names = (await fsp.readdir(path)).filter((n) => n.endsWith('.json')).sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+    let names: string[];
+    try {
+      names = await fsp.readdir(path);
+    } catch (err) {
+      throw fsError(err, path, 'folder');
+    }
+    names = names.filter((n) => n.endsWith('.json')).sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
     if (!names.length) throw new KvdiffError(`${path} holds no .json request bodies`);
-    return Promise.all(names.map((n) => readBodyArg(join(path, n), ctx)));
+    const bodies: RequestBody[] = [];
+    for (const n of names) bodies.push(await readBodyArg(join(path, n), ctx));
+    return bodies;
   }
   if (path.endsWith('.jsonl')) {
-    const text = await fsp.readFile(path, 'utf8');
+    const text = decodeUtf8(await readBounded(path, MAX_BODY_BYTES, ''), path);
     return text
       .split('\n')
       .map((line, i) => ({ line, label: `${path}:${i + 1}` }))
@@ -74,16 +88,16 @@ function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number
   let lost = 0;
   for (const { report: r, ok } of steps) {
     const cmp = r.comparison;
-    const head = `${r.a.label} → ${r.b.label}`;
+    const head = safeText(`${r.a.label} → ${r.b.label}`);
     if (r.reusesAll) {
       out.push(`${c.green('ok')}    ${head}: reuses all ${num(cmp.tokensA)} tokens (n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)})`);
       continue;
     }
     const first = r.causes.find((f) => f.breaks) ?? r.causes[0];
-    const where = first ? `: ${first.code} ${formatPath(first.path)}` : '';
+    const where = first ? `: ${first.code} ${safeText(formatPath(first.path))}` : '';
     const tag = ok ? c.yellow('allow') : c.red.bold('break');
     out.push(`${tag} ${head}: n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)}, cache break at token ${num(cmp.firstDivergence!.token)}${where}`);
-    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${causeHelp(first, r.backend)}`);
+    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${safeText(causeHelp(first, r.backend))}`);
     if (!ok) lost += cmp.tokensA - Math.min(cmp.commonPrefix, cmp.nPast);
   }
   const summary = breaks
