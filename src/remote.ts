@@ -6,9 +6,15 @@ import { KvdiffError } from './errors.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { nodeToJson } from './payload/json.js';
+import { causeCode, readCapped } from './model/hf-http.js';
 
 /** How long one request to llama-server may take before kvdiff gives up on it. */
 export const SERVER_TIMEOUT_MS = 30_000;
+/**
+ * Largest answer read from llama-server: a /tokenize answer with pieces for a 1M-token prompt is about 40 MB and an
+ * /apply-template answer is at most the render limit; past this a misbehaving server would exhaust memory.
+ */
+export const MAX_SERVER_RESPONSE_BYTES = 256 * 1024 * 1024;
 /** Requests in flight at once: attribution sends one render per JSON difference. */
 export const SERVER_CONCURRENCY = 4;
 
@@ -121,17 +127,21 @@ class ServerRefused extends Error {}
 async function call(fetchFn: typeof fetch, base: string, path: string, body: string | undefined): Promise<Record<string, unknown>> {
   let res: Response;
   let text: string;
+  const signal = AbortSignal.timeout(SERVER_TIMEOUT_MS);
   try {
     res = await fetchFn(`${base}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body,
-      signal: AbortSignal.timeout(SERVER_TIMEOUT_MS),
+      signal,
     });
-    text = await res.text();
+    text = new TextDecoder().decode(await readCapped(res, `llama-server at ${base}${path}`, signal, MAX_SERVER_RESPONSE_BYTES));
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : (e.cause?.code ?? e.message);
+    if (err instanceof KvdiffError) throw err;
+    const e = err as Error;
+    const code = causeCode(err);
+    const why =
+      e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : code === 'ECONNREFUSED' ? 'connection refused (nothing listens there)' : code;
     throw new KvdiffError(`could not reach llama-server at ${base}${path}: ${why}`, 'start llama-server, or check the --server URL');
   }
   let json: unknown;
