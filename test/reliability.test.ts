@@ -2,7 +2,7 @@
  * Issue 15: every hostile input gets one clear line and exit 2 (or the right answer), in bounded time and memory,
  * and nothing from an input reaches the terminal as a control character. One test per failure the sweep found.
  */
-import { readdirSync, readFileSync, symlinkSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './cli-harness.js';
@@ -25,7 +25,11 @@ export function expectOneLine(r: CliResult, pattern: RegExp): void {
   expect(r.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
 }
 
-const body = (content: string) => JSON.stringify({ messages: [{ role: 'user', content }] });
+function writeBytes(name: string, bytes: Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+}
 
 describe('malformed tokenizer.json: one line naming the file (via --tokenizer and --hf)', () => {
   const files = readdirSync(join(HOSTILE, 'tokenizer')).filter((f) => f.endsWith('.json'));
@@ -41,4 +45,68 @@ describe('malformed tokenizer.json: one line naming the file (via --tokenizer an
       expectOneLine(await runCli([A, A, '--hf', folder]), /tokenizer/);
     });
   }
+});
+
+describe('request bodies: what llama-server refuses is refused, what it accepts is accepted', () => {
+  it('a tool_calls item that is a number, string, boolean or array: "Missing tool call type", as llama-server says', async () => {
+    for (const item of [5, 'x', true, [1]]) {
+      const b = write(`tc-${typeof item}.json`, { messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: '', tool_calls: [item] }] });
+      expectOneLine(await runCli([A, b]), /tool_calls\[0\]: Missing tool call type/);
+    }
+  });
+  it('invalid UTF-8 names the byte (nlohmann::json: ill-formed UTF-8 byte)', async () => {
+    const head = '{"messages": [{"role": "user", "content": "caf';
+    const b = writeBytes('latin1.json', Buffer.concat([Buffer.from(head), Buffer.from([0xe9]), Buffer.from('"}]}')]));
+    expectOneLine(await runCli([A, b]), new RegExp(`invalid UTF-8 at byte ${head.length} \\(0xe9\\)`));
+  });
+  it('an overlong encoding and an encoded surrogate are invalid UTF-8 too', async () => {
+    const head = '{"messages": [{"role": "user", "content": "';
+    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]) {
+      const b = writeBytes('bad-utf8.json', Buffer.concat([Buffer.from(head), Buffer.from(bad), Buffer.from('"}]}')]));
+      expectOneLine(await runCli([A, b]), new RegExp(`invalid UTF-8 at byte ${head.length} `));
+    }
+  });
+  it('escaped lone surrogates are refused as llama-server refuses them; a pair is fine', async () => {
+    expectOneLine(await runCli([A, write('hi.json', '{"messages": [{"role": "user", "content": "\\ud800"}]}')]), /surrogate U\+D800\.\.U\+DBFF must be followed by U\+DC00\.\.U\+DFFF/);
+    expectOneLine(await runCli([A, write('lo.json', '{"messages": [{"role": "user", "content": "x\\udc00"}]}')]), /surrogate U\+DC00\.\.U\+DFFF must follow U\+D800\.\.U\+DBFF/);
+    expectOneLine(await runCli([A, write('hix.json', '{"messages": [{"role": "user", "content": "\\ud800\\u0041"}]}')]), /surrogate/);
+    const pair = await runCli(['render', write('pair.json', '{"messages": [{"role": "user", "content": "\\ud83d\\ude00"}]}')]);
+    expect(pair.code).toBe(0);
+    expect(pair.stdout).toContain('😀');
+  });
+  it('numbers longer than 400 characters are valid JSON; a number past the double range is refused (number overflow)', async () => {
+    const long = `0.${'0'.repeat(500)}1`;
+    const ok = await runCli(['render', write('long.json', `{"messages": [{"role": "user", "content": "hi"}], "temperature": ${long}, "seed": 1${'0'.repeat(300)}}`)]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expectOneLine(await runCli([A, write('huge.json', `{"messages": [{"role": "user", "content": "hi"}], "seed": 1${'0'.repeat(400)}}`)]), /number overflow parsing '1000/);
+    expectOneLine(await runCli([A, write('e999.json', '{"messages": [{"role": "user", "content": "hi"}], "seed": 1e999}')]), /number overflow parsing '1e999'/);
+  });
+});
+
+describe('file-system errors are one line', () => {
+  it('--gguf on a folder', async () => expectOneLine(await runCli([A, A, '--gguf', dir]), /is not a regular file/));
+  it('--gguf on a device', async () => expectOneLine(await runCli([A, A, '--gguf', '/dev/null']), /not a GGUF file|not a regular file/));
+  it('--template and --tokenizer on /dev/zero stop at the size limit', async () => {
+    expectOneLine(await runCli([A, A, '--template', '/dev/zero']), /\/dev\/zero is more than \d+ bytes/);
+    expectOneLine(await runCli([A, A, '--tokenizer', '/dev/zero']), /\/dev\/zero is more than \d+ bytes/);
+  });
+  it('check on a missing .jsonl', async () => expectOneLine(await runCli(['check', join(dir, 'missing.jsonl')]), /cannot read .*missing\.jsonl: no such file/));
+  it('check on a link to /dev/zero', async () => {
+    const link = join(dir, 'zero.json');
+    symlinkSync('/dev/zero', link);
+    expectOneLine(await runCli(['check', link, A]), /zero\.json is more than \d+ bytes/);
+  });
+  it.skipIf(process.getuid?.() === 0)('an unreadable folder and an unreadable file (skipped as root, which reads everything)', async () => {
+    const { chmodSync } = await import('node:fs');
+    const locked = join(dir, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o000);
+    expectOneLine(await runCli(['check', locked]), /permission denied/);
+    const f = write('locked.gguf', 'GGUF');
+    chmodSync(f, 0o000);
+    expectOneLine(await runCli([A, A, '--gguf', f]), /permission denied/);
+  });
+  it('a file name with escape sequences is shown escaped in the error line', async () => {
+    expectOneLine(await runCli([A, join(dir, 'evil\u001b[2J\u0007.json')]), /evil\\x1b\[2J\\x07\.json: no such file/);
+  });
 });
