@@ -2,11 +2,16 @@
  * Issue 15: every hostile input gets one clear line and exit 2 (or the right answer), in bounded time and memory,
  * and nothing from an input reaches the terminal as a control character. One test per failure the sweep found.
  */
-import { readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { openSync, readdirSync, readFileSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './cli-harness.js';
 import { tempFiles } from './tmp.js';
+import { MAX_SERVER_RESPONSE_BYTES } from '../src/remote.js';
+import { MAX_BODY_BYTES } from '../src/payload/json.js';
 
 const A = 'samples/system-timestamp/a.json';
 const HOSTILE = join(import.meta.dirname, 'hostile');
@@ -108,5 +113,95 @@ describe('file-system errors are one line', () => {
   });
   it('a file name with escape sequences is shown escaped in the error line', async () => {
     expectOneLine(await runCli([A, join(dir, 'evil\u001b[2J\u0007.json')]), /evil\\x1b\[2J\\x07\.json: no such file/);
+  });
+});
+
+describe('nothing from an input drives the terminal', () => {
+  const ESC = '\u001b[2J\u001b]0;pwned\u0007\u009b31m';
+  it('excerpt lines, cause lines and file names in a diff report', async () => {
+    const b = write(`b${'\u001b[31m'}.json`, { messages: [{ role: 'system', content: `evil ${ESC}\nline` }, { role: 'user', content: 'hi' }] });
+    const r = await runCli([A, b]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/B \| .*evil \\x1b\[2J\\x1b\]0;pwned\\x07\\x9b31m/);
+    expect(r.stdout).toContain('b\\x1b[31m.json');
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+  it('a raise_exception message, multi-line, is one escaped line', async () => {
+    const tpl = write('raise.jinja', `{{ raise_exception('bad\\n${'\\x1b'}[2J fake\\nok: all good') }}`);
+    expectOneLine(await runCli([A, A, '--template', tpl]), /raised an error .*"bad\\nok|raised an error .*bad\\n\\x1b\[2J fake\\nok: all good/);
+  });
+  it('check lines show file names escaped', async () => {
+    const one = write('one\u001b[2J.json', { messages: [{ role: 'user', content: 'a' }] });
+    const two = write('two\u0007.json', { messages: [{ role: 'user', content: 'b' }] });
+    const r = await runCli(['check', one, two]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('one\\x1b[2J.json → ');
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+  it('--format github escapes them in annotations; --json keeps the exact strings', async () => {
+    const b = write('gh.json', { messages: [{ role: 'system', content: `x${ESC}` }, { role: 'user', content: 'hi' }] });
+    const gh = await runCli([A, b, '--format', 'github']);
+    expect(gh.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const json = await runCli([A, b, '--json']);
+    const cause = (JSON.parse(json.stdout) as { causes: { path: string; b: string }[] }).causes.find((c) => c.path === '$.messages[0].content')!;
+    expect(JSON.parse(cause.b)).toBe(`x${ESC}`);
+  });
+  it('render prints raw text, but warns on a terminal', async () => {
+    const b = write('ctl.json', { messages: [{ role: 'user', content: `x${ESC}` }] });
+    const plain = await runCli(['render', b]);
+    expect(plain.stdout).toContain(ESC);
+    expect(plain.stderr).toBe('');
+    const tty = await runCli(['render', b], '', { isTTY: true });
+    expect(tty.stdout).toContain(ESC);
+    expect(tty.stderr).toMatch(/^warning: the rendered prompt holds control characters/);
+  });
+});
+
+describe('--server faults', () => {
+  async function standIn(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer(handler);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise<void>((ok) => (server.closeAllConnections(), server.close(() => ok()))),
+    };
+  }
+  it('an error body with escape sequences is one escaped line', async () => {
+    const s = await standIn((_q, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'boom\u001b[2J\nall good' } })));
+    try {
+      expectOneLine(await runCli([A, A, '--server', s.url]), /HTTP 500: boom\\x1b\[2J\\nall good/);
+    } finally {
+      await s.close();
+    }
+  });
+  it('an answer over MAX_SERVER_RESPONSE_BYTES is refused without reading it', async () => {
+    const s = await standIn((_q, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_SERVER_RESPONSE_BYTES + 1) });
+      res.write('{"chat_template": "');
+    });
+    try {
+      expectOneLine(await runCli([A, A, '--server', s.url]), new RegExp(`is ${MAX_SERVER_RESPONSE_BYTES + 1} bytes, more than kvdiff accepts`));
+    } finally {
+      await s.close();
+    }
+  });
+  it('connection refused says so (not "fetch failed")', async () => {
+    const s = await standIn(() => undefined);
+    await s.close();
+    expectOneLine(await runCli([A, A, '--server', s.url]), /connection refused/);
+  });
+});
+
+describe('the real binary', () => {
+  const bin = join(import.meta.dirname, '..', 'bin', 'kvdiff.js');
+  it('kvdiff - b.json < /dev/zero stops at MAX_BODY_BYTES with one line', () => {
+    const r = spawnSync('node', [bin, '-', A], { stdio: [openSync('/dev/zero', 'r'), 'pipe', 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^error: standard input is more than ${MAX_BODY_BYTES} bytes`));
+  });
+  it('a full disk on stdout (/dev/full) is one line and exit 2', () => {
+    const r = spawnSync('node', [bin, 'render', A], { stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'], encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('error: cannot write the output: ENOSPC (no space left on the device)\n');
   });
 });
