@@ -6,6 +6,8 @@ import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { ChatTemplate, detectCaps } from './render.js';
 import { PromptTokenizer, type Tokens } from './tokenize.js';
+import type { Deadline } from './deadline.js';
+import { TemplateLimitError } from './jinja/compat.js';
 
 /** A rendered and tokenized request. */
 export interface Processed {
@@ -20,6 +22,8 @@ export interface EngineOptions {
   cache?: Partial<CacheConfig>;
   /** The clock templates see. */
   now: Date;
+  /** The command's overall deadline (`--timeout`); none for library calls unless given. */
+  deadline?: Deadline;
 }
 
 /**
@@ -64,6 +68,7 @@ export class Engine implements Processor {
     this.now = now;
     const label = model.source.templateName ? `${model.source.name} (${model.source.templateName})` : model.source.name;
     this.template = new ChatTemplate(model.chatTemplate, label, now);
+    this.template.deadline = options.deadline;
     this.caps = detectCaps(this.template);
     this.tokenizer = new PromptTokenizer(model);
     this.prep = { backend: renderBackend(backend), model, caps: this.caps, now };
@@ -90,6 +95,7 @@ export class Engine implements Processor {
   }
 
   tokenize(rendered: string): Tokens {
+    this.options.deadline?.check('tokenizing');
     return this.tokenizer.encode(rendered, this.addSpecial);
   }
 
@@ -134,7 +140,8 @@ export function userMessageStarts(engine: Processor, body: RequestBody, p: Proce
     let text: string;
     try {
       text = k === 0 ? '' : engine.render({ label: body.label, root: prefixRoot }, 'a message prefix');
-    } catch {
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
       return; // templates that refuse a partial conversation: no checkpoint position known there
     }
     const at = commonTextPrefix(text, p.rendered);

@@ -7,6 +7,7 @@ import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { nodeToJson } from './payload/json.js';
 import { causeCode, readCapped } from './model/hf-http.js';
+import type { Deadline } from './deadline.js';
 
 /** How long one request to llama-server may take before kvdiff gives up on it. */
 export const SERVER_TIMEOUT_MS = 30_000;
@@ -39,13 +40,14 @@ export class RemoteEngine implements Processor {
     readonly source: ModelSourceInfo,
     readonly now: Date,
     readonly cache: CacheConfig,
+    private readonly deadline?: Deadline,
   ) {}
 
   /** Reads `GET /props` (the server's chat template and special tokens). */
-  static async connect(url: string, fetchFn: typeof fetch, opts: { now: Date; cache?: Partial<CacheConfig> }): Promise<RemoteEngine> {
+  static async connect(url: string, fetchFn: typeof fetch, opts: { now: Date; cache?: Partial<CacheConfig>; deadline?: Deadline }): Promise<RemoteEngine> {
     const base = url.replace(/\/+$/, '');
     if (!/^https?:\/\//.test(base)) throw new KvdiffError(`--server ${url} is not an http(s) URL`, 'pass it like http://127.0.0.1:8080');
-    const props = await call(fetchFn, base, '/props', undefined);
+    const props = await call(fetchFn, base, '/props', undefined, opts.deadline);
     const template = typeof props.chat_template === 'string' ? props.chat_template : '';
     const source: ModelSourceInfo = {
       kind: 'server',
@@ -53,7 +55,7 @@ export class RemoteEngine implements Processor {
       templateSha256: createHash('sha256').update(template).digest('hex'),
       ...(typeof props.model_path === 'string' ? { tokenizerFile: props.model_path } : {}),
     };
-    return new RemoteEngine(base, fetchFn, source, opts.now, { ...DEFAULT_CACHE_CONFIG, ...opts.cache });
+    return new RemoteEngine(base, fetchFn, source, opts.now, { ...DEFAULT_CACHE_CONFIG, ...opts.cache }, opts.deadline);
   }
 
   /** Sends every body not yet asked about to the server; refusals are kept and thrown when read. */
@@ -76,14 +78,14 @@ export class RemoteEngine implements Processor {
   private async fetchOne(bodyJson: string): Promise<Outcome> {
     let prompt: string;
     try {
-      const t = await call(this.fetchFn, this.url, '/apply-template', bodyJson);
+      const t = await call(this.fetchFn, this.url, '/apply-template', bodyJson, this.deadline);
       if (typeof t.prompt !== 'string') throw new KvdiffError(`llama-server at ${this.url} answered /apply-template without a "prompt"`);
       prompt = t.prompt;
     } catch (err) {
       if (err instanceof ServerRefused) return { error: err.message };
       throw err;
     }
-    const tok = await call(this.fetchFn, this.url, '/tokenize', JSON.stringify({ content: prompt, add_special: true, parse_special: true, with_pieces: true }));
+    const tok = await call(this.fetchFn, this.url, '/tokenize', JSON.stringify({ content: prompt, add_special: true, parse_special: true, with_pieces: true }), this.deadline);
     if (!Array.isArray(tok.tokens)) throw new KvdiffError(`llama-server at ${this.url} answered /tokenize without "tokens"`);
     const ids: number[] = [];
     const bytes: Uint8Array[] = [];
@@ -124,10 +126,12 @@ export class RemoteEngine implements Processor {
 /** The server answered with an error for this body: a refusal to report, not a tool failure. */
 class ServerRefused extends Error {}
 
-async function call(fetchFn: typeof fetch, base: string, path: string, body: string | undefined): Promise<Record<string, unknown>> {
+async function call(fetchFn: typeof fetch, base: string, path: string, body: string | undefined, deadline?: Deadline): Promise<Record<string, unknown>> {
   let res: Response;
   let text: string;
-  const signal = AbortSignal.timeout(SERVER_TIMEOUT_MS);
+  deadline?.check(`asking llama-server (${path})`);
+  const timeoutMs = Math.min(SERVER_TIMEOUT_MS, deadline ? Math.max(1, deadline.remaining()) : SERVER_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
     res = await fetchFn(`${base}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
@@ -140,6 +144,7 @@ async function call(fetchFn: typeof fetch, base: string, path: string, body: str
     if (err instanceof KvdiffError) throw err;
     const e = err as Error;
     const code = causeCode(err);
+    if (e.name === 'TimeoutError' && deadline && deadline.remaining() <= 0) throw deadline.error(`waiting for llama-server (${path})`);
     const why =
       e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : code === 'ECONNREFUSED' ? 'connection refused (nothing listens there)' : code;
     throw new KvdiffError(`could not reach llama-server at ${base}${path}: ${why}`, 'start llama-server, or check the --server URL');

@@ -12,6 +12,9 @@ import { runCli, type CliResult } from './cli-harness.js';
 import { tempFiles } from './tmp.js';
 import { MAX_SERVER_RESPONSE_BYTES } from '../src/remote.js';
 import { MAX_BODY_BYTES } from '../src/payload/json.js';
+import { MAX_RENDER_CHARS } from '../src/render.js';
+import { MAX_TOKENIZE_CHARS, PromptTokenizer } from '../src/tokenize.js';
+import { tinyModel } from './tiny-tokenizer.js';
 
 const A = 'samples/system-timestamp/a.json';
 const HOSTILE = join(import.meta.dirname, 'hostile');
@@ -204,4 +207,26 @@ describe('the real binary', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('error: cannot write the output: ENOSPC (no space left on the device)\n');
   });
+});
+
+describe('bounded time and memory after the body is read', () => {
+  it("{{ '2026' * 16000000 }} is refused at the render limit instead of running out of heap while tokenizing", async () => {
+    const tpl = write('huge.jinja', "{{ '2026' * 16000000 }}");
+    expectOneLine(await runCli([A, A, '--template', tpl]), new RegExp(`more than ${MAX_RENDER_CHARS} characters`));
+  });
+  it('tokenizing has its own character limit, tied to the render limit (library callers tokenize text directly)', () => {
+    expect(MAX_TOKENIZE_CHARS).toBe(MAX_RENDER_CHARS);
+    const t = new PromptTokenizer(tinyModel());
+    expect(() => t.encode('x'.repeat(MAX_TOKENIZE_CHARS + 1))).toThrow(/MAX_TOKENIZE_CHARS/);
+  });
+  it("strftime_now('%Y' * 1000000) counts against the template budget", async () => {
+    const tpl = write('strftime.jinja', "{{ strftime_now('%Y' * 1000000) }}");
+    expectOneLine(await runCli([A, A, '--template', tpl]), /strftime_now\(\) was given a format of 2000000 characters.*MAX_STRFTIME_FORMAT_CHARS/);
+  });
+  it('one deadline for the whole command: renders do not each get their own (--timeout)', async () => {
+    // every render of this template takes a while; attribution renders many
+    const tpl = write('slow.jinja', '{% for a in range(800) %}{% for b in range(800) %}{% endfor %}{% endfor %}{% for m in messages %}{{ m.content }}{% endfor %}');
+    expectOneLine(await runCli([A, 'samples/system-timestamp/b.json', '--template', tpl, '--timeout', '1']), /stopped after 1 s \(--timeout\)/);
+  });
+  it('--timeout takes seconds above 0', async () => expectOneLine(await runCli([A, A, '--timeout', '0']), /--timeout takes a number of seconds/));
 });

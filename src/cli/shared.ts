@@ -12,6 +12,7 @@ import { MAX_BODY_BYTES } from '../payload/json.js';
 import { decodeUtf8, readBody, type RequestBody } from '../payload/body.js';
 import { readBounded } from './read.js';
 import { parseDate } from '../clock.js';
+import { Deadline, DEFAULT_TIMEOUT_MS } from '../deadline.js';
 import type { CliContext } from './context.js';
 import { nodeFs } from './node-fs.js';
 
@@ -28,6 +29,8 @@ export interface EngineCliOptions extends ModelOptions {
   ubatchSize?: number;
   blockSize?: number;
   pageSize?: number;
+  /** Seconds the whole command may take. */
+  timeout?: number;
 }
 
 function count(flag: string) {
@@ -56,7 +59,14 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--batch-size <n>', 'llama-server -b (default 2048)', count('--batch-size'))
     .option('--ubatch-size <n>', 'llama-server -ub (default 512)', count('--ubatch-size'))
     .option('--block-size <n>', 'vLLM --block-size (default 16)', count('--block-size'))
-    .option('--page-size <n>', 'SGLang --page-size (default 1)', count('--page-size'));
+    .option('--page-size <n>', 'SGLang --page-size (default 1)', count('--page-size'))
+    .option('--timeout <seconds>', `stop with exit 2 when the whole command takes longer (default ${DEFAULT_TIMEOUT_MS / 1000})`, seconds);
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new KvdiffError(`--timeout takes a number of seconds above 0, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function today(): Date {
@@ -65,7 +75,8 @@ function today(): Date {
 }
 
 export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor & Partial<Prefetching>> {
-  if (opts.server) return connectServer(opts);
+  const deadline = new Deadline(opts.timeout === undefined ? DEFAULT_TIMEOUT_MS : opts.timeout * 1000);
+  if (opts.server) return connectServer(opts, deadline);
   const model = await resolveModel(opts, {
     fs: nodeFs,
     env: ctx.env,
@@ -74,14 +85,14 @@ export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Prom
     onProgress: (m) => ctx.stderr(`${m}\n`),
     cacheDir: preparedCacheDir(ctx.env, homedir()),
   });
-  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today() });
+  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today(), deadline });
 }
 
-async function connectServer(opts: EngineCliOptions): Promise<RemoteEngine> {
+async function connectServer(opts: EngineCliOptions, deadline: Deadline): Promise<RemoteEngine> {
   const clash = [opts.model && '--model', opts.gguf && '--gguf', opts.hf && '--hf', opts.template && '--template', opts.tokenizer && '--tokenizer'].filter(Boolean);
   if (clash.length) throw new KvdiffError(`--server uses the server's own template and tokenizer: drop ${clash.join(', ')}`);
   if (opts.backend !== 'llama.cpp') throw new KvdiffError('--server asks llama-server itself: --backend must be llama.cpp');
-  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts) });
+  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts), deadline });
 }
 
 function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {

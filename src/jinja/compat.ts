@@ -39,6 +39,8 @@ export interface CompatOptions {
   maxChars: number;
   /** Record which values the template touched, as llama.cpp's caps detection does (`ctx.is_get_stats`). */
   trackUse?: boolean;
+  /** Wall time this render may take, when less than MAX_RENDER_MS is left of the command's deadline. */
+  maxMs?: number;
 }
 
 /** An already evaluated value, spliced into a synthetic node so a base method does not evaluate twice. */
@@ -75,7 +77,7 @@ export class LlamaInterpreter extends BaseInterpreter {
     if (++this.steps > MAX_TEMPLATE_STEPS) {
       throw new TemplateLimitError(`template took more than ${MAX_TEMPLATE_STEPS} evaluation steps (MAX_TEMPLATE_STEPS): it loops without end or is hostile`);
     }
-    if (this.steps % CLOCK_EVERY_STEPS === 0 && performance.now() - this.started > MAX_RENDER_MS) {
+    if (this.steps % CLOCK_EVERY_STEPS === 0 && performance.now() - this.started > (this.opts.maxMs ?? MAX_RENDER_MS)) {
       throw new TemplateLimitError(`template rendered for more than ${MAX_RENDER_MS / 1000} s (MAX_RENDER_MS): it loops without end or is hostile`);
     }
   }
