@@ -230,3 +230,48 @@ describe('bounded time and memory after the body is read', () => {
   });
   it('--timeout takes seconds above 0', async () => expectOneLine(await runCli([A, A, '--timeout', '0']), /--timeout takes a number of seconds/));
 });
+
+describe('smaller faults', () => {
+  it('{{ range }} fails as in llama.cpp (a function has no string form) instead of printing JavaScript source', async () => {
+    for (const t of ['{{ range }}', "{{ 'x'.upper }}", '{{ messages.append }}']) {
+      expectOneLine(await runCli(['render', A, '--template', write('fn.jinja', t)]), /Function is not a string value/);
+    }
+  });
+  it('a cache folder under /proc does not spin: the cache write fails and is skipped', async () => {
+    const { nodeFs } = await import('../src/cli/node-fs.js');
+    await expect(nodeFs.writeFileAtomic('/proc/kvdiff-test/x/entry.bin', 'x')).rejects.toThrow(/ENOENT/);
+  });
+  it('temp files an interrupted write left behind are removed when they are stale, fresh ones kept', async () => {
+    const { nodeFs } = await import('../src/cli/node-fs.js');
+    const { utimesSync, existsSync } = await import('node:fs');
+    const cache = join(dir, 'cache');
+    mkdirSync(cache);
+    const stale = write('cache/entry.bin.0123456789ab.tmp', 'half');
+    const fresh = write('cache/entry.bin.ba9876543210.tmp', 'half');
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(stale, old, old);
+    await nodeFs.writeFileAtomic(join(cache, 'other.bin'), 'whole');
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(readFileSync(join(cache, 'other.bin'), 'utf8')).toBe('whole');
+  });
+  it('an internal error (a kvdiff bug) shows its stack and asks to be reported', async () => {
+    const { main, BUG_REPORT_HINT } = await import('../src/cli/main.js');
+    let stderr = '';
+    const code = await main(['node', 'kvdiff', A, A], {
+      stdout: () => undefined,
+      stderr: (s) => void (stderr += s),
+      readStdin: async () => '',
+      env: {},
+      isTTY: false,
+      colors: () => {
+        throw new TypeError('boom \u001b[2J');
+      },
+      exitCode: 0,
+    });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^error: internal error: boom \\x1b\[2J\n/);
+    expect(stderr).toMatch(/\n\s+at /);
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe(BUG_REPORT_HINT);
+  });
+});

@@ -115,6 +115,14 @@ const base = Interpreter.prototype as unknown as Internals;
 const proto = LlamaInterpreter.prototype as unknown as Internals;
 
 /**
+ * A function has no string form in llama.cpp (`value_func_t` has no `as_string`: "Function is not a string value"),
+ * so `{{ range }}` fails the render there; @huggingface/jinja would print the interpreter's JavaScript source.
+ */
+(FunctionValue.prototype as { toString(): string }).toString = function () {
+  throw new Error('Function is not a string value (the template prints a function, e.g. {{ range }})');
+};
+
+/**
  * Output of a block. llama.cpp prints nothing for a dict inside `{{ }}` (MiniCPM5 prints an object argument value
  * with `{{ param_value }}` and gets `<param name="location"></param>`); the rest prints as @huggingface/jinja does.
  */
