@@ -41,9 +41,12 @@ export class PromptTokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
 
+  /** How errors name the tokenizer (its file). */
+  private readonly where: string;
+
   constructor(private readonly model: ModelInfo) {
     const files = model.tokenizer;
-    const where = model.source.tokenizerFile ?? model.source.name;
+    const where = (this.where = model.source.tokenizerFile ?? model.source.name);
     this.enc = buildTokenizer(where, () => {
       if (files.encoder) return files.encoder();
       checkTokenizerJson(files.json, where);
@@ -109,7 +112,7 @@ export class PromptTokenizer {
   private encodePiece(piece: string): { ids: number[]; lens: number[] } {
     const cached = this.cache.get(piece);
     if (cached) return cached;
-    const ids = this.enc.encode(piece);
+    const ids = buildTokenizer(this.where, () => this.enc.encode(piece));
     const entry = { ids, lens: this.lengths(piece, ids) };
     if (this.cache.size >= PIECE_CACHE_LIMIT) this.cache.clear();
     this.cache.set(piece, entry);
@@ -158,7 +161,7 @@ export class PromptTokenizer {
   piece(id: number): string {
     const cached = this.pieceCache.get(id);
     if (cached !== undefined) return cached;
-    const p = this.enc.decode(id);
+    const p = buildTokenizer(this.where, () => this.enc.decode(id));
     this.pieceCache.set(id, p);
     return p;
   }

@@ -52,8 +52,9 @@ export function checkTokenizerJson(json: Record<string, unknown>, where: string)
 }
 
 /**
- * Runs `build` (constructing an encoder from a tokenizer.json) and turns what the tokenizer library throws on a file
- * it cannot read (an unknown normalizer, pre-tokenizer or decoder type, an invalid Split regex) into one line.
+ * Runs `build` (constructing an encoder from a tokenizer.json, or encoding with it) and turns what the tokenizer
+ * library throws on a file it cannot use (an unknown normalizer, pre-tokenizer or decoder type, an invalid Split
+ * regex, a component whose fields have the wrong type) into one line naming the file.
  */
 export function buildTokenizer<T>(where: string, build: () => T): T {
   try {
