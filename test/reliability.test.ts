@@ -275,3 +275,24 @@ describe('smaller faults', () => {
     expect(stderr.trimEnd().split('\n').at(-1)).toBe(BUG_REPORT_HINT);
   });
 });
+
+describe('hostile files kept as data (test/hostile/*/expect.json gives each one its exit code)', () => {
+  const cases = (kind: string) => {
+    const { exit } = JSON.parse(readFileSync(join(HOSTILE, kind, 'expect.json'), 'utf8')) as { exit: Record<string, number> };
+    const files = readdirSync(join(HOSTILE, kind)).filter((f) => f !== 'expect.json');
+    expect(Object.keys(exit).sort()).toEqual(files.sort());
+    return Object.entries(exit);
+  };
+  async function expectContract(r: CliResult, code: number): Promise<void> {
+    if (code === 2) return expectOneLine(r, /./);
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stdout.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  }
+  for (const [file, code] of cases('bodies')) {
+    it(`body ${file}: exit ${code}`, async () => expectContract(await runCli([A, join(HOSTILE, 'bodies', file)]), code));
+  }
+  for (const [file, code] of cases('templates')) {
+    it(`template ${file}: exit ${code}`, async () =>
+      expectContract(await runCli([A, 'samples/system-timestamp/b.json', '--template', join(HOSTILE, 'templates', file), '--timeout', '5']), code));
+  }
+});
