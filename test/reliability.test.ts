@@ -296,3 +296,20 @@ describe('hostile files kept as data (test/hostile/*/expect.json gives each one 
       expectContract(await runCli([A, 'samples/system-timestamp/b.json', '--template', join(HOSTILE, 'templates', file), '--timeout', '5']), code));
   }
 });
+
+describe('side files and folders', () => {
+  it('--response and --log on /dev/zero stop at the size limit', async () => {
+    expectOneLine(await runCli([A, A, '--response', '/dev/zero']), /response \/dev\/zero is more than \d+ bytes/);
+    expectOneLine(await runCli([A, A, '--log', '/dev/zero']), /log \/dev\/zero is more than \d+ bytes/);
+  });
+  it('check DIR reads its files one at a time: 300 files under ulimit -n 64', () => {
+    const folder = join(dir, 'many');
+    mkdirSync(folder);
+    for (let i = 0; i < 300; i++) writeFileSync(join(folder, `${i}.json`), JSON.stringify({ messages: [{ role: 'user', content: 'same' }] }));
+    const bin = join(import.meta.dirname, '..', 'bin', 'kvdiff.js');
+    const r = spawnSync('sh', ['-c', `ulimit -n 64 && exec node "${bin}" check "${folder}"`], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/EMFILE/);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ok: 299 steps/);
+  });
+});
