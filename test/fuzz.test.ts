@@ -12,7 +12,7 @@
  */
 import fc from 'fast-check';
 import { Chalk } from 'chalk';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { analyze, type DiffReport } from '../src/analyze.js';
 import { Deadline } from '../src/deadline.js';
 import { Engine } from '../src/engine.js';
@@ -166,6 +166,15 @@ const pair = body.chain((a) =>
 // ---- properties --------------------------------------------------------------------------------------------------
 
 describe(`fuzz: ${RUNS} cases per input kind`, () => {
+  // a dependency that writes to the console puts input text on the user's terminal: that breaks the contract
+  beforeAll(() => {
+    for (const m of ['log', 'warn', 'error', 'info'] as const) {
+      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => {
+        throw new Error(`a dependency wrote to the console (${m}): ${String(args[0]).slice(0, 80)}`);
+      });
+    }
+  });
+  afterAll(() => vi.restoreAllMocks());
   // a fresh engine (and deadline) per case: the deadline is per command, and each case stands for one
   const tiny = () => engineFor(tinyModel());
 

@@ -42,6 +42,7 @@ export function checkTokenizerJson(json: Record<string, unknown>, where: string)
     const ok = typeof merge === 'string' || (Array.isArray(merge) && merge.length === 2 && merge.every((s) => typeof s === 'string'));
     if (!ok) refuse(`"model.merges[${k}]" must be "a b" or ["a", "b"], found ${kind(merge)}`);
   }
+  for (const part of ['normalizer', 'pre_tokenizer', 'decoder', 'post_processor']) checkPatterns(json[part], part, refuse);
   const added = json.added_tokens;
   if (added !== undefined && added !== null && !Array.isArray(added)) refuse(`"added_tokens" must be an array, found ${kind(added)}`);
   for (const [k, t] of ((added as unknown[] | null | undefined) ?? []).entries()) {
@@ -49,6 +50,25 @@ export function checkTokenizerJson(json: Record<string, unknown>, where: string)
       refuse(`"added_tokens[${k}]" must be an object with a string "content" and a whole-number "id"`);
     }
   }
+}
+
+/**
+ * Every `pattern` of a Split or Replace component must be `{"Regex": "..."}` or `{"String": "..."}`: the tokenizer
+ * library would print any other value to the console (input text on the user's terminal) and match nothing.
+ */
+function checkPatterns(node: unknown, where: string, refuse: (what: string) => never, depth = 0): void {
+  if (depth > 16 || node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    node.forEach((n, i) => checkPatterns(n, `${where}[${i}]`, refuse, depth + 1));
+    return;
+  }
+  const o = node as Record<string, unknown>;
+  if ('pattern' in o) {
+    const p = o.pattern;
+    const ok = isObject(p) && (typeof p.Regex === 'string' || typeof p.String === 'string');
+    if (!ok) refuse(`"${where}.pattern" must be {"Regex": "..."} or {"String": "..."}, found ${kind(p)}`);
+  }
+  for (const [k, v] of Object.entries(o)) if (k !== 'pattern') checkPatterns(v, `${where}.${k}`, refuse, depth + 1);
 }
 
 /**
