@@ -313,3 +313,15 @@ describe('side files and folders', () => {
     expect(r.stdout).toMatch(/ok: 299 steps/);
   });
 });
+
+describe('usage errors quote the argument escaped', () => {
+  it('an unknown option or a bad choice with escape sequences', async () => {
+    const unknown = await runCli([A, A, '--\u001b[2Jx']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--\\x1b[2Jx'");
+    const choice = await runCli([A, A, '--backend', '\u001b]0;t\u0007']);
+    expect(choice.code).toBe(2);
+    expect(choice.stderr).toContain("'\\x1b]0;t\\x07' is invalid");
+    expect(unknown.stderr + choice.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+});

@@ -23,7 +23,8 @@ export function buildProgram(ctx: CliContext): Command {
     .description('explain prompt-cache (KV-cache) misses between two chat requests')
     .version(packageVersion(), '-V, --version', 'print the kvdiff version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
+    // commander's usage errors quote the argument typed (`unknown option '--\x1b[2J'`): escape it like any input
+    .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s.split('\n').map(safeText).join('\n')) });
   // -- command registrations (one line per command module) --
   registerDiffCommand(program, ctx);
   registerRenderCommands(program, ctx);

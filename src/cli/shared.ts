@@ -11,6 +11,7 @@ import { preparedCacheDir } from '../model/prepared.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { decodeUtf8, readBody, type RequestBody } from '../payload/body.js';
 import { readBounded } from './read.js';
+import { safeText } from '../report/visible.js';
 import { parseDate } from '../clock.js';
 import { Deadline, DEFAULT_TIMEOUT_MS } from '../deadline.js';
 import type { CliContext } from './context.js';
@@ -82,7 +83,7 @@ export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Prom
     env: ctx.env,
     homeDir: homedir(),
     fetch: globalThis.fetch,
-    onProgress: (m) => ctx.stderr(`${m}\n`),
+    onProgress: (m) => ctx.stderr(`${safeText(m)}\n`),
     cacheDir: preparedCacheDir(ctx.env, homedir()),
   });
   return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today(), deadline });
