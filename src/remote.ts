@@ -146,7 +146,7 @@ async function call(fetchFn: typeof fetch, base: string, path: string, body: str
     const code = causeCode(err);
     if (e.name === 'TimeoutError' && deadline && deadline.remaining() <= 0) throw deadline.error(`waiting for llama-server (${path})`);
     const why =
-      e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : code === 'ECONNREFUSED' ? 'connection refused (nothing listens there)' : code;
+      e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED: nothing listens there)' : code;
     throw new KvdiffError(`could not reach llama-server at ${base}${path}: ${why}`, 'start llama-server, or check the --server URL');
   }
   let json: unknown;
