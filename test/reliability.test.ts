@@ -325,3 +325,24 @@ describe('usage errors quote the argument escaped', () => {
     expect(unknown.stderr + choice.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 });
+
+/** Whether `probe` fails with EACCES here (so the test can use the path even when it runs as root). */
+function deniedHere(probe: () => unknown): boolean {
+  try {
+    probe();
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES';
+  }
+}
+
+describe('unreadable paths that stay unreadable for root (Linux /proc)', () => {
+  const folder = '/proc/1/map_files';
+  const file = '/proc/sys/vm/compact_memory';
+  it.skipIf(!deniedHere(() => readdirSync(folder)))(`check on an unreadable folder (${folder})`, async () =>
+    expectOneLine(await runCli(['check', folder]), /cannot read folder \/proc\/1\/map_files: permission denied/));
+  it.skipIf(!deniedHere(() => readFileSync(file)))(`a body and a template that cannot be opened (${file})`, async () => {
+    expectOneLine(await runCli(['check', file, A]), /cannot read \/proc\/sys\/vm\/compact_memory: permission denied/);
+    expectOneLine(await runCli([A, A, '--template', file]), /permission denied/);
+  });
+});
