@@ -7,6 +7,8 @@ import type { RequestBody } from './payload/body.js';
 import { ChatTemplate, detectCaps } from './render.js';
 import { chatBody, rawPrompt, tokenizePieces } from './dialect/index.js';
 import { PromptTokenizer, type Tokens } from './tokenize.js';
+import type { Deadline } from './deadline.js';
+import { TemplateLimitError } from './jinja/compat.js';
 
 /** A rendered and tokenized request. */
 export interface Processed {
@@ -21,6 +23,8 @@ export interface EngineOptions {
   cache?: Partial<CacheConfig>;
   /** The clock templates see. */
   now: Date;
+  /** The command's overall deadline (`--timeout`); none for library calls unless given. */
+  deadline?: Deadline;
 }
 
 /**
@@ -65,6 +69,7 @@ export class Engine implements Processor {
     this.now = now;
     const label = model.source.templateName ? `${model.source.name} (${model.source.templateName})` : model.source.name;
     this.template = new ChatTemplate(model.chatTemplate, label, now);
+    this.template.deadline = options.deadline;
     this.caps = detectCaps(this.template);
     this.tokenizer = new PromptTokenizer(model);
     this.prep = { backend: renderBackend(backend), model, caps: this.caps, now };
@@ -106,6 +111,7 @@ export class Engine implements Processor {
   };
 
   tokenize(rendered: string): Tokens {
+    this.options.deadline?.check('tokenizing');
     return this.tokenizer.encode(rendered, this.addSpecial);
   }
 
@@ -153,7 +159,8 @@ export function userMessageStarts(engine: Processor, body: RequestBody, p: Proce
     let text: string;
     try {
       text = k === 0 ? '' : engine.render({ label: body.label, root: prefixRoot }, 'a message prefix');
-    } catch {
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
       return; // templates that refuse a partial conversation: no checkpoint position known there
     }
     const at = commonTextPrefix(text, p.rendered);

@@ -230,7 +230,8 @@ function llamaContent(content: unknown, i: number, caps: TemplateCaps, label: st
 }
 
 function llamaToolCall(tc: unknown, i: number, k: number, caps: TemplateCaps, label: string): Record<string, unknown> {
-  const call = (tc ?? {}) as Record<string, unknown>;
+  // nlohmann's contains() is false on a number, string, boolean or array: llama-server says the type is missing
+  const call = (tc && typeof tc === 'object' && !Array.isArray(tc) ? tc : {}) as Record<string, unknown>;
   const where = `messages[${i}].tool_calls[${k}]`;
   if (!('type' in call)) refuse(label, `${where}: Missing tool call type`);
   if (call.type !== 'function') refuse(label, `${where}: Unsupported tool call type ${JSON.stringify(call.type)}`);

@@ -8,9 +8,16 @@ import type { RequestBody } from './payload/body.js';
 import { nodeToJson } from './payload/json.js';
 import { nodeAt } from './payload/edit.js';
 import { chatBody, rawPrompt } from './dialect/index.js';
+import { causeCode, readCapped } from './model/hf-http.js';
+import type { Deadline } from './deadline.js';
 
 /** How long one request to llama-server may take before kvdiff gives up on it. */
 export const SERVER_TIMEOUT_MS = 30_000;
+/**
+ * Largest answer read from llama-server: a /tokenize answer with pieces for a 1M-token prompt is about 40 MB and an
+ * /apply-template answer is at most the render limit; past this a misbehaving server would exhaust memory.
+ */
+export const MAX_SERVER_RESPONSE_BYTES = 256 * 1024 * 1024;
 /** Requests in flight at once: attribution sends one render per JSON difference. */
 export const SERVER_CONCURRENCY = 4;
 
@@ -35,13 +42,14 @@ export class RemoteEngine implements Processor {
     readonly source: ModelSourceInfo,
     readonly now: Date,
     readonly cache: CacheConfig,
+    private readonly deadline?: Deadline,
   ) {}
 
   /** Reads `GET /props` (the server's chat template and special tokens). */
-  static async connect(url: string, fetchFn: typeof fetch, opts: { now: Date; cache?: Partial<CacheConfig> }): Promise<RemoteEngine> {
+  static async connect(url: string, fetchFn: typeof fetch, opts: { now: Date; cache?: Partial<CacheConfig>; deadline?: Deadline }): Promise<RemoteEngine> {
     const base = url.replace(/\/+$/, '');
     if (!/^https?:\/\//.test(base)) throw new KvdiffError(`--server ${url} is not an http(s) URL`, 'pass it like http://127.0.0.1:8080');
-    const props = await call(fetchFn, base, '/props', undefined);
+    const props = await call(fetchFn, base, '/props', undefined, opts.deadline);
     const template = typeof props.chat_template === 'string' ? props.chat_template : '';
     const source: ModelSourceInfo = {
       kind: 'server',
@@ -49,7 +57,7 @@ export class RemoteEngine implements Processor {
       templateSha256: createHash('sha256').update(template).digest('hex'),
       ...(typeof props.model_path === 'string' ? { tokenizerFile: props.model_path } : {}),
     };
-    return new RemoteEngine(base, fetchFn, source, opts.now, { ...DEFAULT_CACHE_CONFIG, ...opts.cache });
+    return new RemoteEngine(base, fetchFn, source, opts.now, { ...DEFAULT_CACHE_CONFIG, ...opts.cache }, opts.deadline);
   }
 
   /** Sends every body not yet asked about to the server; refusals are kept and thrown when read. */
@@ -77,14 +85,14 @@ export class RemoteEngine implements Processor {
     const bodyJson = key;
     let prompt: string;
     try {
-      const t = await call(this.fetchFn, this.url, '/apply-template', bodyJson);
+      const t = await call(this.fetchFn, this.url, '/apply-template', bodyJson, this.deadline);
       if (typeof t.prompt !== 'string') throw new KvdiffError(`llama-server at ${this.url} answered /apply-template without a "prompt"`);
       prompt = t.prompt;
     } catch (err) {
       if (err instanceof ServerRefused) return { error: err.message };
       throw err;
     }
-    const tok = await call(this.fetchFn, this.url, '/tokenize', JSON.stringify({ content: prompt, add_special: true, parse_special: true, with_pieces: true }));
+    const tok = await call(this.fetchFn, this.url, '/tokenize', JSON.stringify({ content: prompt, add_special: true, parse_special: true, with_pieces: true }), this.deadline);
     if (!Array.isArray(tok.tokens)) throw new KvdiffError(`llama-server at ${this.url} answered /tokenize without "tokens"`);
     const ids: number[] = [];
     const bytes: Uint8Array[] = [];
@@ -100,7 +108,7 @@ export class RemoteEngine implements Processor {
 
   /** `/tokenize` with the prompt as `content` (tokenize_mixed: add_special for a leading string only, parse_special). */
   private async tokenizeRaw(promptJson: string): Promise<Outcome> {
-    const tok = await call(this.fetchFn, this.url, '/tokenize', `{"content":${promptJson},"add_special":true,"parse_special":true,"with_pieces":true}`);
+    const tok = await call(this.fetchFn, this.url, '/tokenize', `{"content":${promptJson},"add_special":true,"parse_special":true,"with_pieces":true}`, this.deadline);
     if (!Array.isArray(tok.tokens)) throw new KvdiffError(`llama-server at ${this.url} answered /tokenize without "tokens"`);
     let rendered = '';
     const ids: number[] = [];
@@ -161,20 +169,27 @@ function serverRequest(body: RequestBody): { key: string; error?: string } {
 /** The server answered with an error for this body: a refusal to report, not a tool failure. */
 class ServerRefused extends Error {}
 
-async function call(fetchFn: typeof fetch, base: string, path: string, body: string | undefined): Promise<Record<string, unknown>> {
+async function call(fetchFn: typeof fetch, base: string, path: string, body: string | undefined, deadline?: Deadline): Promise<Record<string, unknown>> {
   let res: Response;
   let text: string;
+  deadline?.check(`asking llama-server (${path})`);
+  const timeoutMs = Math.min(SERVER_TIMEOUT_MS, deadline ? Math.max(1, deadline.remaining()) : SERVER_TIMEOUT_MS);
+  const signal = AbortSignal.timeout(timeoutMs);
   try {
     res = await fetchFn(`${base}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body,
-      signal: AbortSignal.timeout(SERVER_TIMEOUT_MS),
+      signal,
     });
-    text = await res.text();
+    text = new TextDecoder().decode(await readCapped(res, `llama-server at ${base}${path}`, signal, MAX_SERVER_RESPONSE_BYTES));
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : (e.cause?.code ?? e.message);
+    if (err instanceof KvdiffError) throw err;
+    const e = err as Error;
+    const code = causeCode(err);
+    if (e.name === 'TimeoutError' && deadline && deadline.remaining() <= 0) throw deadline.error(`waiting for llama-server (${path})`);
+    const why =
+      e.name === 'TimeoutError' ? `no answer within ${SERVER_TIMEOUT_MS / 1000} s` : code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED: nothing listens there)' : code;
     throw new KvdiffError(`could not reach llama-server at ${base}${path}: ${why}`, 'start llama-server, or check the --server URL');
   }
   let json: unknown;

@@ -1,19 +1,31 @@
 import { Environment, Template } from '@huggingface/jinja';
 import { KvdiffError } from './errors.js';
 import { strftime } from './clock.js';
-import { LlamaInterpreter, TemplateLimitError } from './jinja/compat.js';
+import { LlamaInterpreter, MAX_RENDER_MS, TemplateLimitError } from './jinja/compat.js';
+import type { Deadline } from './deadline.js';
 import type { RV } from './jinja/values.js';
 import type { RenderInput, TemplateCaps } from './normalize.js';
 
 /** Largest `range()` a template may ask for: chat templates loop over messages, never over millions. */
 export const MAX_RANGE_ITEMS = 1_000_000;
-/** Largest rendered prompt accepted, in characters (about 16M tokens). */
-export const MAX_RENDER_CHARS = 64 * 1024 * 1024;
+/**
+ * Largest rendered prompt accepted, in characters: 8M characters is about 2M tokens of English, twice the longest
+ * context any served model offers. Tokenizing costs about 300 bytes of memory per token, so a prompt that is one
+ * token per character (digits) still tokenizes within Node's default heap (MAX_TOKENIZE_CHARS is this limit).
+ */
+export const MAX_RENDER_CHARS = 8 * 1024 * 1024;
+/**
+ * Longest format string `strftime_now` takes: real templates pass a dozen characters; a format built by repetition
+ * (`'%Y' * 10000000`) would expand outside the template's step budget.
+ */
+export const MAX_STRFTIME_FORMAT_CHARS = 1024;
 
 
 /** A parsed chat template plus the fixed clock it renders with. */
 export class ChatTemplate {
   private readonly parsed: Template;
+  /** The command's overall deadline: each render stops when it passes (see deadline.ts). */
+  deadline?: Deadline;
 
   constructor(
     readonly source: string,
@@ -74,9 +86,11 @@ export class ChatTemplate {
 
   private renderVars(vars: Record<string, unknown>, dialect: 'llama.cpp' | 'hf', side: string): string {
     let out: string;
+    this.deadline?.check(`rendering ${side}`);
     try {
       out = this.run(vars, dialect).interp.run(this.parsed.parsed).value as string;
     } catch (err) {
+      if (err instanceof TemplateLimitError && this.deadline && this.deadline.remaining() <= 0) throw this.deadline.error(`rendering ${side}`);
       if (err instanceof TemplateRaised) {
         throw new KvdiffError(`template ${this.label} raised an error while rendering ${side}: "${err.message}"`);
       }
@@ -102,14 +116,21 @@ export class ChatTemplate {
       False: false,
       True: true,
       None: null,
-      strftime_now: (fmt: unknown) => strftime(this.now, String(fmt)),
+      strftime_now: (fmt: unknown) => {
+        const f = String(fmt);
+        if (f.length > MAX_STRFTIME_FORMAT_CHARS) {
+          throw new TemplateLimitError(`strftime_now() was given a format of ${f.length} characters, over the limit of ${MAX_STRFTIME_FORMAT_CHARS} (MAX_STRFTIME_FORMAT_CHARS)`);
+        }
+        return strftime(this.now, f);
+      },
       raise_exception: (msg: unknown) => {
         throw new TemplateRaised(String(msg));
       },
       range: boundedRange,
     };
     for (const [k, v] of Object.entries({ ...globals, ...vars })) env.set(k, v);
-    return { env, interp: new LlamaInterpreter(env, { dialect, maxChars: MAX_RENDER_CHARS, trackUse }) };
+    const maxMs = this.deadline ? Math.min(MAX_RENDER_MS, this.deadline.remaining()) : undefined;
+    return { env, interp: new LlamaInterpreter(env, { dialect, maxChars: MAX_RENDER_CHARS, trackUse, maxMs }) };
   }
 
   /**
@@ -124,7 +145,10 @@ export class ChatTemplate {
     try {
       interp.run(this.parsed.parsed);
     } catch (err) {
-      if (err instanceof TemplateLimitError) throw err;
+      if (err instanceof TemplateLimitError) {
+        if (this.deadline && this.deadline.remaining() <= 0) throw this.deadline.error('probing the template');
+        throw new TemplateLimitError(`template ${this.label} stopped while probing what it reads: ${err.message}`);
+      }
       ok = false;
     }
     return { ok, used: watched.map((v) => interp.used.has(v)) };

@@ -1,5 +1,8 @@
 import { bpeEncoder } from './model/prepared-bpe.js';
 import type { ModelInfo, TokenEncoder } from './model/types.js';
+import { buildTokenizer, checkTokenizerJson } from './model/tokenizer-check.js';
+import { KvdiffError } from './errors.js';
+import { MAX_RENDER_CHARS } from './render.js';
 
 /** Token ids of a rendered prompt, with the UTF-16 offset where each token's text starts. */
 export interface Tokens {
@@ -7,6 +10,13 @@ export interface Tokens {
   /** `starts[i]` = index in the rendered text where token i begins; BOS/EOS added by the tokenizer take the offset of what follows/precedes. */
   starts: number[];
 }
+
+/**
+ * Longest rendered prompt tokenized, in characters: the render limit itself. Tokenizing costs far more memory per
+ * character than rendering (pre-tokenizer pieces, merge ranks), so MAX_RENDER_CHARS is set where both fit a
+ * default Node heap; checked here too for text that did not come from a render (library use).
+ */
+export const MAX_TOKENIZE_CHARS = MAX_RENDER_CHARS;
 
 /** Most distinct text pieces remembered per tokenizer: enough for every message of a long session, twice. */
 export const PIECE_CACHE_LIMIT = 50_000;
@@ -31,15 +41,27 @@ export class PromptTokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
 
+  /** How errors name the tokenizer (its file). */
+  private readonly where: string;
+
   constructor(private readonly model: ModelInfo) {
     const files = model.tokenizer;
-    this.enc = files.encoder ? files.encoder() : bpeEncoder(files.json, files.config);
+    const where = (this.where = model.source.tokenizerFile ?? model.source.name);
+    this.enc = buildTokenizer(where, () => {
+      if (files.encoder) return files.encoder();
+      checkTokenizerJson(files.json, where);
+      return bpeEncoder(files.json, files.config);
+    });
     this.special = new Map(this.enc.specials.filter((t) => t.content.length > 0).map((t) => [t.content, t.id]));
     const alternatives = [...this.special.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.splitter = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
     this.bosId = model.bosToken ? this.idOf(model.bosToken) : null;
     this.eosId = model.eosToken ? this.idOf(model.eosToken) : null;
     this.byteLevel = this.enc.textForm === 'byte-level';
+    // a vocabulary that drops ordinary text would make every prompt look cached: refuse it
+    if (buildTokenizer(where, () => this.enc.encode('a b')).length === 0) {
+      throw new KvdiffError(`tokenizer ${where} encodes no tokens for ordinary text ("a b"): its vocabulary cannot be what the server uses`, 'pass the tokenizer.json of the served model, or --gguf FILE');
+    }
   }
 
   private idOf(token: string): number | null {
@@ -48,6 +70,9 @@ export class PromptTokenizer {
 
   /** Ids the server would see for this rendered prompt; `addSpecial` adds BOS/EOS where the model does. */
   encode(text: string, addSpecial = true): Tokens {
+    if (text.length > MAX_TOKENIZE_CHARS) {
+      throw new KvdiffError(`a rendered prompt of ${text.length} characters is over the ${MAX_TOKENIZE_CHARS}-character limit for tokenizing (MAX_TOKENIZE_CHARS)`);
+    }
     const ids: number[] = [];
     const starts: number[] = [];
     if (addSpecial && this.model.addBos && this.bosId !== null) {
@@ -87,7 +112,7 @@ export class PromptTokenizer {
   private encodePiece(piece: string): { ids: number[]; lens: number[] } {
     const cached = this.cache.get(piece);
     if (cached) return cached;
-    const ids = this.enc.encode(piece);
+    const ids = buildTokenizer(this.where, () => this.enc.encode(piece));
     const entry = { ids, lens: this.lengths(piece, ids) };
     if (this.cache.size >= PIECE_CACHE_LIMIT) this.cache.clear();
     this.cache.set(piece, entry);
@@ -136,7 +161,7 @@ export class PromptTokenizer {
   piece(id: number): string {
     const cached = this.pieceCache.get(id);
     if (cached !== undefined) return cached;
-    const p = this.enc.decode(id);
+    const p = buildTokenizer(this.where, () => this.enc.decode(id));
     this.pieceCache.set(id, p);
     return p;
   }

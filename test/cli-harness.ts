@@ -9,7 +9,7 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process with captured output, no colour, and optional stdin. */
-export async function runCli(args: string[], stdin = ''): Promise<CliResult> {
+export async function runCli(args: string[], stdin = '', more: Partial<CliContext> = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const ctx: CliContext = {
@@ -20,6 +20,7 @@ export async function runCli(args: string[], stdin = ''): Promise<CliResult> {
     isTTY: false,
     colors: () => new Chalk({ level: 0 }),
     exitCode: 0,
+    ...more,
   };
   const code = await main(['node', 'kvdiff', ...args], ctx);
   return { code, stdout, stderr };

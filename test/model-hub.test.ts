@@ -326,6 +326,14 @@ describe('failures: one clear line, nothing half-written in the cache', () => {
     expect(noCommit.message).toContain('X-Repo-Commit');
   });
 
+  it('a malformed tokenizer.json is refused before anything is cached, so later runs do not trip on it', async () => {
+    const hostile = join(fileURLToPath(new URL('./hostile/tokenizer/', import.meta.url)));
+    for (const name of ['merges-string', 'unknown-pre-tokenizer', 'empty-vocab']) {
+      const err = await failsCleanly(hubFiles({ 'tokenizer.json': await readFile(join(hostile, `${name}.json`)) }));
+      expect(err.message).toMatch(/^tokenizer http:.*tokenizer\.json/);
+    }
+  });
+
   it('no network: connection refused names the URL, the code and the cache looked in', async () => {
     const hub = await standIn(hubFiles());
     await hub.close();

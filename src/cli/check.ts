@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { analyzeAhead, type DiffReport } from '../analyze.js';
 import { KvdiffError } from '../errors.js';
-import type { RequestBody } from '../payload/body.js';
+import { decodeUtf8, type RequestBody } from '../payload/body.js';
+import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readClientBody, type Api } from '../dialect/index.js';
+import { fsError, readBounded } from './read.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from '../report/hints.js';
 import { helpTarget } from '../report/dialect.js';
-import { num, plural } from '../report/visible.js';
+import { num, plural, safeText } from '../report/visible.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
@@ -28,7 +30,8 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
     .option('--no-color', 'plain text even on a terminal')
     .addHelpText('after', '\nExit status: 0 when every request reuses all of the previous one, 1 on a break, 2 on bad input.')
     .action(async (paths: string[], opts: CheckOptions) => {
-      const bodies = (await Promise.all(paths.map((p) => readSequence(p, ctx, opts.api)))).flat();
+      const bodies: RequestBody[] = [];
+      for (const p of paths) bodies.push(...(await readSequence(p, ctx, opts.api)));
       if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length}`, 'pass the requests of one session in the order they were sent');
       const engine = await buildEngine(opts, ctx);
       const allowed = new Set(opts.allow);
@@ -47,25 +50,36 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
   program.addCommand(cmd);
 }
 
-/** The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files in name order. */
+/**
+ * The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files (else of .txt rendered prompts)
+ * in name order. Files are read one at a time (a folder of thousands must not open them all at once: EMFILE at
+ * `ulimit -n 256`).
+ */
 async function readSequence(path: string, ctx: CliContext, api?: Api): Promise<RequestBody[]> {
   let isDir = false;
   try {
     isDir = (await fsp.stat(path)).isDirectory();
-  } catch {
-    // readBodyArg reports the missing file
+  } catch (err) {
+    throw fsError(err, path, '');
   }
   if (isDir) {
-    const all = await fsp.readdir(path);
+    let all: string[];
+    try {
+      all = await fsp.readdir(path);
+    } catch (err) {
+      throw fsError(err, path, 'folder');
+    }
     // a folder of request bodies, else a --log-prompts-dir folder of rendered prompts
     let names = all.filter((n) => n.endsWith('.json'));
     if (!names.length) names = all.filter((n) => n.endsWith('.txt'));
     names.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
     if (!names.length) throw new KvdiffError(`${path} holds no .json request bodies and no .txt rendered prompts`);
-    return Promise.all(names.map((n) => readBodyArg(join(path, n), ctx, api)));
+    const bodies: RequestBody[] = [];
+    for (const n of names) bodies.push(await readBodyArg(join(path, n), ctx, api));
+    return bodies;
   }
   if (path.endsWith('.jsonl')) {
-    const text = await fsp.readFile(path, 'utf8');
+    const text = decodeUtf8(await readBounded(path, MAX_BODY_BYTES, ''), path);
     return text
       .split('\n')
       .map((line, i) => ({ line, label: `${path}:${i + 1}` }))
@@ -80,16 +94,16 @@ function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number
   let lost = 0;
   for (const { report: r, ok } of steps) {
     const cmp = r.comparison;
-    const head = `${r.a.label} → ${r.b.label}`;
+    const head = safeText(`${r.a.label} → ${r.b.label}`);
     if (r.reusesAll) {
       out.push(`${c.green('ok')}    ${head}: reuses all ${num(cmp.tokensA)} tokens (n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)})`);
       continue;
     }
     const first = r.causes.find((f) => f.breaks) ?? r.causes[0];
-    const where = first ? `: ${first.code} ${formatPath(first.path)}` : '';
+    const where = first ? `: ${first.code} ${safeText(formatPath(first.path))}` : '';
     const tag = ok ? c.yellow('allow') : c.red.bold('break');
     out.push(`${tag} ${head}: n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)}, cache break at token ${num(cmp.firstDivergence!.token)}${where}`);
-    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${causeHelp(helpTarget(first), r.backend)}`);
+    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${safeText(causeHelp(helpTarget(first), r.backend))}`);
     if (!ok) lost += cmp.tokensA - Math.min(cmp.commonPrefix, cmp.nPast);
   }
   const summary = breaks

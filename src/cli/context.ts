@@ -4,8 +4,8 @@ import type { ChalkInstance } from 'chalk';
 export interface CliContext {
   stdout(text: string): void;
   stderr(text: string): void;
-  /** Reads all of standard input (for `-`). */
-  readStdin(): Promise<string>;
+  /** Reads all of standard input (for `-`), up to MAX_BODY_BYTES. */
+  readStdin(): Promise<string | Uint8Array>;
   env: Record<string, string | undefined>;
   /** Whether stdout is a terminal (decides colour). */
   isTTY: boolean;

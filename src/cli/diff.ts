@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { MAX_BODY_BYTES } from '../payload/json.js';
+import { readBounded } from './read.js';
 import { analyzeAhead, type LoggedReuse } from '../analyze.js';
 import { explainLogText, lastLoggedRequest } from '../logs/index.js';
 import { readResponse } from '../payload/response.js';
@@ -10,15 +11,17 @@ import { jsonReport } from '../report/json.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
-/** The last request with a logged n_past in a llama-server log file. */
+/**
+ * A response or log file, checked for type and size first (a device or a huge file is refused, not read whole).
+ * A log over this is better given to `kvdiff logs`, which streams it.
+ */
+const MAX_SIDE_FILE_BYTES = MAX_BODY_BYTES;
+
 async function readText(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new KvdiffError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  return new TextDecoder().decode(await readBounded(file, MAX_SIDE_FILE_BYTES, what));
 }
 
+/** The last request with a logged n_past in a llama-server log file. */
 async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse> {
   const text = await readText(file, 'log');
   const last = lastLoggedRequest(explainLogText(text).requests);

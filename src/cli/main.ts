@@ -2,6 +2,9 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { KvdiffError } from '../errors.js';
+import { safeText } from '../report/visible.js';
+import { readStreamBounded } from './read.js';
+import { MAX_BODY_BYTES } from '../payload/json.js';
 import type { CliContext } from './context.js';
 import { registerCheckCommand } from './check.js';
 import { registerDiffCommand } from './diff.js';
@@ -20,7 +23,8 @@ export function buildProgram(ctx: CliContext): Command {
     .description('explain prompt-cache (KV-cache) misses between two chat requests')
     .version(packageVersion(), '-V, --version', 'print the kvdiff version')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
+    // commander's usage errors quote the argument typed (`unknown option '--\x1b[2J'`): escape it like any input
+    .configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s.split('\n').map(safeText).join('\n')) });
   // -- command registrations (one line per command module) --
   registerDiffCommand(program, ctx);
   registerRenderCommands(program, ctx);
@@ -31,20 +35,21 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+/** Where to report a bug: printed under the stack of an internal error. */
+export const BUG_REPORT_HINT = 'this is a bug in kvdiff: please report it with the command you ran and the stack above';
+
 export function nodeContext(): CliContext {
-  // `kvdiff ... | head` closes the pipe early: stop writing quietly instead of crashing on EPIPE
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    // `kvdiff ... | head` closes the pipe early: stop writing quietly
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    // a full disk (`> /dev/full`: ENOSPC), a broken device: the output is incomplete, so say so and fail
+    process.stderr.write(`error: cannot write the output: ${err.code ?? err.message}${err.code === 'ENOSPC' ? ' (no space left on the device)' : ''}\n`);
+    process.exit(2);
   });
   return {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
-    readStdin: async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
+    readStdin: async () => readStreamBounded(process.stdin, MAX_BODY_BYTES, 'standard input'),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
     colors({ json, color }) {
@@ -68,12 +73,13 @@ export async function main(argv: string[], ctx: CliContext = nodeContext()): Pro
       return 2; // commander already printed its message
     }
     if (err instanceof KvdiffError) {
-      ctx.stderr(`error: ${err.message}\n`);
-      if (err.hint) ctx.stderr(`help: ${err.hint}\n`);
+      // messages quote inputs (file names, template and server messages): never let them drive the terminal
+      ctx.stderr(`error: ${safeText(err.message)}\n`);
+      if (err.hint) ctx.stderr(`help: ${safeText(err.hint)}\n`);
       return 2;
     }
     const e = err as Error;
-    ctx.stderr(`error: internal error: ${e?.message ?? String(err)}\n${e?.stack ?? ''}\n`);
+    ctx.stderr(`error: internal error: ${safeText(e?.message ?? String(err))}\n${safeText(e?.stack ?? '').replace(/\\n/g, '\n')}\n${BUG_REPORT_HINT}\n`);
     return 2;
   }
 }

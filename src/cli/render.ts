@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { chatBody } from '../dialect/index.js';
 import { prettyJson } from '../dialect/pretty.js';
+import { hasControls, safeText } from '../report/visible.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 /** `kvdiff render BODY` and `kvdiff tokens BODY`: what the server would template and tokenize. */
@@ -19,7 +20,12 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
       const engine = await buildEngine(opts, ctx);
       const b = await readBodyArg(body, ctx, opts.api);
       await engine.prefetch?.([b]);
-      ctx.stdout(engine.render(b, body));
+      const text = engine.render(b, body);
+      // raw by design (it is what the server tokenizes), but a terminal would act on escape sequences in it
+      if (ctx.isTTY && hasControls(text)) {
+        ctx.stderr('warning: the rendered prompt holds control characters (escape sequences) from the request; they are printed raw\nhelp: redirect to a file, or run kvdiff tokens to see them escaped\n');
+      }
+      ctx.stdout(text);
     });
   addEngineOptions(render);
   program.addCommand(render);
@@ -37,7 +43,7 @@ export function registerRenderCommands(program: Command, ctx: CliContext): void 
       if (opts.json) {
         ctx.stdout(`${JSON.stringify({ ids: t.ids, pieces })}\n`);
       } else {
-        ctx.stdout(t.ids.map((id, i) => `${String(i).padStart(6)}  ${String(id).padStart(7)}  ${JSON.stringify(pieces[i])}`).join('\n') + '\n');
+        ctx.stdout(t.ids.map((id, i) => `${String(i).padStart(6)}  ${String(id).padStart(7)}  ${safeText(JSON.stringify(pieces[i]))}`).join('\n') + '\n');
       }
     });
   addEngineOptions(tokens);

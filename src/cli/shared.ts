@@ -1,4 +1,3 @@
-import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
@@ -10,9 +9,12 @@ import type { CacheConfig } from '../cache.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
 import { preparedCacheDir } from '../model/prepared.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
-import type { RequestBody } from '../payload/body.js';
+import { decodeUtf8, type RequestBody } from '../payload/body.js';
 import { API_CHOICES, readClientBody, type Api } from '../dialect/index.js';
+import { readBounded } from './read.js';
+import { safeText } from '../report/visible.js';
 import { parseDate } from '../clock.js';
+import { Deadline, DEFAULT_TIMEOUT_MS } from '../deadline.js';
 import type { CliContext } from './context.js';
 import { nodeFs } from './node-fs.js';
 
@@ -31,6 +33,8 @@ export interface EngineCliOptions extends ModelOptions {
   ubatchSize?: number;
   blockSize?: number;
   pageSize?: number;
+  /** Seconds the whole command may take. */
+  timeout?: number;
 }
 
 function count(flag: string) {
@@ -60,7 +64,14 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--batch-size <n>', 'llama-server -b (default 2048)', count('--batch-size'))
     .option('--ubatch-size <n>', 'llama-server -ub (default 512)', count('--ubatch-size'))
     .option('--block-size <n>', 'vLLM --block-size (default 16)', count('--block-size'))
-    .option('--page-size <n>', 'SGLang --page-size (default 1)', count('--page-size'));
+    .option('--page-size <n>', 'SGLang --page-size (default 1)', count('--page-size'))
+    .option('--timeout <seconds>', `stop with exit 2 when the whole command takes longer (default ${DEFAULT_TIMEOUT_MS / 1000})`, seconds);
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new KvdiffError(`--timeout takes a number of seconds above 0, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function today(): Date {
@@ -69,23 +80,24 @@ function today(): Date {
 }
 
 export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor & Partial<Prefetching>> {
-  if (opts.server) return connectServer(opts);
+  const deadline = new Deadline(opts.timeout === undefined ? DEFAULT_TIMEOUT_MS : opts.timeout * 1000);
+  if (opts.server) return connectServer(opts, deadline);
   const model = await resolveModel(opts, {
     fs: nodeFs,
     env: ctx.env,
     homeDir: homedir(),
     fetch: globalThis.fetch,
-    onProgress: (m) => ctx.stderr(`${m}\n`),
+    onProgress: (m) => ctx.stderr(`${safeText(m)}\n`),
     cacheDir: preparedCacheDir(ctx.env, homedir()),
   });
-  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today() });
+  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today(), deadline });
 }
 
-async function connectServer(opts: EngineCliOptions): Promise<RemoteEngine> {
+async function connectServer(opts: EngineCliOptions, deadline: Deadline): Promise<RemoteEngine> {
   const clash = [opts.model && '--model', opts.gguf && '--gguf', opts.hf && '--hf', opts.template && '--template', opts.tokenizer && '--tokenizer'].filter(Boolean);
   if (clash.length) throw new KvdiffError(`--server uses the server's own template and tokenizer: drop ${clash.join(', ')}`);
   if (opts.backend !== 'llama.cpp') throw new KvdiffError('--server asks llama-server itself: --backend must be llama.cpp');
-  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts) });
+  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts), deadline });
 }
 
 function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
@@ -104,34 +116,9 @@ function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
   return cache;
 }
 
-/** Reads a request body (any dialect, or a rendered prompt .txt) from a file, or from standard input for `-`. */
+/** Reads a request body (any dialect, or a rendered prompt .txt) from a file, or from standard input for `-`, within MAX_BODY_BYTES. */
 export async function readBodyArg(path: string, ctx: CliContext, api?: Api): Promise<RequestBody> {
-  let text: string;
-  if (path === '-') {
-    text = await ctx.readStdin();
-  } else {
-    let size: number;
-    try {
-      const st = await fsp.stat(path);
-      if (st.isDirectory()) throw new KvdiffError(`${path} is a folder, not a request body`);
-      size = st.size;
-    } catch (err) {
-      if (err instanceof KvdiffError) throw err;
-      throw new KvdiffError(`cannot read ${path}: ${describeFsError(err)}`);
-    }
-    if (size > MAX_BODY_BYTES) throw new KvdiffError(`${path} is ${size} bytes, over the ${MAX_BODY_BYTES}-byte limit for a request body`);
-    try {
-      text = await fsp.readFile(path, 'utf8');
-    } catch (err) {
-      throw new KvdiffError(`cannot read ${path}: ${describeFsError(err)}`);
-    }
-  }
-  return readClientBody(text, path === '-' ? 'stdin' : path, api);
-}
-
-function describeFsError(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  return code ?? (err as Error).message;
+  const label = path === '-' ? 'stdin' : path;
+  const data = path === '-' ? await ctx.readStdin() : await readBounded(path, MAX_BODY_BYTES, '');
+  return readClientBody(typeof data === 'string' ? data : decodeUtf8(data, label), label, api);
 }

@@ -39,6 +39,8 @@ export interface CompatOptions {
   maxChars: number;
   /** Record which values the template touched, as llama.cpp's caps detection does (`ctx.is_get_stats`). */
   trackUse?: boolean;
+  /** Wall time this render may take, when less than MAX_RENDER_MS is left of the command's deadline. */
+  maxMs?: number;
 }
 
 /** An already evaluated value, spliced into a synthetic node so a base method does not evaluate twice. */
@@ -75,7 +77,7 @@ export class LlamaInterpreter extends BaseInterpreter {
     if (++this.steps > MAX_TEMPLATE_STEPS) {
       throw new TemplateLimitError(`template took more than ${MAX_TEMPLATE_STEPS} evaluation steps (MAX_TEMPLATE_STEPS): it loops without end or is hostile`);
     }
-    if (this.steps % CLOCK_EVERY_STEPS === 0 && performance.now() - this.started > MAX_RENDER_MS) {
+    if (this.steps % CLOCK_EVERY_STEPS === 0 && performance.now() - this.started > (this.opts.maxMs ?? MAX_RENDER_MS)) {
       throw new TemplateLimitError(`template rendered for more than ${MAX_RENDER_MS / 1000} s (MAX_RENDER_MS): it loops without end or is hostile`);
     }
   }
@@ -111,6 +113,14 @@ interface Internals {
 type Self = LlamaInterpreter & Internals;
 const base = Interpreter.prototype as unknown as Internals;
 const proto = LlamaInterpreter.prototype as unknown as Internals;
+
+/**
+ * A function has no string form in llama.cpp (`value_func_t` has no `as_string`: "Function is not a string value"),
+ * so `{{ range }}` fails the render there; @huggingface/jinja would print the interpreter's JavaScript source.
+ */
+(FunctionValue.prototype as { toString(): string }).toString = function () {
+  throw new Error('Function is not a string value (the template prints a function, e.g. {{ range }})');
+};
 
 /**
  * Output of a block. llama.cpp prints nothing for a dict inside `{{ }}` (MiniCPM5 prints an object argument value

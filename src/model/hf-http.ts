@@ -29,17 +29,26 @@ export interface HubGetOptions {
   unreachableHint: string;
 }
 
-function causeCode(err: unknown): string {
+/**
+ * The errno code behind a failed fetch (`ECONNREFUSED`, `ENOTFOUND`), found through `cause` chains and the
+ * AggregateError Node reports when every address of a host refused; undici's own words ("fetch failed") otherwise.
+ */
+export function causeCode(err: unknown): string {
   let e: unknown = err;
-  for (let i = 0; i < 4 && e; i++) {
+  let words = err instanceof Error ? err.message : String(err);
+  for (let i = 0; i < 6 && e; i++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
+    if (typeof code === 'string' && code !== 'UND_ERR_SOCKET') return code;
+    if (e !== err && e instanceof Error && e.message) words = e.message; // "bad port" beats "fetch failed"
+    const inner = (e as { errors?: unknown[] }).errors;
+    e = Array.isArray(inner) && inner.length ? inner[0] : (e as { cause?: unknown }).cause;
   }
-  return err instanceof Error ? err.message : String(err);
+  return words;
 }
 
-async function readCapped(res: Response, url: string, signal: AbortSignal): Promise<Uint8Array> {
+/** A body read in chunks and refused as soon as it passes `max` bytes (the declared length is checked first). */
+export async function readCapped(res: Response, url: string, signal: AbortSignal, max = HUB_MAX_FILE_BYTES): Promise<Uint8Array> {
+  const HUB_MAX_FILE_BYTES = max;
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > HUB_MAX_FILE_BYTES) throw new KvdiffError(`${url} is ${declared} bytes, more than kvdiff accepts`);
   if (!res.body) return new Uint8Array(0);

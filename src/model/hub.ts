@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
 import type { ModelInfo } from './types.js';
-import { loadHfFolder, HF_REQUIRED_FILES, HF_TOKENIZER_CONFIG_FILE, HF_WANTED_FILES } from './hf.js';
+import { loadHfFolder, HF_REQUIRED_FILES, HF_TOKENIZER_CONFIG_FILE, HF_TOKENIZER_FILE, HF_WANTED_FILES } from './hf.js';
 import { findCachedSnapshot, hubCacheDir, isCommitHash, parseHubId, repoCacheDir } from './hf-cache.js';
 import { hubGet, HUB_REQUEST_TIMEOUT_MS, type HubResponse } from './hf-http.js';
+import { bpeEncoder } from './prepared-bpe.js';
+import { buildTokenizer, checkTokenizerJson } from './tokenizer-check.js';
 
 export { parseHubId, hubCacheDir } from './hf-cache.js';
 export { HUB_REQUEST_TIMEOUT_MS, HUB_MAX_FILE_BYTES } from './hf-http.js';
@@ -136,6 +138,13 @@ export async function resolveHubModel(fs: ModelFs, id: string, opts: HubOptions)
     bodies.set(file, res.body);
     opts.onProgress?.(`  ${file} (${formatBytes(res.body.byteLength)})`);
   }
+
+  // a tokenizer kvdiff cannot use is refused before anything is cached, so later runs do not load it again
+  const url = `${endpoint}/${repo}/resolve/${commit}/${HF_TOKENIZER_FILE}`;
+  const parse = (f: string) => JSON.parse(new TextDecoder().decode(bodies.get(f)!)) as Record<string, unknown>;
+  const tokenizerJson = parse(HF_TOKENIZER_FILE);
+  checkTokenizerJson(tokenizerJson, url);
+  buildTokenizer(url, () => bpeEncoder(tokenizerJson, parse(HF_TOKENIZER_CONFIG_FILE)));
 
   // Optional files first, the required ones next, the ref last: an interrupted run leaves no ref pointing
   // at an incomplete snapshot, and each file is complete or absent (writeFileAtomic).

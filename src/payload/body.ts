@@ -18,6 +18,42 @@ export interface RequestBody {
  */
 export type Api = 'chat' | 'messages' | 'responses' | 'completion' | 'prompt';
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of a captured body. llama-server's JSON parser (nlohmann::json) refuses ill-formed UTF-8 with HTTP 400,
+ * so kvdiff refuses it too, naming the first bad byte, rather than predicting reuse for a request the server rejects.
+ */
+export function decodeUtf8(bytes: Uint8Array, label: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new KvdiffError(
+      `${label}: invalid UTF-8 at byte ${at} (0x${bytes[at].toString(16).padStart(2, '0')}): llama-server refuses the request (ill-formed UTF-8 byte)`,
+      'save the body as UTF-8',
+    );
+  }
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if (d === undefined || (d & 0xc0) !== 0x80) return i;
+      // overlong 3/4-byte forms, UTF-16 surrogates and code points past U+10FFFF
+      if (k === 1 && ((c === 0xe0 && d < 0xa0) || (c === 0xed && d > 0x9f) || (c === 0xf0 && d < 0x90) || (c === 0xf4 && d > 0x8f))) return i;
+    }
+    i += n + 1;
+  }
+  return Math.max(0, b.length - 1);
+}
+
 /** Parses and validates a captured OpenAI chat-completions body. */
 export function readBody(text: string, label: string): RequestBody {
   const root = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, label);

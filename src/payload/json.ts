@@ -22,6 +22,9 @@ export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /** Deepest nesting accepted; deeper input is refused instead of overflowing the stack. */
 export const MAX_DEPTH = 512;
 
+/** A JSON number (RFC 8259 grammar), matched in place. */
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
 /** Parses JSON text into an ordered tree; errors carry line and column. */
 export function parseJson(text: string, label: string): JsonNode {
   if (text.length > MAX_BODY_BYTES) {
@@ -85,10 +88,14 @@ class Parser {
   }
 
   number(): JsonNode {
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
+    // any length, as nlohmann::json reads it; a value past the double range is refused, as it refuses it
+    NUMBER.lastIndex = this.i;
+    const m = NUMBER.exec(this.s);
     if (!m) return this.fail('invalid number');
+    const value = Number(m[0]);
+    if (!Number.isFinite(value)) this.fail(`number overflow parsing '${m[0].length > 40 ? `${m[0].slice(0, 40)}…` : m[0]}' (llama-server refuses it too)`);
     this.i += m[0].length;
-    return { type: 'number', value: Number(m[0]), raw: m[0] };
+    return { type: 'number', value, raw: m[0] };
   }
 
   string(): string {
@@ -130,10 +137,18 @@ class Parser {
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
         case 'u': {
-          const hex = s.slice(this.i, this.i + 4);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('invalid \\u escape', this.i - 2);
-          out += String.fromCharCode(parseInt(hex, 16));
+          const unit = this.hex4(this.i);
+          // nlohmann::json (llama-server's parser) accepts a surrogate only as a complete pair
+          if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('invalid string: surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF (llama-server refuses it too)', this.i - 2);
           this.i += 4;
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            const low = s.startsWith('\\u', this.i) ? this.hex4(this.i + 2) : -1;
+            if (low < 0xdc00 || low > 0xdfff) this.fail('invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF (llama-server refuses it too)', this.i - 6);
+            out += String.fromCharCode(unit, low);
+            this.i += 6;
+            break;
+          }
+          out += String.fromCharCode(unit);
           break;
         }
         default:
@@ -141,6 +156,13 @@ class Parser {
       }
     }
     return this.fail('unterminated string', start - 1);
+  }
+
+  /** The value of the four hex digits at `at` (after a `\\u`). */
+  hex4(at: number): number {
+    const hex = this.s.slice(at, at + 4);
+    if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail('invalid \\u escape', at - 2);
+    return parseInt(hex, 16);
   }
 
   array(depth: number): JsonNode {

@@ -1,9 +1,11 @@
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from './hints.js';
+import { safeText } from './visible.js';
 
+/** Workflow-command escaping, after control characters from inputs are made visible (CI logs render ANSI too). */
 function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return safeText(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 function escapeProp(s: string): string {
   return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');

@@ -2,10 +2,17 @@ import type { ChalkInstance } from 'chalk';
 import { diffChars } from 'diff';
 import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
-import { formatPath } from '../payload/path.js';
-import { causeHelp, ignoredNote } from './hints.js';
+import { formatPath as rawPath, type JsonPath } from '../payload/path.js';
+import { causeHelp as rawHelp, ignoredNote as rawNote } from './hints.js';
 import { dialectCauseNotes, dialectIgnoredNote, dialectIgnoredWhere, helpTarget } from './dialect.js';
-import { num, plural, quotePiece, visible } from './visible.js';
+import { num, plural, quotePiece, safeText, visible } from './visible.js';
+
+// Everything below quotes inputs (file names, JSON keys and values, template messages): each goes through safeText,
+// so no input byte reaches the terminal as a control character.
+const formatPath = (p: JsonPath) => safeText(rawPath(p));
+const causeHelp = (...args: Parameters<typeof rawHelp>) => safeText(rawHelp(...args));
+const ignoredNote = (...args: Parameters<typeof rawNote>) => safeText(rawNote(...args));
+const quoted = (s: string | undefined) => (s === undefined ? undefined : safeText(s));
 
 /** Characters of rendered text shown on each side of the divergence. */
 export const CONTEXT_CHARS = 48;
@@ -45,38 +52,38 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     const one = r.ignored.length === 1;
     out.push('', `${c.bold(`ignored: ${plural(r.ignored.length, 'difference')} that ${one ? 'does' : 'do'} not change the rendered prompt`)}`);
     for (const f of r.ignored) {
-      out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${f.from}")`) : ''}`);
-      out.push(`      ${c.dim(dialectIgnoredNote(f) ?? ignoredNote(f, r.backend))}`);
+      out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${quoted(f.from)}")`) : ''}`);
+      out.push(`      ${c.dim(quoted(dialectIgnoredNote(f) ?? undefined) ?? ignoredNote(f, r.backend))}`);
       const where = dialectIgnoredWhere(f);
-      if (where) out.push(`      ${c.dim(where)}`);
+      if (where) out.push(`      ${c.dim(safeText(where))}`);
     }
   }
   for (const g of r.growth) {
-    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${g.b ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
+    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${quoted(g.b) ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
   }
   if (r.slot) out.push('', ...slotLines(r, c));
   if (r.logged) out.push('', ...loggedLines(r, c));
-  out.push('', c.dim(modelLine(r)));
+  out.push('', c.dim(safeText(modelLine(r))));
   return `${out.join('\n')}\n`;
 }
 
 function sideLabel(r: DiffReport, f: Finding): string {
-  return f.side === 'a' ? r.a.label : r.b.label;
+  return safeText(f.side === 'a' ? r.a.label : r.b.label);
 }
 
 function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): string[] {
   const where = f.token === null ? '' : ` at token ${num(f.token)}`;
   const lines = [`${c.yellow.bold(title)}${c.bold(`: ${f.code}${where}`)}`];
-  lines.push(`  ${c.blue('-->')} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (A: "${f.from}")`) : ''}`);
+  lines.push(`  ${c.blue('-->')} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (A: "${quoted(f.from)}")`) : ''}`);
   if (f.a !== undefined && f.b !== undefined) {
-    const [a, b] = markedPair(f.a, f.b, c);
+    const [a, b] = markedPair(safeText(f.a), safeText(f.b), c);
     lines.push(`  ${c.dim('=')} A: ${a}`, `  ${c.dim('=')} B: ${b}`);
   } else {
-    if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
-    if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
+    if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${quoted(f.a)}`);
+    if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${quoted(f.b)}`);
   }
-  for (const note of dialectCauseNotes(f)) lines.push(`  ${c.dim('=')} ${c.bold('note')}: ${note}`);
-  if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${f.error}`);
+  for (const note of dialectCauseNotes(f)) lines.push(`  ${c.dim('=')} ${c.bold('note')}: ${safeText(note)}`);
+  if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${quoted(f.error)}`);
   if (f.elsewhere && !f.elsewhere.changesRender) {
     lines.push(`  ${c.dim('=')} ${c.bold('note')}: under --backend ${f.elsewhere.backend} this difference does not change the prompt`);
   }
@@ -130,7 +137,7 @@ function tokenContext(r: DiffReport, c: ChalkInstance): string[] {
   const side = (ids: number[]) => {
     const parts: string[] = [];
     for (let i = from; i < Math.min(ids.length, t + CONTEXT_TOKENS + 1); i++) {
-      const text = `${ids[i]} ${quotePiece(r.piece(ids[i]))}`;
+      const text = `${ids[i]} ${safeText(quotePiece(r.piece(ids[i])))}`;
       parts.push(i === t ? c.bold.underline(`[${i}] ${text}`) : text);
     }
     if (t >= ids.length) parts.push(c.dim('(end of prompt)'));
@@ -146,7 +153,7 @@ function modelLine(r: DiffReport): string {
 }
 
 function loggedLines(r: DiffReport, c: ChalkInstance): string[] {
-  const l = r.logged!;
+  const l = { ...r.logged!, file: safeText(r.logged!.file) };
   if (l.reused === null) return [`${c.dim('=')} ${c.bold('note')}: ${l.file} has no request with a logged n_past`];
   const where = l.task === null ? '' : ` (task ${l.task}${l.slot === null ? '' : `, slot ${l.slot}`})`;
   const lines = [`${c.dim('=')} ${c.bold('note')}: ${l.file} logged n_past = ${num(l.reused)}${where}; kvdiff predicts ${num(r.comparison.nPast)}`];

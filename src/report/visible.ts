@@ -1,7 +1,43 @@
-/** Whitespace made visible in one line of a snippet: newline ↵, tab →, carriage return ␍, other odd spaces ⍽. */
+/**
+ * Characters that can drive a terminal or hide text: C0 and C1 controls (ESC starts every escape sequence, BEL ends
+ * OSC titles and links), DEL, and the bidirectional overrides ("Trojan Source").
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeOne(c: string): string {
+  if (c === '\n') return '\\n';
+  if (c === '\t') return '\\t';
+  if (c === '\r') return '\\r';
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+}
+
+/**
+ * Text that came from an input (a JSON string, a file name, a template's or a server's message), made safe to
+ * print on a terminal: every control character is shown as an escape (`\x1b`, `\n`), so no input can move the
+ * cursor, clear the screen, set a title or fake a line of kvdiff's own output. Ordinary text is unchanged.
+ */
+export function safeText(text: string): string {
+  return text.replace(CONTROL, escapeOne);
+}
+
+/** Whether `text` holds a character `safeText` would escape (other than newline and tab). */
+export function hasControls(text: string): boolean {
+  return /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(text);
+}
+
+/** A file name or label for a message line: control characters escaped (an alias that says what it is for). */
+export const quoteText = safeText;
+
+/**
+ * Whitespace made visible in one line of a snippet: newline ↵, tab →, carriage return ␍, other odd spaces ⍽; any
+ * other control character is escaped (`\x1b`).
+ */
 export function visible(text: string): string {
-  return text.replace(/[\n\t\r\v\f\u00a0\u2000-\u200b\u2028\u2029\u3000\ufeff]/g, (c) =>
-    c === '\n' ? '↵' : c === '\t' ? '→' : c === '\r' ? '␍' : '⍽',
+  return safeText(
+    text.replace(/[\n\t\r\v\f\u00a0\u2000-\u200b\u2028\u2029\u3000\ufeff]/g, (c) =>
+      c === '\n' ? '↵' : c === '\t' ? '→' : c === '\r' ? '␍' : '⍽',
+    ),
   );
 }
 
