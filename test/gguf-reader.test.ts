@@ -4,7 +4,6 @@
  * sized by a corrupt length field).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nodeFs } from '../src/cli/node-fs.ts';
@@ -21,8 +20,9 @@ import {
   type GgufArray,
 } from '../src/model/gguf.ts';
 import { ggufModelFromMetadata, loadGgufModel } from '../src/model/gguf-model.ts';
+import { SHARED_MODELS } from './shared.ts';
 
-const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
+const MODELS = SHARED_MODELS;
 const haveModels = existsSync(MODELS);
 /** Property runs per test; each parse of a small header takes well under a millisecond. */
 const RUNS = 300;

@@ -4,7 +4,6 @@
  * on a generated corpus, and the Hugging Face form of the same vocabulary (`new Tokenizer(json, config)`).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { nodeFs } from '../src/cli/node-fs.ts';
@@ -14,8 +13,9 @@ import { readGgufHeader } from '../src/model/gguf.ts';
 import { SpmEncoder } from '../src/model/spm.ts';
 import { PromptTokenizer } from '../src/tokenize.ts';
 import { rng } from './rng.ts';
+import { SHARED_MODELS } from './shared.ts';
 
-const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
+const MODELS = SHARED_MODELS;
 const haveModels = existsSync(`${MODELS}tiny-gemma3.gguf`);
 const CORPUS_SIZE = 2400;
 const SLOW_TEST_MS = 120_000;
