@@ -1,6 +1,7 @@
 import { attribute, plan, type Finding } from './attribute/attribute.js';
+import { checkpointStarts } from './cache.js';
 import { compare, type Comparison } from './compare.js';
-import { Engine, userMessageStarts, type Processed, type Processor } from './engine.js';
+import type { Processed, Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
 import { slotAfter, type SlotContents } from './generated.js';
 import type { GeneratedResponse } from './payload/response.js';
@@ -48,13 +49,12 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
   const pb = engine.process(b, `B (${b.label})`);
   let slot: SlotContents | undefined;
   if (opts.response) {
-    if (!(engine instanceof Engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
-    slot = slotAfter(engine, a, pa, opts.response);
+    const { encodeReply } = engine;
+    if (!encodeReply) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
+    slot = slotAfter(engine, (text) => encodeReply.call(engine, text), a, pa, opts.response);
   }
-  const { cache } = engine;
-  // SWA / recurrent models resume from checkpoints taken at user-message starts: find them only when needed
-  const starts = (cache.nSwa > 0 && !cache.swaFull) || cache.recurrent ? userMessageStarts(engine, a, pa) : [];
-  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, cache, starts, slot?.ids);
+  const starts = checkpointStarts(engine, a, pa);
+  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, engine.cache, starts, slot?.ids);
   const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
   return {
     schemaVersion: 1,
@@ -77,13 +77,8 @@ function side(body: RequestBody, p: Processed) {
   return { label: body.label, rendered: p.rendered, ids: p.tokens.ids, starts: p.tokens.starts };
 }
 
-/** A processor that must see the requests ahead (a live server): render them all first, then analyze. */
-export interface Prefetching {
-  prefetch(bodies: RequestBody[]): Promise<void>;
-}
-
-/** `analyze`, after sending A, B and every what-if variant to a prefetching processor. */
-export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
+/** `analyze`, after sending A, B and every what-if variant to a processor that must see them ahead (a live server). */
+export async function analyzeAhead(engine: Processor, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
   if (engine.prefetch) await engine.prefetch([a, b, ...plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)])]);
   return analyze(engine, a, b, opts);
 }

@@ -3,7 +3,7 @@
  * the cache. `diffRequests` returns the same object `kvdiff A B --json` prints.
  */
 import { homedir } from 'node:os';
-import { analyzeAhead, type DiffReport, type Prefetching } from './analyze.js';
+import { analyzeAhead, type DiffReport } from './analyze.js';
 import { parseDate } from './clock.js';
 import { Engine, type Processor } from './engine.js';
 import { RemoteEngine } from './remote.js';
@@ -36,7 +36,7 @@ export type JsonDiffReport = ReturnType<typeof toJsonReport>;
 /** Loads the model once (or connects to the server); `diff` then compares any number of pairs. */
 export async function createDiffer(opts: DiffOptions = {}) {
   const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
-  const engine: Processor & Partial<Prefetching> = opts.server
+  const engine: Processor = opts.server
     ? await RemoteEngine.connect(opts.server, globalThis.fetch, { now, cache: opts.cache })
     : new Engine({ model: await loadModel(opts), backend: opts.backend ?? 'llama.cpp', cache: opts.cache, now });
   return {

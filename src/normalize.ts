@@ -1,17 +1,14 @@
+import { backendProfile, type Backend } from './backends.js';
 import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
 
-/** Whose handling of a request kvdiff predicts. */
-export type BackendName = 'llama.cpp' | 'raw';
-export const BACKENDS: readonly BackendName[] = ['llama.cpp', 'raw'];
-
 /** What the backend hands to the template: every top-level variable, already decided. */
 export interface RenderInput {
   vars: Record<string, unknown>;
-  /** Which Jinja engine's behaviour to reproduce: llama.cpp's own (`common/jinja`) or plain @huggingface/jinja. */
-  dialect?: 'llama.cpp' | 'hf';
+  /** Which Jinja engine's behaviour to reproduce (the backend's `BackendProfile.jinja`; absent: plain @huggingface/jinja). */
+  jinja?: 'llama.cpp' | 'hf';
   /**
    * Continue the last (assistant) message instead of starting a new turn: llama-server does this when the
    * conversation ends with an assistant message (prefill, on by default).
@@ -35,7 +32,8 @@ export interface TemplateCaps {
 }
 
 export interface PrepareOptions {
-  backend: BackendName;
+  /** Whose handling of a request to reproduce (its `BackendProfile.messages`). */
+  backend: Backend;
   model: ModelInfo;
   caps: TemplateCaps;
   /** The clock templates see (`strftime_now`, `date_string`). */
@@ -45,20 +43,14 @@ export interface PrepareOptions {
 /** Turns a request body into the template's variables, as the chosen backend would. */
 export function prepare(body: RequestBody, opts: PrepareOptions): RenderInput {
   const plain = bodyPlain(body);
-  return opts.backend === 'raw' ? prepareRaw(plain, opts) : prepareLlamaCpp(plain, opts, body.label);
-}
-
-/**
- * Whether the tokenizer adds BOS/EOS to the rendered text. llama-server tokenizes with `add_special=true`;
- * Hugging Face's `apply_chat_template(tokenize=True)` with `add_special_tokens=False`.
- */
-export function addsSpecialTokens(backend: BackendName): boolean {
-  return backend !== 'raw';
+  const profile = backendProfile(opts.backend);
+  const input = profile.messages === 'hf' ? prepareRaw(plain, opts) : prepareLlamaCpp(plain, opts, body.label);
+  return { ...input, jinja: profile.jinja };
 }
 
 /** What the backend does to the rendered text before tokenizing (llama.cpp strips a leading BOS string). */
 export function finishRender(text: string, opts: PrepareOptions): string {
-  if (opts.backend !== 'llama.cpp') return text;
+  if (!backendProfile(opts.backend).stripsSpecialText) return text;
   const { bosToken, eosToken, addBos, addEos } = opts.model;
   let out = text;
   if (addBos && bosToken && out.startsWith(bosToken)) out = out.slice(bosToken.length);
@@ -121,7 +113,7 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   }
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
-  return { vars, dialect: 'llama.cpp', continueFinal };
+  return { vars, continueFinal };
 }
 
 /** Gemma-4 templates from before the official one (they call tools with `<|tool_call>call:` but lack its marker). */

@@ -1,9 +1,8 @@
 import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
-import type { Processed, Processor } from '../engine.js';
+import { backendProfile, type Backend } from '../backends.js';
+import type { Processed, Processor } from '../processor.js';
 import { KvdiffError } from '../errors.js';
 import { TemplateLimitError } from '../jinja/compat.js';
-import { Engine } from '../engine.js';
-import type { BackendName } from '../normalize.js';
 import type { RequestBody } from '../payload/body.js';
 import type { JsonNode } from '../payload/json.js';
 import type { JsonPath } from '../payload/path.js';
@@ -34,7 +33,7 @@ export interface Finding {
   /** Set when the difference could not be tested alone (the template raised with it). */
   error?: string;
   /** What the other message handling does with it (llama.cpp ↔ raw), for ignored differences and causes. */
-  elsewhere?: { backend: BackendName; changesRender: boolean };
+  elsewhere?: { backend: Backend; changesRender: boolean };
 }
 
 export interface Attribution {
@@ -153,12 +152,13 @@ export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body
  * render locally; where the other handling refuses A or the variant, no note is given.
  */
 function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestBody): Pick<Finding, 'elsewhere'> } {
-  if (!(engine instanceof Engine)) return { check: () => ({}) };
-  const backend: BackendName = engine.backend === 'llama.cpp' ? 'raw' : 'llama.cpp';
+  const { renderAs } = engine;
+  if (!renderAs) return { check: () => ({}) };
+  const backend = backendProfile(engine.backend).contrast;
   let before: string | null | undefined;
   const render = (body: RequestBody): string | null => {
     try {
-      return engine.renderUnder(backend, body, `A under --backend ${backend}`);
+      return renderAs.call(engine, backend, body, `A under --backend ${backend}`);
     } catch (err) {
       if (err instanceof KvdiffError && !(err instanceof TemplateLimitError)) return null;
       throw err;

@@ -3,7 +3,6 @@ import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
 import { Engine, type Processor } from '../engine.js';
-import type { Prefetching } from '../analyze.js';
 import { RemoteEngine } from '../remote.js';
 import { BACKEND_CHOICES, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
@@ -64,7 +63,7 @@ function today(): Date {
   return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
 }
 
-export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor & Partial<Prefetching>> {
+export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor> {
   if (opts.server) return connectServer(opts);
   const model = await resolveModel(opts, {
     fs: nodeFs,
