@@ -67,13 +67,17 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
   return i;
 }
 
-/** One step of the reuse decision, shown in the report. */
-export interface ReuseStep {
-  rule: 'lcp' | 'cache-reuse' | 'checkpoint' | 'no-checkpoint' | 'full-match-minus-1' | 'block-rounding';
-  /** n_past after this step. */
-  nPast: number;
-  detail: string;
-}
+/** Why the server cannot resume at any position (SWA cache or recurrent memory), for checkpoint steps. */
+export type CheckpointCause = { memory: 'recurrent' } | { memory: 'swa'; window: number; slotPosMin: number };
+
+/** One step of the reuse decision, as data; reporters word it. `nPast` is n_past after the step. */
+export type ReuseStep =
+  | { rule: 'lcp'; nPast: number }
+  | { rule: 'cache-reuse'; nPast: number; minChunk: number; gained: number }
+  | { rule: 'checkpoint'; nPast: number; cause: CheckpointCause; checkpoint: Checkpoint }
+  | { rule: 'no-checkpoint'; nPast: number; cause: CheckpointCause; commonPrefix: number }
+  | { rule: 'full-match-minus-1'; nPast: number }
+  | { rule: 'block-rounding'; nPast: number; server: Backend; unit: 'block' | 'page'; blockSize: number };
 
 /** A context checkpoint llama-server keeps for SWA / recurrent memory. */
 export interface Checkpoint {
@@ -117,14 +121,14 @@ function swaCells(cfg: CacheConfig): number {
  */
 export function predictReuse(cache: readonly number[], b: readonly number[], cfg: CacheConfig, userStarts: readonly number[] = []): { nPast: number; steps: ReuseStep[] } {
   const lcp = commonPrefix(cache, b);
-  const steps: ReuseStep[] = [{ rule: 'lcp', nPast: lcp, detail: `longest common token prefix with the cached tokens: ${lcp}` }];
+  const steps: ReuseStep[] = [{ rule: 'lcp', nPast: lcp }];
   const rules = backendProfile(cfg.server).cache;
   if (rules.rules === 'paged') {
     // both recompute at least the last token, then reuse whole blocks / pages only
     const usable = Math.min(lcp, b.length - 1);
     const nPast = Math.max(0, Math.floor(usable / cfg.blockSize) * cfg.blockSize);
     if (nPast !== lcp) {
-      steps.push({ rule: 'block-rounding', nPast, detail: `${cfg.server} reuses whole ${rules.unit}s of ${cfg.blockSize} tokens and computes the last token again` });
+      steps.push({ rule: 'block-rounding', nPast, server: cfg.server, unit: rules.unit, blockSize: cfg.blockSize });
     }
     return { nPast, steps };
   }
@@ -134,7 +138,7 @@ export function predictReuse(cache: readonly number[], b: readonly number[], cfg
     const gained = chunkReuse(cache, b, lcp, cfg.cacheReuse);
     if (gained > 0) {
       nPast += gained;
-      steps.push({ rule: 'cache-reuse', nPast, detail: `--cache-reuse ${cfg.cacheReuse} shifts ${gained} later cached tokens into place` });
+      steps.push({ rule: 'cache-reuse', nPast, minChunk: cfg.cacheReuse, gained });
     }
   }
   if (swa && cache.length > 0) {
@@ -144,19 +148,19 @@ export function predictReuse(cache: readonly number[], b: readonly number[], cfg
     if (slotPosMin >= thold) {
       const ckpts = checkpointsFor(cache.length, userStarts, cfg);
       const usable = [...ckpts].reverse().find((c) => c.posMax <= nPast && (c.posMin < thold || c.posMin === 0));
-      const why = cfg.recurrent ? 'recurrent/hybrid memory cannot be cut at any position' : `the SWA cache (window ${cfg.nSwa}) no longer holds the positions before ${slotPosMin}`;
+      const cause: CheckpointCause = cfg.recurrent ? { memory: 'recurrent' } : { memory: 'swa', window: cfg.nSwa, slotPosMin };
       if (usable) {
         nPast = Math.min(nPast, Math.max(usable.posMin + 1, usable.posMax), usable.nTokens);
-        steps.push({ rule: 'checkpoint', nPast, detail: `${why}: restores the checkpoint [${usable.posMin}, ${usable.posMax}] (n_tokens = ${usable.nTokens})` });
+        steps.push({ rule: 'checkpoint', nPast, cause, checkpoint: usable });
       } else {
         nPast = 0;
-        steps.push({ rule: 'no-checkpoint', nPast, detail: `${why} and no checkpoint lies at or below ${lcp}: full prompt re-processing` });
+        steps.push({ rule: 'no-checkpoint', nPast, cause, commonPrefix: lcp });
       }
     }
   }
   if (nPast === b.length && nPast > 0) {
     nPast--;
-    steps.push({ rule: 'full-match-minus-1', nPast, detail: 'B is entirely cached; the last token is evaluated again for its logits' });
+    steps.push({ rule: 'full-match-minus-1', nPast });
   }
   return { nPast, steps };
 }

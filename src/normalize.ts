@@ -269,3 +269,47 @@ function llamaTool(t: unknown, i: number, label: string): Record<string, unknown
     function: { name: fn.name, description: fn.description ?? '', parameters: fn.parameters ?? {} },
   };
 }
+
+// ---- what the message handling does with a difference that leaves the render unchanged ----
+
+/** Keys llama-server keeps from a message (`common_chat_msgs_parse_oaicompat`); everything else is dropped. */
+export const LLAMA_MESSAGE_KEYS: ReadonlySet<string> = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
+/** Keys llama-server keeps from a tool call. */
+export const LLAMA_TOOL_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'function', 'id']);
+
+/** Why a difference leaves the backend's rendered prompt byte-identical. */
+export type IgnoredReason =
+  | 'DROPPED_BY_SERVER' // llama-server drops the key before templating
+  | 'NULL_CONTENT_EMPTIED' // llama-server turns null content into ""
+  | 'TEXT_PARTS_JOINED' // llama-server joins text parts with "\n" for a template that reads string content
+  | 'ARGUMENTS_RESERIALISED' // llama-server parses tool-call arguments and writes them out again
+  | 'MESSAGES_REBUILT' // llama-server rebuilds messages before templating, so the prompt is the same
+  | 'NOT_PRINTED'; // the template does not print it
+
+/** Whether llama-server drops the key at `path` (a message key or a tool-call key) before templating. */
+export function droppedByLlamaServer(path: readonly (string | number)[]): boolean {
+  if (path[0] !== 'messages') return false;
+  if (path.length === 3) return !LLAMA_MESSAGE_KEYS.has(String(path[2]));
+  if (path.length === 5 && path[2] === 'tool_calls') return !LLAMA_TOOL_CALL_KEYS.has(String(path[4]));
+  return false;
+}
+
+/**
+ * What the backend's message handling did with an ignored difference (`code` at `path`, values `a`/`b`),
+ * given whether the other handling's render changes with it (then the template does read it, and the backend
+ * rewrote it before templating).
+ */
+export function ignoredReason(
+  backend: Backend,
+  d: { code: string; path: readonly (string | number)[]; a?: string; b?: string },
+  changesElsewhere: boolean | undefined,
+): IgnoredReason {
+  if (backendProfile(backend).messages !== 'llama.cpp') return 'NOT_PRINTED';
+  if ((d.code === 'EXTRA_FIELD' || d.code === 'MISSING_FIELD') && droppedByLlamaServer(d.path)) return 'DROPPED_BY_SERVER';
+  const contentShape = d.code === 'TYPE_CHANGED' && d.path[d.path.length - 1] === 'content';
+  if (contentShape && (d.a === 'null' || d.b === 'null')) return 'NULL_CONTENT_EMPTIED';
+  if (contentShape && (d.a?.startsWith('[') || d.b?.startsWith('['))) return 'TEXT_PARTS_JOINED';
+  if (changesElsewhere === true && d.code === 'JSON_REFORMATTED') return 'ARGUMENTS_RESERIALISED';
+  if (changesElsewhere === true) return 'MESSAGES_REBUILT';
+  return 'NOT_PRINTED';
+}

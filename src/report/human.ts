@@ -3,7 +3,8 @@ import { diffChars } from 'diff';
 import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
-import { causeHelp, ignoredNote } from './hints.js';
+import { causeHelp, ignoredNote, shownValues } from './hints.js';
+import { reuseStepText } from './steps.js';
 import { num, plural, quotePiece, visible } from './visible.js';
 
 /** Characters of rendered text shown on each side of the divergence. */
@@ -34,7 +35,7 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push(...tokenContext(r, c));
   }
   for (const step of cmp.steps.slice(1)) {
-    out.push(`  ${c.dim('=')} ${c.bold('note')}: ${step.detail} → n_past = ${num(step.nPast)}`);
+    out.push(`  ${c.dim('=')} ${c.bold('note')}: ${reuseStepText(step)} → n_past = ${num(step.nPast)}`);
   }
   const breaking = r.causes.filter((f) => f.breaks);
   const later = r.causes.filter((f) => !f.breaks);
@@ -45,11 +46,11 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push('', `${c.bold(`ignored: ${plural(r.ignored.length, 'difference')} that ${one ? 'does' : 'do'} not change the rendered prompt`)}`);
     for (const f of r.ignored) {
       out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${f.from}")`) : ''}`);
-      out.push(`      ${c.dim(ignoredNote(f, r.backend))}`);
+      out.push(`      ${c.dim(ignoredNote(f))}`);
     }
   }
   for (const g of r.growth) {
-    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${g.b ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
+    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${shownValues(g).b ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
   }
   if (r.slot) out.push('', ...slotLines(r, c));
   if (r.logged) out.push('', ...loggedLines(r, c));
@@ -65,12 +66,13 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
   const where = f.token === null ? '' : ` at token ${num(f.token)}`;
   const lines = [`${c.yellow.bold(title)}${c.bold(`: ${f.code}${where}`)}`];
   lines.push(`  ${c.blue('-->')} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (A: "${f.from}")`) : ''}`);
-  if (f.a !== undefined && f.b !== undefined) {
-    const [a, b] = markedPair(f.a, f.b, c);
+  const shown = shownValues(f);
+  if (shown.a !== undefined && shown.b !== undefined) {
+    const [a, b] = markedPair(shown.a, shown.b, c);
     lines.push(`  ${c.dim('=')} A: ${a}`, `  ${c.dim('=')} B: ${b}`);
   } else {
-    if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${f.a}`);
-    if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${f.b}`);
+    if (shown.a !== undefined) lines.push(`  ${c.dim('=')} A: ${shown.a}`);
+    if (shown.b !== undefined) lines.push(`  ${c.dim('=')} B: ${shown.b}`);
   }
   if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${f.error}`);
   if (f.elsewhere && !f.elsewhere.changesRender) {
