@@ -33,7 +33,7 @@ async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse
   };
 }
 
-interface DiffOptions extends EngineCliOptions {
+interface DiffCommandOptions extends EngineCliOptions {
   log?: string;
   response?: string;
   json?: boolean;
@@ -57,7 +57,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       '\nExit status: 0 when B reuses all of A\'s prompt, 1 when something breaks the cache, 2 on bad input.\n' +
         'Example: kvdiff samples/session-reload/loop.json samples/session-reload/reload.json',
     )
-    .action(async (a: string, b: string, opts: DiffOptions) => {
+    .action(async (a: string, b: string, opts: DiffCommandOptions) => {
       if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);

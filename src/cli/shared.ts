@@ -1,18 +1,15 @@
 import { promises as fsp } from 'node:fs';
-import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
-import { Engine, type Processor } from '../engine.js';
-import { RemoteEngine } from '../remote.js';
+import type { Processor } from '../processor.js';
+import { openProcessor, todayUtc } from '../node/open.js';
 import { BACKEND_CHOICES, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
-import { resolveModel, type ModelOptions } from '../model/resolve.js';
-import { preparedCacheDir } from '../model/prepared.js';
+import type { ModelOptions } from '../model/resolve.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readBody, type RequestBody } from '../payload/body.js';
 import { parseDate } from '../clock.js';
 import type { CliContext } from './context.js';
-import { nodeFs } from './node-fs.js';
 
 /** Options shared by every command that renders: where the model comes from, the backend, the clock. */
 export interface EngineCliOptions extends ModelOptions {
@@ -58,29 +55,17 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--page-size <n>', 'SGLang --page-size (default 1)', count('--page-size'));
 }
 
-function today(): Date {
-  const now = new Date();
-  return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
-}
-
 export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor> {
-  if (opts.server) return connectServer(opts);
-  const model = await resolveModel(opts, {
-    fs: nodeFs,
-    env: ctx.env,
-    homeDir: homedir(),
-    fetch: globalThis.fetch,
-    onProgress: (m) => ctx.stderr(`${m}\n`),
-    cacheDir: preparedCacheDir(ctx.env, homedir()),
-  });
-  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today() });
+  if (opts.server) checkServerFlags(opts);
+  const now = opts.date ? parseDate(opts.date) : todayUtc();
+  return openProcessor({ ...opts, now, cache: cacheOptions(opts) }, { env: ctx.env, onProgress: (m) => ctx.stderr(`${m}\n`) });
 }
 
-async function connectServer(opts: EngineCliOptions): Promise<RemoteEngine> {
+/** `--server` renders with the server's own template and tokenizer, as llama.cpp. */
+function checkServerFlags(opts: EngineCliOptions): void {
   const clash = [opts.model && '--model', opts.gguf && '--gguf', opts.hf && '--hf', opts.template && '--template', opts.tokenizer && '--tokenizer'].filter(Boolean);
   if (clash.length) throw new KvdiffError(`--server uses the server's own template and tokenizer: drop ${clash.join(', ')}`);
   if (opts.backend !== 'llama.cpp') throw new KvdiffError('--server asks llama-server itself: --backend must be llama.cpp');
-  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts) });
 }
 
 function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
