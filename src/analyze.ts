@@ -1,6 +1,6 @@
 import { attribute, plan, type Finding } from './attribute/attribute.js';
 import { checkpointStarts } from './cache.js';
-import { compare, type Comparison } from './compare.js';
+import { comparePrompts, type Comparison } from './compare.js';
 import type { Processed, Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
 import { slotAfter, type SlotContents } from './generated.js';
@@ -54,7 +54,7 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
     slot = slotAfter(engine, (text) => encodeReply.call(engine, text), a, pa, opts.response);
   }
   const starts = checkpointStarts(engine, a, pa);
-  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, engine.cache, starts, slot?.ids);
+  const comparison = comparePrompts(pa.rendered, pa.tokens, pb.rendered, pb.tokens, engine.cache, starts, slot?.ids);
   const { causes, ignored, growth } = attribute(engine, a, b, pa, pb, comparison);
   return {
     schemaVersion: 1,

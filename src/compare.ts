@@ -33,7 +33,7 @@ export interface Divergence {
  * Where B parts from A, and what the server reuses: by default llama-server's rule (longest common token
  * prefix, minus 1 when all of B is cached), else the cache rules given (SWA checkpoints, --cache-reuse, blocks).
  */
-export function compare(
+export function comparePrompts(
   textA: string,
   a: Tokens,
   textB: string,

@@ -9,7 +9,7 @@ import type { CacheConfig } from './cache.js';
 import type { ModelOptions } from './model/resolve.js';
 import type { ModelInfo } from './model/types.js';
 import { openProcessor, todayUtc } from './node/open.js';
-import { bodyFromObject, readBody, type RequestBody } from './payload/body.js';
+import { bodyFromObject, parseBody, type RequestBody } from './payload/body.js';
 import { toJsonReport } from './report/json.js';
 
 export interface DiffOptions extends ModelOptions {
@@ -48,7 +48,7 @@ export async function diffRequests(a: BodyInput, b: BodyInput, opts: DiffOptions
 }
 
 function toBody(input: BodyInput, label: string): RequestBody {
-  return typeof input === 'string' ? readBody(input, label) : bodyFromObject(input, label);
+  return typeof input === 'string' ? parseBody(input, label) : bodyFromObject(input, label);
 }
 
 export { KvdiffError } from './errors.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { checkSequence } from '../check.js';
 import { KvdiffError } from '../errors.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import { parseBody, type RequestBody } from '../payload/body.js';
 import { humanCheckReport, jsonCheckReport } from '../report/check.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
@@ -54,7 +54,7 @@ async function readSequence(path: string, ctx: CliContext): Promise<RequestBody[
       .split('\n')
       .map((line, i) => ({ line, label: `${path}:${i + 1}` }))
       .filter(({ line }) => line.trim() !== '')
-      .map(({ line, label }) => readBody(line, label));
+      .map(({ line, label }) => parseBody(line, label));
   }
   return [await readBodyArg(path, ctx)];
 }

@@ -7,7 +7,7 @@ import { BACKEND_CHOICES, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
 import type { ModelOptions } from '../model/resolve.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
-import { readBody, type RequestBody } from '../payload/body.js';
+import { parseBody, type RequestBody } from '../payload/body.js';
 import { parseDate } from '../clock.js';
 import type { CliContext } from './context.js';
 
@@ -106,7 +106,7 @@ export async function readBodyArg(path: string, ctx: CliContext): Promise<Reques
       throw new KvdiffError(`cannot read ${path}: ${describeFsError(err)}`);
     }
   }
-  return readBody(text, path === '-' ? 'stdin' : path);
+  return parseBody(text, path === '-' ? 'stdin' : path);
 }
 
 function describeFsError(err: unknown): string {

@@ -31,7 +31,7 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push(`  ${c.dim('=')} ${c.bold('note')}: ${num(lost)} of A's ${num(cmp.tokensA)} cached tokens are thrown away`);
     const first = r.causes[0];
     if (first) out.push(`  ${c.blue('-->')} ${sideLabel(r, first)} ${c.cyan(formatPath(first.path))} ${c.dim(`(${first.code})`)}`);
-    out.push(...snippet(r, c));
+    out.push(...renderedSnippet(r, c));
     out.push(...tokenContext(r, c));
   }
   for (const step of cmp.steps.slice(1)) {
@@ -101,7 +101,7 @@ function markedPair(a: string, b: string, c: ChalkInstance): [string, string] {
 }
 
 /** Both rendered prompts around the first differing character, aligned, with a caret under it. */
-function snippet(r: DiffReport, c: ChalkInstance): string[] {
+function renderedSnippet(r: DiffReport, c: ChalkInstance): string[] {
   const at = r.comparison.firstDivergence!.utf16;
   const from = Math.max(0, at - CONTEXT_CHARS);
   const show = (text: string) => {
