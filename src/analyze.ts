@@ -1,7 +1,7 @@
 import { attribute, plan, type Finding } from './attribute/attribute.js';
 import { checkpointStarts } from './cache.js';
 import { comparePrompts, type Comparison } from './compare.js';
-import type { Processed, Processor } from './processor.js';
+import { encodesReplies, type Processed, type Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
 import { slotAfter, type SlotContents } from './generated.js';
 import type { GeneratedResponse } from './payload/response.js';
@@ -49,9 +49,8 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
   const pb = engine.process(b, `B (${b.label})`);
   let slot: SlotContents | undefined;
   if (opts.response) {
-    const { encodeReply } = engine;
-    if (!encodeReply) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
-    slot = slotAfter(engine, (text) => encodeReply.call(engine, text), a, pa, opts.response);
+    if (!encodesReplies(engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
+    slot = slotAfter(engine, a, pa, opts.response);
   }
   const starts = checkpointStarts(engine, a, pa);
   const comparison = comparePrompts(pa.rendered, pa.tokens, pb.rendered, pb.tokens, engine.cache, starts, slot?.ids);

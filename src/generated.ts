@@ -24,7 +24,7 @@ const KEEP_IN_MESSAGE = new Set(['role', 'content', 'reasoning_content', 'tool_c
  * template's rendering of the reply after A's prompt, up to the end-of-turn token); its tokens are a
  * re-tokenization, so when their count differs from what the server sampled, the report says so.
  */
-export function slotAfter(engine: Processor, encodeReply: (text: string) => number[], a: RequestBody, pa: Processed, response: GeneratedResponse): SlotContents {
+export function slotAfter(engine: Processor & Required<Pick<Processor, 'encodeReply'>>, a: RequestBody, pa: Processed, response: GeneratedResponse): SlotContents {
   const reply: JsonNode =
     response.message.type === 'object'
       ? { type: 'object', entries: response.message.entries.filter((e) => KEEP_IN_MESSAGE.has(e.key)) }
@@ -50,7 +50,7 @@ export function slotAfter(engine: Processor, encodeReply: (text: string) => numb
   const rendered = plain ? '' : engine.render(withReply, `A with its reply (${response.label})`);
   const text = !plain && rendered.startsWith(pa.rendered) ? rendered.slice(pa.rendered.length) : contentOf(reply);
   const stopped = response.finishReason !== 'length';
-  const generated = encodeReply(text);
+  const generated = engine.encodeReply(text);
   const retokenized = generated.length + (stopped ? 1 : 0);
   const sampled = response.completionTokens;
   const kept = Math.max(0, Math.min(generated.length, (sampled ?? retokenized) - 1));

@@ -8,7 +8,7 @@ import type { Backend } from './backends.js';
 import type { CacheConfig } from './cache.js';
 import type { ModelOptions } from './model/resolve.js';
 import type { ModelInfo } from './model/types.js';
-import { openProcessor, todayUtc } from './node/open.js';
+import { openProcessor, processHost, todayUtc } from './node/open.js';
 import { bodyFromObject, parseBody, type RequestBody } from './payload/body.js';
 import { toJsonReport } from './report/json.js';
 
@@ -32,7 +32,7 @@ export type JsonDiffReport = ReturnType<typeof toJsonReport>;
 /** Loads the model once (or connects to the server); `diff` then compares any number of pairs. */
 export async function createDiffer(opts: DiffOptions = {}) {
   const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
-  const engine = await openProcessor({ ...opts, backend: opts.backend ?? 'llama.cpp', now }, { env: process.env });
+  const engine = await openProcessor({ ...opts, backend: opts.backend ?? 'llama.cpp', now }, processHost());
   return {
     engine,
     /** The full report (rendered texts, token ids, findings). */

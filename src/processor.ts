@@ -37,3 +37,8 @@ export interface Processor {
   /** Sends the requests ahead (a live server answers asynchronously; the stages after it read synchronously). */
   prefetch?(bodies: RequestBody[]): Promise<void>;
 }
+
+/** A processor that tokenizes a generated reply itself (kvdiff's own engine; a remote server does not offer it). */
+export function encodesReplies(p: Processor): p is Processor & Required<Pick<Processor, 'encodeReply'>> {
+  return typeof p.encodeReply === 'function';
+}

@@ -32,6 +32,11 @@ export interface NodeHost {
   onProgress?: (message: string) => void;
 }
 
+/** This process's environment, without progress output (the library's host). */
+export function processHost(): NodeHost {
+  return { env: process.env };
+}
+
 /** Resolves the model on this machine (files, Hub cache, prepared-tokenizer folder). */
 export function loadModel(opts: ModelOptions, host: NodeHost): Promise<ModelInfo> {
   return resolveModel(opts, {
