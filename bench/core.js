@@ -17,7 +17,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { analyze } from '../dist/analyze.js';
 import { Engine } from '../dist/engine.js';
 import { loadBuiltinModel } from '../dist/model/builtin.js';
-import { nodeFs } from '../dist/cli/node-fs.js';
+import { nodeFs } from '../dist/node/fs.js';
 import { bodyFromObject } from '../dist/payload/body.js';
 import { PromptTokenizer } from '../dist/tokenize.js';
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import type { ModelFs } from '../src/model/fs.ts';
 import {

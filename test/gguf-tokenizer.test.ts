@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import { loadGgufModel } from '../src/model/gguf-model.ts';
 import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';

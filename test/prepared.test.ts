@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { loadBuiltinModel } from '../src/model/builtin.ts';
 import type { ModelFs } from '../src/model/fs.ts';
 import { bpeArrays, bpeSkeleton } from '../src/model/prepared-bpe.ts';

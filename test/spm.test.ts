@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { loadGgufModel } from '../src/model/gguf-model.ts';
 import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';
 import { readGgufHeader } from '../src/model/gguf.ts';

@@ -11,7 +11,7 @@ import { resolveModel, type ModelOptions } from '../model/resolve.js';
 import type { ModelInfo } from '../model/types.js';
 import type { Processor } from '../processor.js';
 import { RemoteEngine } from '../remote.js';
-import { nodeFs } from '../cli/node-fs.js';
+import { nodeFs } from './fs.js';
 
 /** Where the model comes from and whose handling to predict: every way kvdiff renders and tokenizes. */
 export interface OpenOptions extends ModelOptions {
