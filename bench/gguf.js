@@ -18,7 +18,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { nodeFs } from '../dist/node/fs.js';
 import { readGgufHeader } from '../dist/model/gguf.js';
 import { ggufTokenizer } from '../dist/model/gguf-tokenizer.js';
-import { PromptTokenizer } from '../dist/tokenize.js';
+import { PromptTokenizer } from '../dist/tokenize/prompt.js';
 
 if (process.argv[2] === '--startup-child') {
   const [mode, path] = process.argv.slice(3);

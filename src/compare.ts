@@ -1,6 +1,6 @@
 import { commonPrefix, DEFAULT_CACHE_CONFIG, predictReuse, type CacheConfig, type ReuseStep } from './cache.js';
 import { codePointIndex, commonTextPrefix } from './text.js';
-import type { Tokens } from './tokenize.js';
+import type { Tokens } from './tokenize/prompt.js';
 
 export { commonPrefix } from './cache.js';
 export { codePointIndex, commonTextPrefix } from './text.js';

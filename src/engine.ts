@@ -5,7 +5,7 @@ import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import type { Processed, Processor } from './processor.js';
 import { ChatTemplate, detectCaps } from './render.js';
-import { PromptTokenizer, type Tokens } from './tokenize.js';
+import { PromptTokenizer, type Tokens } from './tokenize/prompt.js';
 
 export type { Processed, Processor } from './processor.js';
 

@@ -2,7 +2,7 @@ import type { Backend } from './backends.js';
 import type { CacheConfig } from './cache.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
-import type { Tokens } from './tokenize.js';
+import type { Tokens } from './tokenize/prompt.js';
 
 /** A rendered and tokenized request. */
 export interface Processed {

@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { PromptTokenizer } from '../src/tokenize.js';
+import { PromptTokenizer } from '../src/tokenize/prompt.js';
 import { loadBuiltinModel } from '../src/model/builtin.js';
 import { nodeFs } from '../src/node/fs.js';
 import { tinyModel } from './tiny-tokenizer.js';

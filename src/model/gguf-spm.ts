@@ -12,7 +12,7 @@
  * Ties between different tokens with equal scores are ranked by token id; llama.cpp would take the leftmost pair.
  * Vocabularies whose scores come from merge ranks (Gemma) have no such ties among multi-character tokens.
  */
-import { HASH_BASE, HashTable, hashOf } from './gguf-hash.js';
+import { HASH_BASE, HashTable, hashOf } from '../tokenize/hash.js';
 import type { GgufVocab } from './gguf-vocab.js';
 
 /** Token ids by score, best first, then by id; one id per distinct text (the one llama.cpp's text_to_token finds). */
