@@ -16,8 +16,8 @@ import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { nodeFs } from '../dist/node/fs.js';
-import { readGgufHeader } from '../dist/model/gguf.js';
-import { ggufTokenizer } from '../dist/model/gguf-tokenizer.js';
+import { readGgufHeader } from '../dist/model/gguf/header.js';
+import { ggufTokenizer } from '../dist/model/gguf/tokenizer.js';
 import { PromptTokenizer } from '../dist/tokenize/prompt.js';
 
 if (process.argv[2] === '--startup-child') {

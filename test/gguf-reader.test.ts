@@ -18,8 +18,8 @@ import {
   readGgufHeader,
   readGgufMetadata,
   type GgufArray,
-} from '../src/model/gguf.ts';
-import { ggufModelFromMetadata, loadGgufModel } from '../src/model/gguf-model.ts';
+} from '../src/model/gguf/header.ts';
+import { ggufModelFromMetadata, loadGgufModel } from '../src/model/gguf/model.ts';
 import { SHARED_MODELS } from './shared.ts';
 
 const MODELS = SHARED_MODELS;

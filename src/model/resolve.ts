@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import { loadBuiltinModel, BUILTIN_MODELS } from './builtin.js';
 import type { ModelFs } from './fs.js';
-import { loadGgufModel } from './gguf-model.js';
+import { loadGgufModel } from './gguf/model.js';
 import { loadHfFolder } from './hf.js';
 import { readSpecialTokens } from './hf-special.js';
 import { chooseTemplate, templatesFromValue } from './hf-template.js';
