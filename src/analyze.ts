@@ -3,7 +3,7 @@ import { checkpointStarts } from './cache.js';
 import { comparePrompts, type Comparison } from './compare.js';
 import { encodesReplies, type Processed, type Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
-import { slotAfter, type SlotContents } from './generated.js';
+import { slotAfter, type SlotContents } from './slot.js';
 import type { GeneratedResponse } from './payload/response.js';
 import type { Backend } from './backends.js';
 import type { ModelSourceInfo } from './model/types.js';

@@ -8,7 +8,7 @@ import { readSpecialTokens } from './hf/special.js';
 import { chooseTemplate, templatesFromValue } from './hf/template.js';
 import { resolveHubModel } from './hf/hub.js';
 import type { ModelInfo } from './types.js';
-import { readJsonFile, readTextFile, sha256 } from './util.js';
+import { readJsonFile, readTextFile, sha256 } from './files.js';
 
 /** The model-source options every command takes. At most one of model/gguf/hf. */
 export interface ModelOptions {

@@ -2,7 +2,7 @@ import type { ChalkInstance } from 'chalk';
 import type { CheckResult } from '../check.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from './hints.js';
-import { num, plural } from './visible.js';
+import { num, plural } from './format.js';
 
 /** The human `kvdiff check` report: one line per step, `help:` for a break, a summary. */
 export function humanCheckReport({ steps, breaks }: CheckResult, c: ChalkInstance): string {

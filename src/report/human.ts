@@ -5,7 +5,7 @@ import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp, ignoredNote, shownValues } from './hints.js';
 import { reuseStepText } from './steps.js';
-import { num, plural, quotePiece, visible } from './visible.js';
+import { num, plural, quotePiece, visible } from './format.js';
 
 /** Characters of rendered text shown on each side of the divergence. */
 export const CONTEXT_CHARS = 48;
