@@ -7,8 +7,6 @@ import type { Processed, Processor } from './processor.js';
 import { ChatTemplate, detectCaps } from './render.js';
 import { PromptTokenizer, type Tokens } from './tokenize/prompt.js';
 
-export type { Processed, Processor } from './processor.js';
-
 export interface EngineOptions {
   model: ModelInfo;
   backend: Backend;

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
 import type { Processor } from '../processor.js';
 import { openProcessor, todayUtc } from '../node/open.js';
-import { BACKEND_CHOICES, type Backend } from '../backends.js';
+import { BACKEND_CHOICES, backendProfile, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
 import type { ModelOptions } from '../model/resolve.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
@@ -76,7 +76,9 @@ function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
   if (opts.checkpointMinStep !== undefined) cache.checkpointMinStep = opts.checkpointMinStep;
   if (opts.batchSize !== undefined) cache.nBatch = opts.batchSize;
   if (opts.ubatchSize !== undefined) cache.nUbatch = opts.ubatchSize;
-  const block = opts.backend === 'sglang' ? opts.pageSize : opts.blockSize;
+  // SGLang calls its unit a page (--page-size), vLLM a block (--block-size)
+  const rules = backendProfile(opts.backend).cache;
+  const block = rules.rules === 'paged' && rules.unit === 'page' ? opts.pageSize : opts.blockSize;
   if (block !== undefined) {
     if (block < 1) throw new KvdiffError('--block-size and --page-size take a whole number of at least 1');
     cache.blockSize = block;

@@ -1,5 +1,5 @@
 import type { Finding } from '../attribute/attribute.js';
-import type { Backend } from '../backends.js';
+import { backendProfile, type Backend } from '../backends.js';
 
 function lastKey(f: Finding): string {
   const k = f.path[f.path.length - 1];
@@ -55,7 +55,7 @@ export function causeHelp(f: Finding, backend: Backend): string {
     case 'MISSING_FIELD':
       return `B lacks "${key}", which A had and the template printed: keep sending it`;
     case 'FIELD_RENAMED':
-      if (backend === 'llama.cpp' && f.from === 'reasoning_content') {
+      if (backendProfile(backend).messages === 'llama.cpp' && f.from === 'reasoning_content') {
         return `B stores the reasoning as "${key}"; llama-server reads only "reasoning_content" and drops "${key}", so the <think> block vanishes: write it back as "reasoning_content"`;
       }
       return `A had this value under "${f.from}", B under "${key}", and the template reads "${f.from}": keep the original name`;
