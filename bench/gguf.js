@@ -15,10 +15,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { nodeFs } from '../dist/cli/node-fs.js';
-import { readGgufHeader } from '../dist/model/gguf.js';
-import { ggufTokenizer } from '../dist/model/gguf-tokenizer.js';
-import { PromptTokenizer } from '../dist/tokenize.js';
+import { nodeFs } from '../dist/node/fs.js';
+import { readGgufHeader } from '../dist/model/gguf/header.js';
+import { ggufTokenizer } from '../dist/model/gguf/tokenizer.js';
+import { PromptTokenizer } from '../dist/tokenize/prompt.js';
 
 if (process.argv[2] === '--startup-child') {
   const [mode, path] = process.argv.slice(3);

@@ -1,9 +1,11 @@
 import { attribute, plan, type Finding } from './attribute/attribute.js';
 import { annotateDialect } from './dialect/notes.js';
-import { compare, type Comparison } from './compare.js';
-import { Engine, userMessageStarts, type Processed, type Processor } from './engine.js';
+import { toChat } from './dialect/index.js';
+import { checkpointStarts } from './cache.js';
+import { comparePrompts, type Comparison } from './compare.js';
+import { encodesReplies, type Processed, type Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
-import { slotAfter, type SlotContents } from './generated.js';
+import { slotAfter, type SlotContents } from './slot.js';
 import type { GeneratedResponse } from './payload/response.js';
 import type { Backend } from './backends.js';
 import type { ModelSourceInfo } from './model/types.js';
@@ -49,14 +51,12 @@ export function analyze(engine: Processor, a: RequestBody, b: RequestBody, opts:
   const pb = engine.process(b, `B (${b.label})`);
   let slot: SlotContents | undefined;
   if (opts.response) {
-    if (!(engine instanceof Engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
+    if (!encodesReplies(engine)) throw new KvdiffError('--response needs kvdiff to tokenize (it cannot be combined with --server)');
     // the reply is appended to the chat-completions body the server built (other dialects converted first)
-    slot = slotAfter(engine, engine.toChat(a), pa, opts.response);
+    slot = slotAfter(engine, toChat(a, engine.backend), pa, opts.response);
   }
-  const { cache } = engine;
-  // SWA / recurrent models resume from checkpoints taken at user-message starts: find them only when needed
-  const starts = (cache.nSwa > 0 && !cache.swaFull) || cache.recurrent ? userMessageStarts(engine, a, pa) : [];
-  const comparison = compare(pa.rendered, pa.tokens, pb.rendered, pb.tokens, cache, starts, slot?.ids);
+  const starts = checkpointStarts(engine, a, pa);
+  const comparison = comparePrompts(pa.rendered, pa.tokens, pb.rendered, pb.tokens, engine.cache, starts, slot?.ids);
   // rendered prompt files carry no JSON to attribute to: the divergence text and tokens only
   const textOnly = a.api === 'prompt' || b.api === 'prompt';
   const attribution = textOnly ? { causes: [], ignored: [], growth: [] } : attribute(engine, a, b, pa, pb, comparison);
@@ -83,13 +83,8 @@ function side(body: RequestBody, p: Processed) {
   return { label: body.label, rendered: p.rendered, ids: p.tokens.ids, starts: p.tokens.starts };
 }
 
-/** A processor that must see the requests ahead (a live server): render them all first, then analyze. */
-export interface Prefetching {
-  prefetch(bodies: RequestBody[]): Promise<void>;
-}
-
-/** `analyze`, after sending A, B and every what-if variant to a prefetching processor. */
-export async function analyzeAhead(engine: Processor & Partial<Prefetching>, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
+/** `analyze`, after sending A, B and every what-if variant to a processor that must see them ahead (a live server). */
+export async function analyzeAhead(engine: Processor, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
   const textOnly = a.api === 'prompt' || b.api === 'prompt';
   if (engine.prefetch) await engine.prefetch([a, b, ...(textOnly ? [] : plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)]))]);
   return analyze(engine, a, b, opts);

@@ -1,10 +1,19 @@
+import { rawPrompt, toChat } from './dialect/index.js';
+import { TemplateLimitError } from './jinja/compat.js';
+import { backendProfile, type Backend } from './backends.js';
+import type { ModelMemoryInfo } from './model/types.js';
+import type { RequestBody } from './payload/body.js';
+import type { Processed, Processor } from './processor.js';
+import { commonTextPrefix } from './text.js';
+
 /**
  * What the server keeps and reuses between two requests: llama-server's cache rules
  * (tools/server/server-context.cpp at 34af94cd, ../shared/docs/llama-server-behaviour.md §c) and the block/page
  * rounding of vLLM and SGLang.
  */
 export interface CacheConfig {
-  server: 'llama.cpp' | 'vllm' | 'sglang';
+  /** The backend whose cache rules apply (its `BackendProfile.cache`). */
+  server: Backend;
   /** llama-server `--cache-reuse N`: shift cached chunks of at least N tokens (0 = off). */
   cacheReuse: number;
   /** Sliding-window size of the model (0 = none). */
@@ -37,6 +46,18 @@ export const DEFAULT_CACHE_CONFIG: CacheConfig = {
   blockSize: 16,
 };
 
+/** The cache rules a backend applies: its defaults, the model's memory facts, then the flags given. */
+export function cacheConfigFor(backend: Backend, memory: ModelMemoryInfo | undefined, overrides: Partial<CacheConfig> = {}): CacheConfig {
+  return {
+    ...DEFAULT_CACHE_CONFIG,
+    nSwa: memory?.nSwa ?? 0,
+    recurrent: memory?.recurrent ?? false,
+    server: backend,
+    blockSize: backendProfile(backend).blockSize,
+    ...overrides,
+  };
+}
+
 /** llama.cpp pads the SWA cache to a multiple of this many cells (llama-kv-cache-iswa.cpp). */
 export const SWA_CACHE_PAD = 256;
 
@@ -48,13 +69,17 @@ export function commonPrefix(a: readonly number[], b: readonly number[]): number
   return i;
 }
 
-/** One step of the reuse decision, shown in the report. */
-export interface ReuseStep {
-  rule: 'lcp' | 'cache-reuse' | 'checkpoint' | 'no-checkpoint' | 'full-match-minus-1' | 'block-rounding';
-  /** n_past after this step. */
-  nPast: number;
-  detail: string;
-}
+/** Why the server cannot resume at any position (SWA cache or recurrent memory), for checkpoint steps. */
+export type CheckpointCause = { memory: 'recurrent' } | { memory: 'swa'; window: number; slotPosMin: number };
+
+/** One step of the reuse decision, as data; reporters word it. `nPast` is n_past after the step. */
+export type ReuseStep =
+  | { rule: 'lcp'; nPast: number }
+  | { rule: 'cache-reuse'; nPast: number; minChunk: number; gained: number }
+  | { rule: 'checkpoint'; nPast: number; cause: CheckpointCause; checkpoint: Checkpoint }
+  | { rule: 'no-checkpoint'; nPast: number; cause: CheckpointCause; commonPrefix: number }
+  | { rule: 'full-match-minus-1'; nPast: number }
+  | { rule: 'block-rounding'; nPast: number; server: Backend; unit: 'block' | 'page'; blockSize: number };
 
 /** A context checkpoint llama-server keeps for SWA / recurrent memory. */
 export interface Checkpoint {
@@ -98,23 +123,24 @@ function swaCells(cfg: CacheConfig): number {
  */
 export function predictReuse(cache: readonly number[], b: readonly number[], cfg: CacheConfig, userStarts: readonly number[] = []): { nPast: number; steps: ReuseStep[] } {
   const lcp = commonPrefix(cache, b);
-  const steps: ReuseStep[] = [{ rule: 'lcp', nPast: lcp, detail: `longest common token prefix with the cached tokens: ${lcp}` }];
-  if (cfg.server !== 'llama.cpp') {
+  const steps: ReuseStep[] = [{ rule: 'lcp', nPast: lcp }];
+  const rules = backendProfile(cfg.server).cache;
+  if (rules.rules === 'paged') {
     // both recompute at least the last token, then reuse whole blocks / pages only
     const usable = Math.min(lcp, b.length - 1);
     const nPast = Math.max(0, Math.floor(usable / cfg.blockSize) * cfg.blockSize);
     if (nPast !== lcp) {
-      steps.push({ rule: 'block-rounding', nPast, detail: `${cfg.server} reuses whole ${cfg.server === 'vllm' ? 'blocks' : 'pages'} of ${cfg.blockSize} tokens and computes the last token again` });
+      steps.push({ rule: 'block-rounding', nPast, server: cfg.server, unit: rules.unit, blockSize: cfg.blockSize });
     }
     return { nPast, steps };
   }
   let nPast = lcp;
-  const swa = (cfg.nSwa > 0 && !cfg.swaFull) || cfg.recurrent;
+  const swa = usesCheckpoints(cfg);
   if (cfg.cacheReuse > 0 && !swa) {
     const gained = chunkReuse(cache, b, lcp, cfg.cacheReuse);
     if (gained > 0) {
       nPast += gained;
-      steps.push({ rule: 'cache-reuse', nPast, detail: `--cache-reuse ${cfg.cacheReuse} shifts ${gained} later cached tokens into place` });
+      steps.push({ rule: 'cache-reuse', nPast, minChunk: cfg.cacheReuse, gained });
     }
   }
   if (swa && cache.length > 0) {
@@ -124,19 +150,19 @@ export function predictReuse(cache: readonly number[], b: readonly number[], cfg
     if (slotPosMin >= thold) {
       const ckpts = checkpointsFor(cache.length, userStarts, cfg);
       const usable = [...ckpts].reverse().find((c) => c.posMax <= nPast && (c.posMin < thold || c.posMin === 0));
-      const why = cfg.recurrent ? 'recurrent/hybrid memory cannot be cut at any position' : `the SWA cache (window ${cfg.nSwa}) no longer holds the positions before ${slotPosMin}`;
+      const cause: CheckpointCause = cfg.recurrent ? { memory: 'recurrent' } : { memory: 'swa', window: cfg.nSwa, slotPosMin };
       if (usable) {
         nPast = Math.min(nPast, Math.max(usable.posMin + 1, usable.posMax), usable.nTokens);
-        steps.push({ rule: 'checkpoint', nPast, detail: `${why}: restores the checkpoint [${usable.posMin}, ${usable.posMax}] (n_tokens = ${usable.nTokens})` });
+        steps.push({ rule: 'checkpoint', nPast, cause, checkpoint: usable });
       } else {
         nPast = 0;
-        steps.push({ rule: 'no-checkpoint', nPast, detail: `${why} and no checkpoint lies at or below ${lcp}: full prompt re-processing` });
+        steps.push({ rule: 'no-checkpoint', nPast, cause, commonPrefix: lcp });
       }
     }
   }
   if (nPast === b.length && nPast > 0) {
     nPast--;
-    steps.push({ rule: 'full-match-minus-1', nPast, detail: 'B is entirely cached; the last token is evaluated again for its logits' });
+    steps.push({ rule: 'full-match-minus-1', nPast });
   }
   return { nPast, steps };
 }
@@ -161,4 +187,55 @@ function chunkReuse(cache: readonly number[], b: readonly number[], lcp: number,
     }
   }
   return gained;
+}
+
+/** SWA (without `--swa-full`) and recurrent memory resume only from checkpoints taken at user-message starts. */
+export function usesCheckpoints(cfg: CacheConfig): boolean {
+  return (cfg.nSwa > 0 && !cfg.swaFull) || cfg.recurrent;
+}
+
+/** Where llama-server would take checkpoints while processing A: its user-message starts, found only when needed. */
+export function checkpointStarts(processor: Processor, a: RequestBody, pa: Processed): number[] {
+  return usesCheckpoints(processor.cache) ? userMessageStarts(processor, a, pa) : [];
+}
+
+/**
+ * Token positions where the user messages of `body` start in its rendered prompt (llama-server takes SWA
+ * checkpoints there): each message's start is where the render of the messages before it stops agreeing with
+ * the full render.
+ */
+export function userMessageStarts(engine: Processor, body: RequestBody, p: Processed): number[] {
+  if (rawPrompt(body)) return [];
+  // the messages the template saw: other dialects as llama-server converted them
+  const root = toChat(body, engine.backend).root;
+  if (root.type !== 'object') return [];
+  const msgs = root.entries.find((e) => e.key === 'messages')?.value;
+  if (msgs?.type !== 'array') return [];
+  const starts: number[] = [];
+  msgs.items.forEach((m, k) => {
+    const role = m.type === 'object' ? m.entries.find((e) => e.key === 'role')?.value : undefined;
+    if (role?.type !== 'string' || role.value !== 'user') return;
+    const prefixRoot = {
+      type: 'object' as const,
+      entries: [
+        ...root.entries.filter((e) => e.key !== 'messages' && e.key !== 'add_generation_prompt'),
+        { key: 'messages', value: { type: 'array' as const, items: msgs.items.slice(0, k) } },
+        { key: 'add_generation_prompt', value: { type: 'boolean' as const, value: false } },
+      ],
+    };
+    let text: string;
+    try {
+      text = k === 0 ? '' : engine.render({ label: body.label, root: prefixRoot }, 'a message prefix');
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
+      return; // templates that refuse a partial conversation: no checkpoint position known there
+    }
+    const at = commonTextPrefix(text, p.rendered);
+    // a BOS the tokenizer added has no text of its own: it never starts a message
+    const from = engine.firstTextToken(p);
+    const found = p.tokens.starts.slice(from).findIndex((s) => s >= at);
+    const token = found < 0 ? -1 : found + from;
+    if (token >= 0) starts.push(token);
+  });
+  return starts;
 }

@@ -1,7 +1,9 @@
 import { commonPrefix, DEFAULT_CACHE_CONFIG, predictReuse, type CacheConfig, type ReuseStep } from './cache.js';
-import type { Tokens } from './tokenize.js';
+import { codePointIndex, commonTextPrefix } from './text.js';
+import type { Tokens } from './tokenize/prompt.js';
 
 export { commonPrefix } from './cache.js';
+export { codePointIndex, commonTextPrefix } from './text.js';
 
 /** Where two rendered prompts part, and what the server can reuse. */
 export interface Comparison {
@@ -27,35 +29,11 @@ export interface Divergence {
 }
 
 
-/** UTF-16 length of the common prefix of two strings. */
-export function commonTextPrefix(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  // never split a surrogate pair
-  if (i > 0 && i < n && isHighSurrogate(a.charCodeAt(i - 1))) i--;
-  return i;
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
-
-/** Number of code points in `s.slice(0, utf16)`. */
-export function codePointIndex(s: string, utf16: number): number {
-  let n = 0;
-  for (let i = 0; i < utf16; i++) {
-    n++;
-    if (isHighSurrogate(s.charCodeAt(i)) && i + 1 < utf16) i++;
-  }
-  return n;
-}
-
 /**
  * Where B parts from A, and what the server reuses: by default llama-server's rule (longest common token
  * prefix, minus 1 when all of B is cached), else the cache rules given (SWA checkpoints, --cache-reuse, blocks).
  */
-export function compare(
+export function comparePrompts(
   textA: string,
   a: Tokens,
   textB: string,

@@ -2,20 +2,16 @@
  * kvdiff as a library: predict what llama-server reuses between two chat requests and which JSON fields break
  * the cache. `diffRequests` returns the same object `kvdiff A B --json` prints.
  */
-import { homedir } from 'node:os';
-import { analyzeAhead, type DiffReport, type Prefetching } from './analyze.js';
+import { analyzeAhead, type DiffReport } from './analyze.js';
 import { parseDate } from './clock.js';
-import { Engine, type Processor } from './engine.js';
-import { RemoteEngine } from './remote.js';
 import type { Backend } from './backends.js';
 import type { CacheConfig } from './cache.js';
-import { resolveModel, type ModelOptions } from './model/resolve.js';
-import { preparedCacheDir } from './model/prepared.js';
+import type { ModelOptions } from './model/resolve.js';
 import type { ModelInfo } from './model/types.js';
+import { openProcessor, processHost, todayUtc } from './node/open.js';
 import type { RequestBody } from './payload/body.js';
 import { readClientBody, type Api } from './dialect/index.js';
 import { toJsonReport } from './report/json.js';
-import { nodeFs } from './cli/node-fs.js';
 
 export interface DiffOptions extends ModelOptions {
   backend?: Backend;
@@ -39,9 +35,7 @@ export type JsonDiffReport = ReturnType<typeof toJsonReport>;
 /** Loads the model once (or connects to the server); `diff` then compares any number of pairs. */
 export async function createDiffer(opts: DiffOptions = {}) {
   const now = opts.date instanceof Date ? opts.date : opts.date ? parseDate(opts.date) : todayUtc();
-  const engine: Processor & Partial<Prefetching> = opts.server
-    ? await RemoteEngine.connect(opts.server, globalThis.fetch, { now, cache: opts.cache })
-    : new Engine({ model: await loadModel(opts), backend: opts.backend ?? 'llama.cpp', cache: opts.cache, now });
+  const engine = await openProcessor({ ...opts, backend: opts.backend ?? 'llama.cpp', now }, processHost());
   return {
     engine,
     /** The full report (rendered texts, token ids, findings). */
@@ -49,19 +43,6 @@ export async function createDiffer(opts: DiffOptions = {}) {
     /** The `--json` report. */
     diff: async (a: BodyInput, b: BodyInput): Promise<JsonDiffReport> => toJsonReport(await analyzeAhead(engine, toBody(a, 'A', opts.api), toBody(b, 'B', opts.api))),
   };
-}
-
-async function loadModel(opts: DiffOptions): Promise<ModelInfo> {
-  return (
-    opts.modelInfo ??
-    (await resolveModel(opts, {
-      fs: nodeFs,
-      env: process.env,
-      homeDir: homedir(),
-      fetch: globalThis.fetch,
-      cacheDir: preparedCacheDir(process.env, homedir()),
-    }))
-  );
 }
 
 /** One comparison: `(await diffRequests(a, b)).nPast`, `.causes`, `.ignored` as in `--json`. */
@@ -74,15 +55,15 @@ function toBody(input: BodyInput, label: string, api?: Api): RequestBody {
   return readClientBody(typeof input === 'string' ? input : JSON.stringify(input), label, api);
 }
 
-function todayUtc(): Date {
-  const d = new Date();
-  return new Date(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()));
-}
-
 export { KvdiffError } from './errors.js';
+export { checkSequence, type CheckResult, type CheckStep } from './check.js';
 export type { DiffReport } from './analyze.js';
-export type { Finding, FindingCode } from './attribute/attribute.js';
-export type { DiffCode } from './attribute/diff.js';
+export type { Finding, FindingArgs, FindingCode } from './attribute/attribute.js';
+export type { DiffArgs, DiffCode } from './attribute/diff.js';
+export type { IgnoredReason } from './normalize.js';
+export type { ReuseStep } from './cache.js';
+export type { BackendProfile } from './backends.js';
+export type { Processor } from './processor.js';
 export type { ModelInfo } from './model/types.js';
 export type { Backend } from './backends.js';
 export type { Api } from './dialect/index.js';

@@ -1,17 +1,14 @@
+import { backendProfile, type Backend } from './backends.js';
 import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
 
-/** Whose handling of a request kvdiff predicts. */
-export type BackendName = 'llama.cpp' | 'raw';
-export const BACKENDS: readonly BackendName[] = ['llama.cpp', 'raw'];
-
 /** What the backend hands to the template: every top-level variable, already decided. */
 export interface RenderInput {
   vars: Record<string, unknown>;
-  /** Which Jinja engine's behaviour to reproduce: llama.cpp's own (`common/jinja`) or plain @huggingface/jinja. */
-  dialect?: 'llama.cpp' | 'hf';
+  /** Which Jinja engine's behaviour to reproduce (the backend's `BackendProfile.jinja`; absent: plain @huggingface/jinja). */
+  jinja?: 'llama.cpp' | 'hf';
   /**
    * Continue the last (assistant) message instead of starting a new turn: llama-server does this when the
    * conversation ends with an assistant message (prefill, on by default).
@@ -35,7 +32,8 @@ export interface TemplateCaps {
 }
 
 export interface PrepareOptions {
-  backend: BackendName;
+  /** Whose handling of a request to reproduce (its `BackendProfile.messages`). */
+  backend: Backend;
   model: ModelInfo;
   caps: TemplateCaps;
   /** The clock templates see (`strftime_now`, `date_string`). */
@@ -45,20 +43,14 @@ export interface PrepareOptions {
 /** Turns a request body into the template's variables, as the chosen backend would. */
 export function prepare(body: RequestBody, opts: PrepareOptions): RenderInput {
   const plain = bodyPlain(body);
-  return opts.backend === 'raw' ? prepareRaw(plain, opts) : prepareLlamaCpp(plain, opts, body.label);
-}
-
-/**
- * Whether the tokenizer adds BOS/EOS to the rendered text. llama-server tokenizes with `add_special=true`;
- * Hugging Face's `apply_chat_template(tokenize=True)` with `add_special_tokens=False`.
- */
-export function addsSpecialTokens(backend: BackendName): boolean {
-  return backend !== 'raw';
+  const profile = backendProfile(opts.backend);
+  const input = profile.messages === 'hf' ? prepareRaw(plain, opts) : prepareLlamaCpp(plain, opts, body.label);
+  return { ...input, jinja: profile.jinja };
 }
 
 /** What the backend does to the rendered text before tokenizing (llama.cpp strips a leading BOS string). */
 export function finishRender(text: string, opts: PrepareOptions): string {
-  if (opts.backend !== 'llama.cpp') return text;
+  if (!backendProfile(opts.backend).stripsSpecialText) return text;
   const { bosToken, eosToken, addBos, addEos } = opts.model;
   let out = text;
   if (addBos && bosToken && out.startsWith(bosToken)) out = out.slice(bosToken.length);
@@ -121,7 +113,7 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   }
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
-  return { vars, dialect: 'llama.cpp', continueFinal };
+  return { vars, continueFinal };
 }
 
 /** Gemma-4 templates from before the official one (they call tools with `<|tool_call>call:` but lack its marker). */
@@ -277,4 +269,48 @@ function llamaTool(t: unknown, i: number, label: string): Record<string, unknown
     type: 'function',
     function: { name: fn.name, description: fn.description ?? '', parameters: fn.parameters ?? {} },
   };
+}
+
+// ---- what the message handling does with a difference that leaves the render unchanged ----
+
+/** Keys llama-server keeps from a message (`common_chat_msgs_parse_oaicompat`); everything else is dropped. */
+export const LLAMA_MESSAGE_KEYS: ReadonlySet<string> = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
+/** Keys llama-server keeps from a tool call. */
+export const LLAMA_TOOL_CALL_KEYS: ReadonlySet<string> = new Set(['type', 'function', 'id']);
+
+/** Why a difference leaves the backend's rendered prompt byte-identical. */
+export type IgnoredReason =
+  | 'DROPPED_BY_SERVER' // llama-server drops the key before templating
+  | 'NULL_CONTENT_EMPTIED' // llama-server turns null content into ""
+  | 'TEXT_PARTS_JOINED' // llama-server joins text parts with "\n" for a template that reads string content
+  | 'ARGUMENTS_RESERIALISED' // llama-server parses tool-call arguments and writes them out again
+  | 'MESSAGES_REBUILT' // llama-server rebuilds messages before templating, so the prompt is the same
+  | 'NOT_PRINTED'; // the template does not print it
+
+/** Whether llama-server drops the key at `path` (a message key or a tool-call key) before templating. */
+export function droppedByLlamaServer(path: readonly (string | number)[]): boolean {
+  if (path[0] !== 'messages') return false;
+  if (path.length === 3) return !LLAMA_MESSAGE_KEYS.has(String(path[2]));
+  if (path.length === 5 && path[2] === 'tool_calls') return !LLAMA_TOOL_CALL_KEYS.has(String(path[4]));
+  return false;
+}
+
+/**
+ * What the backend's message handling did with an ignored difference (`code` at `path`, values `a`/`b`),
+ * given whether the other handling's render changes with it (then the template does read it, and the backend
+ * rewrote it before templating).
+ */
+export function ignoredReason(
+  backend: Backend,
+  d: { code: string; path: readonly (string | number)[]; a?: string; b?: string },
+  changesElsewhere: boolean | undefined,
+): IgnoredReason {
+  if (backendProfile(backend).messages !== 'llama.cpp') return 'NOT_PRINTED';
+  if ((d.code === 'EXTRA_FIELD' || d.code === 'MISSING_FIELD') && droppedByLlamaServer(d.path)) return 'DROPPED_BY_SERVER';
+  const contentShape = d.code === 'TYPE_CHANGED' && d.path[d.path.length - 1] === 'content';
+  if (contentShape && (d.a === 'null' || d.b === 'null')) return 'NULL_CONTENT_EMPTIED';
+  if (contentShape && (d.a?.startsWith('[') || d.b?.startsWith('['))) return 'TEXT_PARTS_JOINED';
+  if (changesElsewhere === true && d.code === 'JSON_REFORMATTED') return 'ARGUMENTS_RESERIALISED';
+  if (changesElsewhere === true) return 'MESSAGES_REBUILT';
+  return 'NOT_PRINTED';
 }

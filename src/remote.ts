@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Backend } from './backends.js';
-import { DEFAULT_CACHE_CONFIG, type CacheConfig } from './cache.js';
-import type { Processed, Processor } from './engine.js';
+import { cacheConfigFor, type CacheConfig } from './cache.js';
+import type { Processed, Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
 import type { ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { nodeToJson } from './payload/json.js';
 import { nodeAt } from './payload/edit.js';
 import { chatBody, rawPrompt } from './dialect/index.js';
-import { causeCode, readCapped } from './model/hf-http.js';
+import { causeCode, readCapped } from './model/hf/http.js';
 import type { Deadline } from './deadline.js';
 
 /** How long one request to llama-server may take before kvdiff gives up on it. */
@@ -57,7 +57,7 @@ export class RemoteEngine implements Processor {
       templateSha256: createHash('sha256').update(template).digest('hex'),
       ...(typeof props.model_path === 'string' ? { tokenizerFile: props.model_path } : {}),
     };
-    return new RemoteEngine(base, fetchFn, source, opts.now, { ...DEFAULT_CACHE_CONFIG, ...opts.cache }, opts.deadline);
+    return new RemoteEngine(base, fetchFn, source, opts.now, cacheConfigFor('llama.cpp', undefined, opts.cache), opts.deadline);
   }
 
   /** Sends every body not yet asked about to the server; refusals are kept and thrown when read. */

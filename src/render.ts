@@ -43,7 +43,7 @@ export class ChatTemplate {
   /** Renders; `side` names the request in errors (`A (a.json)`). */
   render(input: RenderInput, side: string): string {
     if (input.continueFinal) return this.renderContinued(input, side);
-    return this.renderVars(input.vars, input.dialect ?? 'hf', side);
+    return this.renderVars(input.vars, input.jinja ?? 'hf', side);
   }
 
   /**
@@ -56,7 +56,7 @@ export class ChatTemplate {
   private renderContinued(input: RenderInput, side: string): string {
     const messages = input.vars.messages as Record<string, unknown>[];
     const last = messages.at(-1)!;
-    const dialect = input.dialect ?? 'hf';
+    const dialect = input.jinja ?? 'hf';
     const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
     const prefix = this.renderVars({ ...input.vars, messages: messages.slice(0, -1) }, dialect, side);
     const full = this.renderVars(input.vars, dialect, side);

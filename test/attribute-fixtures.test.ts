@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { analyze } from '../src/analyze.js';
 import { Engine } from '../src/engine.js';
 import { loadBuiltinModel } from '../src/model/builtin.js';
-import { nodeFs } from '../src/cli/node-fs.js';
+import { nodeFs } from '../src/node/fs.js';
 import { bodyFromObject } from '../src/payload/body.js';
 import { formatPath } from '../src/payload/path.js';
 import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures, type Fixture } from './shared.js';

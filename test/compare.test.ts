@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { codePointIndex, commonTextPrefix, compare } from '../src/compare.js';
+import { codePointIndex, commonTextPrefix, comparePrompts as compare } from '../src/compare.js';
 
 const toks = (ids: number[], starts = ids.map((_, i) => i)) => ({ ids, starts });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loadGgufModel } from '../src/model/gguf-model.js';
-import { nodeFs } from '../src/cli/node-fs.js';
+import { loadGgufModel } from '../src/model/gguf/model.js';
+import { nodeFs } from '../src/node/fs.js';
 import type { ModelInfo } from '../src/model/types.js';
 import { SHARED } from './shared.js';
 

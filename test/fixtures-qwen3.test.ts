@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
-import { compare } from '../src/compare.js';
+import { comparePrompts as compare } from '../src/compare.js';
 import { loadBuiltinModel } from '../src/model/builtin.js';
-import { nodeFs } from '../src/cli/node-fs.js';
+import { nodeFs } from '../src/node/fs.js';
 import { bodyFromObject } from '../src/payload/body.js';
 import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
 

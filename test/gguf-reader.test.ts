@@ -4,10 +4,9 @@
  * sized by a corrupt length field).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import type { ModelFs } from '../src/model/fs.ts';
 import {
@@ -19,11 +18,12 @@ import {
   readGgufHeader,
   readGgufMetadata,
   type GgufArray,
-} from '../src/model/gguf.ts';
-import { ggufModelFromMetadata, loadGgufModel } from '../src/model/gguf-model.ts';
+} from '../src/model/gguf/header.ts';
+import { ggufModelFromMetadata, loadGgufModel } from '../src/model/gguf/model.ts';
 import { gguf, Writer, type Entry } from './gguf-writer.ts';
+import { SHARED_MODELS } from './shared.ts';
 
-const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
+const MODELS = SHARED_MODELS;
 const haveModels = existsSync(MODELS);
 /** Property runs per test; each parse of a small header takes well under a millisecond. */
 const RUNS = 300;

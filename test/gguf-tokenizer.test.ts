@@ -4,21 +4,20 @@
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { KvdiffError } from '../src/errors.ts';
-import { loadGgufModel } from '../src/model/gguf-model.ts';
-import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';
-import { readGgufHeader, type GgufValue } from '../src/model/gguf.ts';
+import { loadGgufModel } from '../src/model/gguf/model.ts';
+import { ggufTokenizer } from '../src/model/gguf/tokenizer.ts';
+import { readGgufHeader, type GgufValue } from '../src/model/gguf/header.ts';
 import type { ModelInfo } from '../src/model/types.ts';
 import { rng } from './rng.ts';
+import { SHARED, SHARED_MODELS } from './shared.ts';
 
-const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
-const MODELS = `${SHARED}models/`;
-const FIXTURES = `${SHARED}fixtures/llama-server/`;
+const MODELS = SHARED_MODELS;
+const FIXTURES = join(SHARED, 'fixtures', 'llama-server') + sep;
 const MODEL_FILES = ['tiny-qwen3.gguf', 'tiny-llama3.1.gguf', 'tiny-gemma3.gguf'];
 const haveShared = existsSync(MODELS) && existsSync(FIXTURES);
 /** Strings per model in the generated corpus. */

@@ -1,5 +1,5 @@
 /** A small GGUF writer for tests: header, key/value metadata, and a stand-in for tensor data. */
-import { GgufType } from '../src/model/gguf.ts';
+import { GgufType } from '../src/model/gguf/header.ts';
 
 export type Entry = [key: string, type: number, value: unknown, elementType?: number];
 

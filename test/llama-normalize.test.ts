@@ -3,7 +3,7 @@ import { Engine } from '../src/engine.js';
 import { KvdiffError } from '../src/errors.js';
 import { loadBuiltinModel } from '../src/model/builtin.js';
 import type { ModelInfo } from '../src/model/types.js';
-import { nodeFs } from '../src/cli/node-fs.js';
+import { nodeFs } from '../src/node/fs.js';
 import { bodyFromObject } from '../src/payload/body.js';
 import { prepare } from '../src/normalize.js';
 

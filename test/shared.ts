@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** `../shared` beside the checkout: read in place, never copied into the repository. */
 export const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared');
 export const HAVE_SHARED = existsSync(join(SHARED, 'fixtures', 'llama-server'));
+/** `../shared/models/` (tiny GGUF models), with the trailing separator so a file name can be appended. */
+export const SHARED_MODELS = join(SHARED, 'models') + sep;
 export const NO_SHARED_REASON = `../shared is absent (${SHARED}): fixture tests need the recorded llama-server cases`;
 
 export interface Fixture {

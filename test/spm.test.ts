@@ -1,21 +1,21 @@
 /**
- * The fast encoders (`ModelInfo.tokenizer.encoder`): llama.cpp's SentencePiece algorithm of our own (spm.ts) and the
- * BPE Tokenizer built from arrays (prepared-bpe.ts). Expected values: llama.cpp itself (node-llama-cpp, vocab only)
+ * The fast encoders (`ModelInfo.tokenizer.encoder`): llama.cpp's SentencePiece algorithm of our own (tokenize/spm.ts) and the
+ * BPE Tokenizer built from arrays (tokenize/bpe.ts). Expected values: llama.cpp itself (node-llama-cpp, vocab only)
  * on a generated corpus, and the Hugging Face form of the same vocabulary (`new Tokenizer(json, config)`).
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { nodeFs } from '../src/cli/node-fs.ts';
-import { loadGgufModel } from '../src/model/gguf-model.ts';
-import { ggufTokenizer } from '../src/model/gguf-tokenizer.ts';
-import { readGgufHeader } from '../src/model/gguf.ts';
-import { SpmEncoder } from '../src/model/spm.ts';
-import { PromptTokenizer } from '../src/tokenize.ts';
+import { nodeFs } from '../src/node/fs.ts';
+import { loadGgufModel } from '../src/model/gguf/model.ts';
+import { ggufTokenizer } from '../src/model/gguf/tokenizer.ts';
+import { readGgufHeader } from '../src/model/gguf/header.ts';
+import { SpmEncoder } from '../src/tokenize/spm.ts';
+import { PromptTokenizer } from '../src/tokenize/prompt.ts';
 import { rng } from './rng.ts';
+import { SHARED_MODELS } from './shared.ts';
 
-const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
+const MODELS = SHARED_MODELS;
 const haveModels = existsSync(`${MODELS}tiny-gemma3.gguf`);
 const CORPUS_SIZE = 2400;
 const SLOW_TEST_MS = 120_000;

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine.js';
 import { KvdiffError } from '../src/errors.js';
 import { loadBuiltinModel } from '../src/model/builtin.js';
-import { nodeFs } from '../src/cli/node-fs.js';
+import { nodeFs } from '../src/node/fs.js';
 import { bodyFromObject } from '../src/payload/body.js';
-import { sha256 } from '../src/model/util.js';
+import { sha256 } from '../src/model/files.js';
 import { HAVE_SHARED, NO_SHARED_REASON, SHARED } from './shared.js';
 import { KNOWN_TEMPLATE_MISSES } from './templates-known-misses.js';
 

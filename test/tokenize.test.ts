@@ -1,8 +1,8 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { PromptTokenizer } from '../src/tokenize.js';
+import { PromptTokenizer } from '../src/tokenize/prompt.js';
 import { loadBuiltinModel } from '../src/model/builtin.js';
-import { nodeFs } from '../src/cli/node-fs.js';
+import { nodeFs } from '../src/node/fs.js';
 import { tinyModel } from './tiny-tokenizer.js';
 
 describe('tokenizing a rendered prompt (hermetic tiny BPE)', () => {

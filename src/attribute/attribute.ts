@@ -1,26 +1,31 @@
 import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
-import type { Processed, Processor } from '../engine.js';
+import { backendProfile, type Backend } from '../backends.js';
+import type { Processed, Processor } from '../processor.js';
 import { KvdiffError } from '../errors.js';
 import { TemplateLimitError } from '../jinja/compat.js';
-import { Engine } from '../engine.js';
-import type { BackendName } from '../normalize.js';
+import { ignoredReason, type IgnoredReason } from '../normalize.js';
 import type { RequestBody } from '../payload/body.js';
 import type { JsonNode } from '../payload/json.js';
 import type { JsonPath } from '../payload/path.js';
-import { diffBodies, type DiffCode, type Difference } from './diff.js';
+import { diffBodies, type CodeUnion, type DiffArgs, type DiffCode, type Difference } from './diff.js';
 import type { DialectNote } from '../dialect/notes.js';
 import { convert } from '../dialect/index.js';
 
-/** Codes of findings: the JSON difference kinds, plus what only rendering reveals. */
-export type FindingCode =
-  | DiffCode
-  | 'TEMPLATE_REWRITES_HISTORY' // B keeps A's messages, yet the template renders them differently
-  | 'GENERATION_PROMPT' // A ended with a generation prompt that B's next assistant turn does not render
-  | 'TOKEN_BOUNDARY' // A's text is a prefix of B's, but tokens merge across the boundary
-  | 'UNEXPLAINED'; // no single difference moves the divergence there (differences interact)
+/** Each finding code with its arguments: the JSON difference kinds, plus what only rendering reveals. */
+export interface FindingArgs extends DiffArgs {
+  /** B keeps A's messages, yet the template renders them differently from A's message `message` on. */
+  TEMPLATE_REWRITES_HISTORY: { message: number };
+  /** A ended with a generation prompt that B's next assistant turn (of `appended` messages) does not render. */
+  GENERATION_PROMPT: { appended: number };
+  /** A's text is a prefix of B's, but tokens merge across the boundary. */
+  TOKEN_BOUNDARY: { appended: number };
+  /** No single difference moves the divergence there (differences interact). */
+  UNEXPLAINED: Record<never, never>;
+}
 
-export interface Finding {
-  code: FindingCode;
+export type FindingCode = keyof FindingArgs;
+
+interface FindingBase {
   path: JsonPath;
   /** Which file the path points into. */
   side: 'a' | 'b';
@@ -28,18 +33,18 @@ export interface Finding {
   token: number | null;
   /** Whether it changes tokens A's prompt already had (a cache break), not only what comes after. */
   breaks: boolean;
-  a?: string;
-  b?: string;
-  from?: string;
-  /** Message index where a history rewrite starts. */
-  message?: number;
-  /** Set when the difference could not be tested alone (the template raised with it). */
+  /** Set when the difference could not be tested alone: the error the template or server raised with it. */
   error?: string;
   /** What the other message handling does with it (llama.cpp ↔ raw), for ignored differences and causes. */
-  elsewhere?: { backend: BackendName; changesRender: boolean };
+  elsewhere?: { backend: Backend; changesRender: boolean };
+  /** For ignored differences: what the backend's message handling did with it (from the normalizer). */
+  reason?: IgnoredReason;
   /** For /v1/messages and /v1/responses bodies: where the field lands in the converted body (`src/dialect/notes.ts`). */
   dialect?: DialectNote;
 }
+
+/** One finding: a code, where it is, and the code's own arguments. */
+export type Finding = CodeUnion<FindingArgs, FindingBase>;
 
 export interface Attribution {
   /** Differences that change the render, in token order. */
@@ -75,7 +80,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
       const together = test(group.body, `A with ${group.members.length} differences of one kind (${group.members[0].d.code})`);
       if (!(together instanceof KvdiffError) && together.rendered === pa.rendered) {
         const note = other.check(group.body);
-        for (const { d, order } of group.members) ignored.push({ f: { ...baseOf(d), token: null, breaks: false, ...note }, order });
+        for (const { d, order } of group.members) ignored.push({ f: ignoredFinding(engine, d, note), order });
         continue;
       }
     }
@@ -87,14 +92,14 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
         continue;
       }
       if (variant.rendered === pa.rendered) {
-        ignored.push({ f: { ...base, token: null, breaks: false, ...other.check(body) }, order });
+        ignored.push({ f: ignoredFinding(engine, d, other.check(body)), order });
         continue;
       }
       const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
       const breaks = lcp < pa.tokens.ids.length;
       if (d.code === 'MESSAGES_APPENDED') {
         if (!breaks) growth.push({ ...base, token: lcp, breaks });
-        else causes.push(appendedCause(base, d, a, pa, variant, lcp));
+        else causes.push(appendedCause(d, a, pa, variant, lcp));
         continue;
       }
       causes.push({ ...base, token: lcp, breaks, ...other.check(body) });
@@ -110,8 +115,14 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
   return { causes, ignored: ignored.map((x) => x.f), growth };
 }
 
+/** A difference as a finding (its code and arguments), before attribution says where it acts. */
 function baseOf(d: Difference): Finding {
-  return { code: d.code, path: d.path, side: d.side, a: d.a, b: d.b, from: d.from } as Finding;
+  const { apply: _apply, ...rest } = d;
+  return { ...rest, token: null, breaks: false };
+}
+
+function ignoredFinding(engine: Processor, d: Difference, note: Pick<FindingBase, 'elsewhere'>): Finding {
+  return { ...baseOf(d), ...note, reason: ignoredReason(engine.backend, d, note.elsewhere?.changesRender) };
 }
 
 /** Codes that a serializer or session store tends to apply to every message alike. */
@@ -156,13 +167,14 @@ export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body
  * drops unknown keys; a raw Hugging Face render prints whatever the template reads). Only for engines that
  * render locally; where the other handling refuses A or the variant, no note is given.
  */
-function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestBody): Pick<Finding, 'elsewhere'> } {
-  if (!(engine instanceof Engine)) return { check: () => ({}) };
-  const backend: BackendName = engine.backend === 'llama.cpp' ? 'raw' : 'llama.cpp';
+function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestBody): Pick<FindingBase, 'elsewhere'> } {
+  const { renderAs } = engine;
+  if (!renderAs) return { check: () => ({}) };
+  const backend = backendProfile(engine.backend).contrast;
   let before: string | null | undefined;
   const render = (body: RequestBody): string | null => {
     try {
-      return engine.renderUnder(backend, body, `A under --backend ${backend}`);
+      return renderAs.call(engine, backend, body, `A under --backend ${backend}`);
     } catch (err) {
       if (err instanceof KvdiffError && !(err instanceof TemplateLimitError)) return null;
       throw err;
@@ -184,15 +196,16 @@ export function variants(a: RequestBody, b: RequestBody): { d: Difference; body:
 }
 
 /** Appending messages broke A's prompt: say whether the template rewrote history, the generation prompt, or a token boundary. */
-function appendedCause(base: Finding, d: Difference, a: RequestBody, pa: Processed, variant: Processed, lcp: number): Finding {
-  if (variant.rendered.startsWith(pa.rendered)) return { ...base, code: 'TOKEN_BOUNDARY', token: lcp, breaks: true };
+function appendedCause(d: Extract<Difference, { code: 'MESSAGES_APPENDED' }>, a: RequestBody, pa: Processed, variant: Processed, lcp: number): Finding {
+  const { path, side, appended } = d;
+  if (variant.rendered.startsWith(pa.rendered)) return { code: 'TOKEN_BOUNDARY', path, side, appended, token: lcp, breaks: true };
   const at = commonTextPrefix(pa.rendered, variant.rendered);
   // messages as the template saw them: a /v1/messages or /v1/responses body converted (the dialect notes map the path back)
   const root = chatRoot(a);
   const m = messageAt(root, pa.rendered, at);
   const count = messageCount(root);
-  if (m < count) return { ...base, code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true, b: undefined };
-  return { ...base, code: 'GENERATION_PROMPT', path: d.path, token: lcp, breaks: true };
+  if (m < count) return { code: 'TEMPLATE_REWRITES_HISTORY', path: ['messages', m], side: 'a', message: m, token: lcp, breaks: true };
+  return { code: 'GENERATION_PROMPT', path, side, appended, token: lcp, breaks: true };
 }
 
 function chatRoot(a: RequestBody): JsonNode {

@@ -2,45 +2,75 @@ import { nodesEqual, nodeToJson, parseJson, type JsonEntry, type JsonNode } from
 import { updateAt, updateEntries, updateItems } from '../payload/edit.js';
 import type { JsonPath } from '../payload/path.js';
 
-/**
- * Kinds of JSON difference between two request bodies. Stable: they appear in `--json` and the README.
- */
-export type DiffCode =
-  | 'EXTRA_FIELD' // a key B has and A lacks
-  | 'MISSING_FIELD' // a key A has and B lacks
-  | 'FIELD_RENAMED' // the same value under another key
-  | 'KEY_ORDER' // the same keys in another order
-  | 'WHITESPACE' // a string that differs only in whitespace
-  | 'VALUE_CHANGED' // a different string, number or boolean
-  | 'TYPE_CHANGED' // null vs "", a string vs an array of parts, ...
-  | 'JSON_REFORMATTED' // a string holding the same JSON written differently (spacing, escapes)
-  | 'JSON_KEY_ORDER' // a string holding the same JSON object with keys in another order
-  | 'NUMBER_FORMAT' // the same number written differently (1.0 vs 1)
-  | 'ARRAY_ORDER' // the same items in another order
-  | 'ITEM_ADDED' // an array item B has and A lacks (not at the end of messages)
-  | 'ITEM_REMOVED' // an array item A has and B lacks
-  | 'MESSAGES_APPENDED'; // B continues the conversation: new messages after A's
+/** Short renderings of both values (truncated JSON, or the key lists for KEY_ORDER). */
+interface BothValues {
+  a: string;
+  b: string;
+}
 
-/** One JSON difference, with the edit that applies it alone to A. */
-export interface Difference {
-  code: DiffCode;
+/**
+ * Kinds of JSON difference between two request bodies, each with the arguments it carries. The codes are stable:
+ * they appear in `--json` and the README.
+ */
+export interface DiffArgs {
+  /** A key B has and A lacks (`b`: its value). */
+  EXTRA_FIELD: { b: string };
+  /** A key A has and B lacks (`a`: its value). */
+  MISSING_FIELD: { a: string };
+  /** The same value under another key (`from`: the key in A). */
+  FIELD_RENAMED: { from: string; a: string };
+  /** The same keys in another order. */
+  KEY_ORDER: BothValues;
+  /** A string that differs only in whitespace. */
+  WHITESPACE: BothValues;
+  /** A different string, number or boolean. */
+  VALUE_CHANGED: BothValues;
+  /** null vs "", a string vs an array of parts, ... */
+  TYPE_CHANGED: BothValues;
+  /** A string holding the same JSON written differently (spacing, escapes). */
+  JSON_REFORMATTED: BothValues;
+  /** A string holding the same JSON object with keys in another order. */
+  JSON_KEY_ORDER: BothValues;
+  /** The same number written differently (1.0 vs 1). */
+  NUMBER_FORMAT: BothValues;
+  /** The same items in another order. */
+  ARRAY_ORDER: Record<never, never>;
+  /** An array item B has and A lacks (not at the end of messages). */
+  ITEM_ADDED: { b: string };
+  /** An array item A has and B lacks. */
+  ITEM_REMOVED: { a: string };
+  /** B continues the conversation: `appended` new messages after A's. */
+  MESSAGES_APPENDED: { appended: number };
+}
+
+export type DiffCode = keyof DiffArgs;
+
+type ArgKey<M> = { [C in keyof M]: keyof M[C] }[keyof M];
+
+/**
+ * One variant per code: the shared fields, the code, its own arguments, and every other code's argument names
+ * as absent (so `f.from` reads as `string | undefined` on the union and as `string` once the code is known).
+ */
+export type CodeUnion<M, Base> = {
+  [C in keyof M]: Base & { code: C } & M[C] & { [K in Exclude<ArgKey<M>, keyof M[C]>]?: undefined };
+}[keyof M];
+
+interface DifferenceBase {
   /** Where it is, as written in B (in A for MISSING_FIELD and ITEM_REMOVED). */
   path: JsonPath;
   side: 'a' | 'b';
-  /** Short renderings of the two values (truncated JSON), when they help. */
-  a?: string;
-  b?: string;
-  /** For FIELD_RENAMED: the key in A. */
-  from?: string;
   /** Returns A with this one difference applied. */
   apply(a: JsonNode): JsonNode;
 }
 
+/** One JSON difference, with the edit that applies it alone to A. */
+export type Difference = CodeUnion<DiffArgs, DifferenceBase>;
+
 /** Longest value text shown in a report. */
 export const SNIPPET_CHARS = 60;
 
-export function snippet(node: JsonNode | undefined): string | undefined {
-  if (!node) return undefined;
+/** A value as truncated JSON. */
+export function valueSnippet(node: JsonNode): string {
   const text = nodeToJson(node);
   return text.length > SNIPPET_CHARS ? `${text.slice(0, SNIPPET_CHARS - 1)}…` : text;
 }
@@ -57,7 +87,7 @@ function diffNode(a: JsonNode, b: JsonNode, path: JsonPath, out: Difference[]): 
   if (a.type === 'array' && b.type === 'array') return diffArray(a.items, b.items, path, out);
   if (nodesEqual(a, b)) return;
   const set = (n: JsonNode) => (root: JsonNode) => updateAt(root, path, () => n);
-  const base = { path, side: 'b' as const, a: snippet(a), b: snippet(b), apply: set(b) };
+  const base = { path, side: 'b' as const, a: valueSnippet(a), b: valueSnippet(b), apply: set(b) };
   if (a.type !== b.type) return void out.push({ code: 'TYPE_CHANGED', ...base });
   if (a.type === 'number' && b.type === 'number' && a.value === b.value) return void out.push({ code: 'NUMBER_FORMAT', ...base });
   if (a.type === 'string' && b.type === 'string') {
@@ -79,7 +109,7 @@ export function stringWindows(a: string, b: string): [string, string] {
   return [cut(a), cut(b)];
 }
 
-function stringCode(a: string, b: string): DiffCode {
+function stringCode(a: string, b: string): 'JSON_REFORMATTED' | 'JSON_KEY_ORDER' | 'WHITESPACE' | 'VALUE_CHANGED' {
   const ja = tryJson(a);
   const jb = ja && tryJson(b);
   if (ja && jb) {
@@ -132,7 +162,7 @@ function diffObject(a: JsonEntry[], b: JsonEntry[], path: JsonPath, out: Differe
       path: [...path, to],
       side: 'b',
       from,
-      a: snippet(a.find((e) => e.key === from)!.value),
+      a: valueSnippet(a.find((e) => e.key === from)!.value),
       apply: (root) => updateEntries(root, path, (es) => es.map((e) => (e.key === from ? { key: to, value: e.value } : e))),
     });
   }
@@ -142,7 +172,7 @@ function diffObject(a: JsonEntry[], b: JsonEntry[], path: JsonPath, out: Differe
       code: 'MISSING_FIELD',
       path: [...path, r.key],
       side: 'a',
-      a: snippet(r.value),
+      a: valueSnippet(r.value),
       apply: (root) => updateEntries(root, path, (es) => es.filter((e) => e.key !== r.key)),
     });
   }
@@ -155,7 +185,7 @@ function diffObject(a: JsonEntry[], b: JsonEntry[], path: JsonPath, out: Differe
       code: 'EXTRA_FIELD',
       path: [...path, x.key],
       side: 'b',
-      b: snippet(x.value),
+      b: valueSnippet(x.value),
       apply: (root) =>
         updateEntries(root, path, (es) => {
           const at = before === undefined ? 0 : es.findIndex((e) => e.key === before) + 1;
@@ -203,26 +233,22 @@ function diffArray(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Difference
         code: 'MESSAGES_APPENDED',
         path: [...path, i],
         side: 'b',
-        b: appendedLabel(path, b.length - n),
+        appended: b.length - n,
         apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(n)]),
       });
       break;
     }
     const item = b[i];
-    out.push({ code: 'ITEM_ADDED', path: [...path, i], side: 'b', b: snippet(item), apply: (root) => updateItems(root, path, (items) => [...items, item]) });
+    out.push({ code: 'ITEM_ADDED', path: [...path, i], side: 'b', b: valueSnippet(item), apply: (root) => updateItems(root, path, (items) => [...items, item]) });
   }
   for (let i = n; i < a.length; i++) {
-    out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: snippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
+    out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: valueSnippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
   }
 }
 
 /** Arrays a request grows at the end of, turn after turn: appended items are one MESSAGES_APPENDED difference. */
 function growsAtEnd(path: JsonPath): boolean {
   return path.length === 1 && (path[0] === 'messages' || path[0] === 'input' || path[0] === 'prompt');
-}
-
-function appendedLabel(path: JsonPath, n: number): string {
-  return path[0] === 'messages' ? `${n} message(s)` : path[0] === 'input' ? `${n} item(s)` : `${n} prompt part(s)`;
 }
 
 /** Largest n·m the item alignment is computed for; longer arrays are compared position by position. */
@@ -278,7 +304,7 @@ function diffAligned(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Differen
       for (const d of sub) out.push(d.side === 'b' ? { ...d, path: [...path, j, ...d.path.slice(path.length + 1)] } : d);
     }
     for (let i = pi + same; i < ai; i++) {
-      out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: snippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
+      out.push({ code: 'ITEM_REMOVED', path: [...path, i], side: 'a', a: valueSnippet(a[i]), apply: (root) => updateItems(root, path, (items) => items.filter((_, k) => k !== i)) });
     }
     const trailing = ai === n;
     if (trailing && isMessages && runB > same) {
@@ -287,14 +313,14 @@ function diffAligned(a: JsonNode[], b: JsonNode[], path: JsonPath, out: Differen
         code: 'MESSAGES_APPENDED',
         path: [...path, from],
         side: 'b',
-        b: appendedLabel(path, m - from),
+        appended: m - from,
         apply: (root) => updateItems(root, path, (items) => [...items, ...b.slice(from)]),
       });
     } else {
       for (let j = pj + same; j < bj; j++) {
         const item = b[j];
         const at = pi + same; // insert before A's next aligned item
-        out.push({ code: 'ITEM_ADDED', path: [...path, j], side: 'b', b: snippet(item), apply: (root) => updateItems(root, path, (items) => [...items.slice(0, at), item, ...items.slice(at)]) });
+        out.push({ code: 'ITEM_ADDED', path: [...path, j], side: 'b', b: valueSnippet(item), apply: (root) => updateItems(root, path, (items) => [...items.slice(0, at), item, ...items.slice(at)]) });
       }
     }
     pi = ai + 1;

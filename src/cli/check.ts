@@ -1,16 +1,13 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { analyzeAhead, type DiffReport } from '../analyze.js';
+import { checkSequence } from '../check.js';
 import { KvdiffError } from '../errors.js';
 import { decodeUtf8, type RequestBody } from '../payload/body.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readClientBody, type Api } from '../dialect/index.js';
-import { fsError, readBounded } from './read.js';
-import { formatPath } from '../payload/path.js';
-import { causeHelp } from '../report/hints.js';
-import { helpTarget } from '../report/dialect.js';
-import { num, plural, safeText } from '../report/visible.js';
+import { fsError, readBounded } from '../node/read.js';
+import { humanCheckReport, jsonCheckReport } from '../report/check.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
@@ -34,17 +31,9 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
       for (const p of paths) bodies.push(...(await readSequence(p, ctx, opts.api)));
       if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length}`, 'pass the requests of one session in the order they were sent');
       const engine = await buildEngine(opts, ctx);
-      const allowed = new Set(opts.allow);
-      const steps: { report: DiffReport; ok: boolean }[] = [];
-      for (let i = 1; i < bodies.length; i++) {
-        const report = await analyzeAhead(engine, bodies[i - 1], bodies[i]);
-        const breaking = report.causes.filter((f) => f.breaks);
-        const ok = report.reusesAll || (breaking.length > 0 && breaking.every((f) => allowed.has(f.code)));
-        steps.push({ report, ok });
-      }
-      const breaks = steps.filter((s) => !s.ok).length;
-      ctx.stdout(opts.json ? jsonCheck(steps, breaks) : humanCheck(steps, breaks, ctx.colors({ color: opts.color })));
-      ctx.exitCode = breaks ? 1 : 0;
+      const result = await checkSequence(engine, bodies, opts.allow);
+      ctx.stdout(opts.json ? jsonCheckReport(result) : humanCheckReport(result, ctx.colors({ color: opts.color })));
+      ctx.exitCode = result.breaks ? 1 : 0;
     });
   addEngineOptions(cmd);
   program.addCommand(cmd);
@@ -87,48 +76,4 @@ async function readSequence(path: string, ctx: CliContext, api?: Api): Promise<R
       .map(({ line, label }) => readClientBody(line, label, api));
   }
   return [await readBodyArg(path, ctx, api)];
-}
-
-function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number, c: ReturnType<CliContext['colors']>): string {
-  const out: string[] = [];
-  let lost = 0;
-  for (const { report: r, ok } of steps) {
-    const cmp = r.comparison;
-    const head = safeText(`${r.a.label} → ${r.b.label}`);
-    if (r.reusesAll) {
-      out.push(`${c.green('ok')}    ${head}: reuses all ${num(cmp.tokensA)} tokens (n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)})`);
-      continue;
-    }
-    const first = r.causes.find((f) => f.breaks) ?? r.causes[0];
-    const where = first ? `: ${first.code} ${safeText(formatPath(first.path))}` : '';
-    const tag = ok ? c.yellow('allow') : c.red.bold('break');
-    out.push(`${tag} ${head}: n_past ${num(cmp.nPast)} of ${num(cmp.tokensB)}, cache break at token ${num(cmp.firstDivergence!.token)}${where}`);
-    if (first && !ok) out.push(`      ${c.green.bold('help')}: ${safeText(causeHelp(helpTarget(first), r.backend))}`);
-    if (!ok) lost += cmp.tokensA - Math.min(cmp.commonPrefix, cmp.nPast);
-  }
-  const summary = breaks
-    ? `${c.red.bold('error')}: ${plural(breaks, 'break')} in ${plural(steps.length, 'step')}: ${plural(lost, 'cached token')} thrown away (run kvdiff A B on a pair for the full report)`
-    : `${c.green.bold('ok')}: ${plural(steps.length, 'step')}, every request reuses all of the one before`;
-  return `${out.join('\n')}\n${summary}\n`;
-}
-
-function jsonCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number): string {
-  return `${JSON.stringify(
-    {
-      schemaVersion: 1,
-      breaks,
-      steps: steps.map(({ report: r, ok }) => ({
-        a: r.a.label,
-        b: r.b.label,
-        ok,
-        nPast: r.comparison.nPast,
-        tokens: { a: r.comparison.tokensA, b: r.comparison.tokensB },
-        reusesAll: r.reusesAll,
-        firstDivergence: r.comparison.firstDivergence ? { token: r.comparison.firstDivergence.token, char: r.comparison.firstDivergence.char } : null,
-        causes: r.causes.map((f) => ({ code: f.code, path: formatPath(f.path), token: f.token, breaks: f.breaks })),
-      })),
-    },
-    null,
-    2,
-  )}\n`;
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { MAX_BODY_BYTES } from '../payload/json.js';
-import { readBounded } from './read.js';
+import { readBounded } from '../node/read.js';
 import { analyzeAhead, type LoggedReuse } from '../analyze.js';
 import { explainLogText, lastLoggedRequest } from '../logs/index.js';
 import { readResponse } from '../payload/response.js';
@@ -36,7 +36,7 @@ async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse
   };
 }
 
-interface DiffOptions extends EngineCliOptions {
+interface DiffCommandOptions extends EngineCliOptions {
   log?: string;
   response?: string;
   json?: boolean;
@@ -60,7 +60,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       '\nExit status: 0 when B reuses all of A\'s prompt, 1 when something breaks the cache, 2 on bad input.\n' +
         'Example: kvdiff samples/session-reload/loop.json samples/session-reload/reload.json',
     )
-    .action(async (a: string, b: string, opts: DiffOptions) => {
+    .action(async (a: string, b: string, opts: DiffCommandOptions) => {
       if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { chatBody } from '../dialect/index.js';
 import { prettyJson } from '../dialect/pretty.js';
-import { hasControls, safeText } from '../report/visible.js';
+import { hasControls, safeText } from '../report/format.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 /** `kvdiff render BODY` and `kvdiff tokens BODY`: what the server would template and tokenize. */

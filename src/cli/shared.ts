@@ -1,22 +1,18 @@
-import { homedir } from 'node:os';
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
-import { Engine, type Processor } from '../engine.js';
-import type { Prefetching } from '../analyze.js';
-import { RemoteEngine } from '../remote.js';
-import { BACKEND_CHOICES, type Backend } from '../backends.js';
+import type { Processor } from '../processor.js';
+import { openProcessor, todayUtc } from '../node/open.js';
+import { BACKEND_CHOICES, backendProfile, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
-import { resolveModel, type ModelOptions } from '../model/resolve.js';
-import { preparedCacheDir } from '../model/prepared.js';
+import type { ModelOptions } from '../model/resolve.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { decodeUtf8, type RequestBody } from '../payload/body.js';
 import { API_CHOICES, readClientBody, type Api } from '../dialect/index.js';
-import { readBounded } from './read.js';
-import { safeText } from '../report/visible.js';
+import { readBounded } from '../node/read.js';
+import { safeText } from '../report/format.js';
 import { parseDate } from '../clock.js';
 import { Deadline, DEFAULT_TIMEOUT_MS } from '../deadline.js';
 import type { CliContext } from './context.js';
-import { nodeFs } from './node-fs.js';
 
 /** Options shared by every command that renders: where the model comes from, the backend, the clock. */
 export interface EngineCliOptions extends ModelOptions {
@@ -74,30 +70,18 @@ function seconds(v: string): number {
   return n;
 }
 
-function today(): Date {
-  const now = new Date();
-  return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
-}
-
-export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor & Partial<Prefetching>> {
+export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor> {
+  if (opts.server) checkServerFlags(opts);
+  const now = opts.date ? parseDate(opts.date) : todayUtc();
   const deadline = new Deadline(opts.timeout === undefined ? DEFAULT_TIMEOUT_MS : opts.timeout * 1000);
-  if (opts.server) return connectServer(opts, deadline);
-  const model = await resolveModel(opts, {
-    fs: nodeFs,
-    env: ctx.env,
-    homeDir: homedir(),
-    fetch: globalThis.fetch,
-    onProgress: (m) => ctx.stderr(`${safeText(m)}\n`),
-    cacheDir: preparedCacheDir(ctx.env, homedir()),
-  });
-  return new Engine({ model, backend: opts.backend, cache: cacheOptions(opts), now: opts.date ? parseDate(opts.date) : today(), deadline });
+  return openProcessor({ ...opts, now, cache: cacheOptions(opts), deadline }, { env: ctx.env, onProgress: (m) => ctx.stderr(`${safeText(m)}\n`) });
 }
 
-async function connectServer(opts: EngineCliOptions, deadline: Deadline): Promise<RemoteEngine> {
+/** `--server` renders with the server's own template and tokenizer, as llama.cpp. */
+function checkServerFlags(opts: EngineCliOptions): void {
   const clash = [opts.model && '--model', opts.gguf && '--gguf', opts.hf && '--hf', opts.template && '--template', opts.tokenizer && '--tokenizer'].filter(Boolean);
   if (clash.length) throw new KvdiffError(`--server uses the server's own template and tokenizer: drop ${clash.join(', ')}`);
   if (opts.backend !== 'llama.cpp') throw new KvdiffError('--server asks llama-server itself: --backend must be llama.cpp');
-  return RemoteEngine.connect(opts.server!, globalThis.fetch, { now: opts.date ? parseDate(opts.date) : today(), cache: cacheOptions(opts), deadline });
 }
 
 function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
@@ -108,7 +92,9 @@ function cacheOptions(opts: EngineCliOptions): Partial<CacheConfig> {
   if (opts.checkpointMinStep !== undefined) cache.checkpointMinStep = opts.checkpointMinStep;
   if (opts.batchSize !== undefined) cache.nBatch = opts.batchSize;
   if (opts.ubatchSize !== undefined) cache.nUbatch = opts.ubatchSize;
-  const block = opts.backend === 'sglang' ? opts.pageSize : opts.blockSize;
+  // SGLang calls its unit a page (--page-size), vLLM a block (--block-size)
+  const rules = backendProfile(opts.backend).cache;
+  const block = rules.rules === 'paged' && rules.unit === 'page' ? opts.pageSize : opts.blockSize;
   if (block !== undefined) {
     if (block < 1) throw new KvdiffError('--block-size and --page-size take a whole number of at least 1');
     cache.blockSize = block;

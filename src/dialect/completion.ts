@@ -1,5 +1,5 @@
 import type { JsonNode } from '../payload/json.js';
-import type { Tokens } from '../tokenize.js';
+import type { Tokens } from '../tokenize/prompt.js';
 import { get } from './nodes.js';
 import { refuse } from './refuse.js';
 

@@ -1,3 +1,4 @@
+import { backendProfile, type Backend } from '../backends.js';
 import { KvdiffError } from '../errors.js';
 import { parseJson } from '../payload/json.js';
 import { validateBody, type RequestBody } from '../payload/body.js';
@@ -62,6 +63,11 @@ export function chatBody(body: RequestBody, opts: ConvertOptions): RequestBody {
     throw err;
   }
   return { label: body.label, root: c.root };
+}
+
+/** The chat-completions body `backend` templates: other dialects converted as llama-server converts them. */
+export function toChat(body: RequestBody, backend: Backend): RequestBody {
+  return chatBody(body, { billingHeader: backendProfile(backend).rewritesBillingHeader });
 }
 
 /** A raw prompt's pieces (completion bodies and prompt files); null for chat dialects. */

@@ -1,7 +1,8 @@
 import type { Attribution, Finding } from '../attribute/attribute.js';
 import { variants } from '../attribute/attribute.js';
 import { commonPrefix } from '../compare.js';
-import { Engine, type Processor } from '../engine.js';
+import type { Processor } from '../processor.js';
+import { LLAMA_MESSAGE_KEYS } from '../normalize.js';
 import { KvdiffError } from '../errors.js';
 import type { RequestBody } from '../payload/body.js';
 import { nodesEqual } from '../payload/json.js';
@@ -58,7 +59,7 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
       // attribution located the rewritten message in the converted body: name the client's item
       const converted = f.path;
       f.path = clientPath(c, converted) ?? f.path;
-      f.message = f.path[0] === 'messages' && typeof f.path[1] === 'number' ? f.path[1] : undefined;
+      if (f.path[0] === 'messages' && typeof f.path[1] === 'number') f.message = f.path[1];
       f.dialect = { api, converted: [converted] };
       return;
     }
@@ -94,8 +95,7 @@ export function annotateDialect(engine: Processor, a: RequestBody, b: RequestBod
   for (const f of att.ignored) note(f, true);
 }
 
-/** Keys `common_chat_msgs_parse_oaicompat` reads from a message and from a content part; the rest is dropped. */
-const MESSAGE_KEYS = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
+/** Keys `common_chat_msgs_parse_oaicompat` reads from a content part (a message's are the normalizer's); the rest is dropped. */
 const PART_KEYS = new Set(['type', 'text', 'image_url']);
 
 /** Top-level keys of a chat-completions body that reach the template (the rest steer sampling or the parser). */
@@ -103,7 +103,7 @@ const TEMPLATE_INPUTS = new Set(['messages', 'tools', 'chat_template_kwargs', 'a
 
 function droppedByChatParse(p: JsonPath): boolean {
   if (p[0] !== 'messages') return false;
-  if (p.length === 3) return !MESSAGE_KEYS.has(String(p[2]));
+  if (p.length === 3) return !LLAMA_MESSAGE_KEYS.has(String(p[2]));
   if (p.length === 5 && p[2] === 'content') return !PART_KEYS.has(String(p[4]));
   return false;
 }
@@ -130,7 +130,8 @@ function samePath(x: JsonPath, y: JsonPath): boolean {
 
 /** First token of A that the variant changes when nobody rewrites the billing stamp (null: none). */
 function tokenWithoutRewrite(engine: Processor, a: RequestBody, variant: RequestBody): number | null | undefined {
-  if (!(engine instanceof Engine)) return undefined;
+  // only a processor that renders any body itself (not a server, which answers only what was sent ahead)
+  if (!engine.renderAs) return undefined;
   const ca = tryConvert(a, false);
   const cv = tryConvert(variant, false);
   if (!ca || !cv) return undefined;

@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
 import type { ModelInfo, TokenizerFiles } from './types.js';
-import { tokenText } from './hf-special.js';
+import { tokenText } from './hf/special.js';
 import { preparedTokenizerFiles, type PreparedCache } from './prepared.js';
-import { readJsonFile, sha256 } from './util.js';
+import { readJsonFile, sha256 } from './files.js';
 
 /** Models that ship inside kvdiff's dependencies and work offline. */
 export const BUILTIN_MODELS = ['qwen3'] as const;

@@ -1,6 +1,7 @@
 /**
- * The small file-system surface that model sources need. The CLI passes a Node implementation
- * (`src/cli/node-fs.ts`); tests can pass an in-memory one. Nothing under `src/` except `src/cli/` imports `node:fs`.
+ * The small file-system surface that model sources need. The CLI and the library pass a Node implementation
+ * (`src/node/fs.ts`); tests can pass an in-memory one. Nothing under `src/` except `src/node/` and `src/cli/`
+ * imports `node:fs`.
  */
 export interface ModelFs {
   /** Whole file as bytes. Rejects with a KvdiffError-friendly message when missing. */

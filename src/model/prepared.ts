@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
-import { bpeArrays, bpeSkeleton, fastBpeFiles, type BpeArrays } from './prepared-bpe.js';
+import { bpeArrays, bpeSkeleton, fastBpeFiles, type BpeArrays } from '../tokenize/bpe.js';
 import type { TokenizerFiles } from './types.js';
 
 /** Where prepared forms live; absent when caching is off. */

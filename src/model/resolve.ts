@@ -2,13 +2,13 @@ import { dirname, join } from 'node:path';
 import { KvdiffError } from '../errors.js';
 import { loadBuiltinModel, BUILTIN_MODELS } from './builtin.js';
 import type { ModelFs } from './fs.js';
-import { loadGgufModel } from './gguf-model.js';
-import { loadHfFolder } from './hf.js';
-import { readSpecialTokens } from './hf-special.js';
-import { chooseTemplate, templatesFromValue } from './hf-template.js';
-import { resolveHubModel } from './hub.js';
+import { loadGgufModel } from './gguf/model.js';
+import { loadHfFolder } from './hf/folder.js';
+import { readSpecialTokens } from './hf/special.js';
+import { chooseTemplate, templatesFromValue } from './hf/template.js';
+import { resolveHubModel } from './hf/hub.js';
 import type { ModelInfo } from './types.js';
-import { readJsonFile, readTextFile, sha256 } from './util.js';
+import { readJsonFile, readTextFile, sha256 } from './files.js';
 
 /** The model-source options every command takes. At most one of model/gguf/hf. */
 export interface ModelOptions {

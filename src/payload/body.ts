@@ -54,8 +54,8 @@ function firstInvalidUtf8(b: Uint8Array): number {
   return Math.max(0, b.length - 1);
 }
 
-/** Parses and validates a captured OpenAI chat-completions body. */
-export function readBody(text: string, label: string): RequestBody {
+/** Parses and validates a captured OpenAI chat-completions body (the text, not a file). */
+export function parseBody(text: string, label: string): RequestBody {
   const root = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, label);
   validateBody(root, label);
   return { label, root };
@@ -63,8 +63,11 @@ export function readBody(text: string, label: string): RequestBody {
 
 /** Builds a body from a plain JavaScript object (library use); key order is the object's own. */
 export function bodyFromObject(value: unknown, label: string): RequestBody {
-  return readBody(JSON.stringify(value), label);
+  return parseBody(JSON.stringify(value), label);
 }
+
+/** @deprecated the old name of `parseBody` (it never read a file). */
+export const readBody = parseBody;
 
 function typeName(n: JsonNode | undefined): string {
   if (!n) return 'missing';

@@ -1,6 +1,6 @@
 import type { Finding } from '../attribute/attribute.js';
 import { formatPath } from '../payload/path.js';
-import { num } from './visible.js';
+import { num } from './format.js';
 
 /** Words for the dialect notes (`src/dialect/notes.ts`): where a client field lands, and why llama-server ignores it. */
 

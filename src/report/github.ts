@@ -1,7 +1,7 @@
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { causeHelp } from './hints.js';
-import { safeText } from './visible.js';
+import { safeText } from './format.js';
 
 /** Workflow-command escaping, after control characters from inputs are made visible (CI logs render ANSI too). */
 function escapeData(s: string): string {

@@ -1,42 +1,43 @@
 import type { Finding } from '../attribute/attribute.js';
-import type { Backend } from '../backends.js';
-
-/** Keys llama-server keeps from a message (common_chat_msgs_parse_oaicompat); everything else is dropped. */
-const LLAMA_MESSAGE_KEYS = new Set(['role', 'content', 'tool_calls', 'reasoning_content', 'name', 'tool_call_id']);
-const LLAMA_TOOL_CALL_KEYS = new Set(['type', 'function', 'id']);
+import type { JsonPath } from '../payload/path.js';
+import { backendProfile, type Backend } from '../backends.js';
 
 function lastKey(f: Finding): string {
   const k = f.path[f.path.length - 1];
   return typeof k === 'string' ? k : `[${k}]`;
 }
 
-/** Whether llama-server drops this key before templating (so the template never sees it). */
-export function droppedByLlamaServer(f: Finding): boolean {
-  const p = f.path;
-  if (p[0] !== 'messages') return false;
-  if (p.length === 3) return !LLAMA_MESSAGE_KEYS.has(String(p[2]));
-  if (p.length === 5 && p[2] === 'tool_calls') return !LLAMA_TOOL_CALL_KEYS.has(String(p[4]));
-  return false;
+/** What the backend does with a difference it ignores (the normalizer's reason), and what the other message handling would (a `note:` line). */
+export function ignoredNote(f: Finding): string {
+  return `${ignoredText(f)}${elsewhereNote(f)}`;
 }
 
-/** What the backend does with a difference it ignores, and what the other message handling would (a `note:` line). */
-export function ignoredNote(f: Finding, backend: Backend): string {
-  const dropped = backend === 'llama.cpp' && (f.code === 'EXTRA_FIELD' || f.code === 'MISSING_FIELD') && droppedByLlamaServer(f);
-  // the raw render changes with it, so the template does read it: llama-server rewrote it before templating
-  const rewritten = backend === 'llama.cpp' && f.elsewhere?.changesRender === true;
-  const contentShape = backend === 'llama.cpp' && f.code === 'TYPE_CHANGED' && lastKey(f) === 'content';
-  const here = dropped
-    ? `llama-server drops "${lastKey(f)}" before templating: harmless there`
-    : contentShape && (f.a === 'null' || f.b === 'null')
-      ? 'llama-server turns null content into "" before templating: harmless there'
-      : contentShape && (f.a?.startsWith('[') || f.b?.startsWith('['))
-        ? 'llama-server joins text parts with "\\n" for a template that reads plain-string content: harmless there'
-    : rewritten && f.code === 'JSON_REFORMATTED'
-      ? 'llama-server parses tool-call arguments and writes them out again, so spacing and escapes vanish (key order stays): harmless there'
-      : rewritten
-        ? 'llama-server rebuilds messages before templating (null content is "", text parts are joined, arguments re-serialised), so the prompt is the same: harmless there'
-        : 'the template does not print it: the rendered prompt is byte-identical with or without it';
-  return `${here}${elsewhereNote(f)}`;
+function ignoredText(f: Finding): string {
+  switch (f.reason) {
+    case 'DROPPED_BY_SERVER':
+      return `llama-server drops "${lastKey(f)}" before templating: harmless there`;
+    case 'NULL_CONTENT_EMPTIED':
+      return 'llama-server turns null content into "" before templating: harmless there';
+    case 'TEXT_PARTS_JOINED':
+      return 'llama-server joins text parts with "\\n" for a template that reads plain-string content: harmless there';
+    case 'ARGUMENTS_RESERIALISED':
+      return 'llama-server parses tool-call arguments and writes them out again, so spacing and escapes vanish (key order stays): harmless there';
+    case 'MESSAGES_REBUILT':
+      return 'llama-server rebuilds messages before templating (null content is "", text parts are joined, arguments re-serialised), so the prompt is the same: harmless there';
+    case 'NOT_PRINTED':
+    case undefined:
+      return 'the template does not print it: the rendered prompt is byte-identical with or without it';
+  }
+}
+
+/** How many messages (or /v1/responses items, or completion prompt parts) B appends, as the reports show it. */
+export function appendedText(n: number, path: JsonPath): string {
+  return path[0] === 'input' ? `${n} item(s)` : path[0] === 'prompt' ? `${n} prompt part(s)` : `${n} message(s)`;
+}
+
+/** The two values a finding shows (`A:` / `B:`): its value snippets, or the count of appended messages on B's side. */
+export function shownValues(f: Finding): { a?: string; b?: string } {
+  return { a: f.a, b: f.b ?? (f.appended === undefined ? undefined : appendedText(f.appended, f.path)) };
 }
 
 /** `; under --backend raw the template prints it` and the like, when the other handling was tried. */
@@ -55,7 +56,7 @@ export function causeHelp(f: Finding, backend: Backend): string {
     case 'MISSING_FIELD':
       return `B lacks "${key}", which A had and the template printed: keep sending it`;
     case 'FIELD_RENAMED':
-      if (backend === 'llama.cpp' && f.from === 'reasoning_content') {
+      if (backendProfile(backend).messages === 'llama.cpp' && f.from === 'reasoning_content') {
         return `B stores the reasoning as "${key}"; llama-server reads only "reasoning_content" and drops "${key}", so the <think> block vanishes: write it back as "reasoning_content"`;
       }
       return `A had this value under "${f.from}", B under "${key}", and the template reads "${f.from}": keep the original name`;

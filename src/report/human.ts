@@ -3,9 +3,10 @@ import { diffChars } from 'diff';
 import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath as rawPath, type JsonPath } from '../payload/path.js';
-import { causeHelp as rawHelp, ignoredNote as rawNote } from './hints.js';
+import { causeHelp as rawHelp, ignoredNote as rawNote, shownValues } from './hints.js';
 import { dialectCauseNotes, dialectIgnoredNote, dialectIgnoredWhere, helpTarget } from './dialect.js';
-import { num, plural, quotePiece, safeText, visible } from './visible.js';
+import { reuseStepText } from './steps.js';
+import { num, plural, quotePiece, safeText, visible } from './format.js';
 
 // Everything below quotes inputs (file names, JSON keys and values, template messages): each goes through safeText,
 // so no input byte reaches the terminal as a control character.
@@ -38,11 +39,11 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push(`  ${c.dim('=')} ${c.bold('note')}: ${num(lost)} of A's ${num(cmp.tokensA)} cached tokens are thrown away`);
     const first = r.causes[0];
     if (first) out.push(`  ${c.blue('-->')} ${sideLabel(r, first)} ${c.cyan(formatPath(first.path))} ${c.dim(`(${first.code})`)}`);
-    out.push(...snippet(r, c));
+    out.push(...renderedSnippet(r, c));
     out.push(...tokenContext(r, c));
   }
   for (const step of cmp.steps.slice(1)) {
-    out.push(`  ${c.dim('=')} ${c.bold('note')}: ${step.detail} → n_past = ${num(step.nPast)}`);
+    out.push(`  ${c.dim('=')} ${c.bold('note')}: ${reuseStepText(step)} → n_past = ${num(step.nPast)}`);
   }
   const breaking = r.causes.filter((f) => f.breaks);
   const later = r.causes.filter((f) => !f.breaks);
@@ -53,13 +54,13 @@ export function humanReport(r: DiffReport, c: ChalkInstance): string {
     out.push('', `${c.bold(`ignored: ${plural(r.ignored.length, 'difference')} that ${one ? 'does' : 'do'} not change the rendered prompt`)}`);
     for (const f of r.ignored) {
       out.push(`  ${c.dim('=')} ${f.code} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (was "${quoted(f.from)}")`) : ''}`);
-      out.push(`      ${c.dim(quoted(dialectIgnoredNote(f) ?? undefined) ?? ignoredNote(f, r.backend))}`);
+      out.push(`      ${c.dim(quoted(dialectIgnoredNote(f) ?? undefined) ?? ignoredNote(f))}`);
       const where = dialectIgnoredWhere(f);
       if (where) out.push(`      ${c.dim(safeText(where))}`);
     }
   }
   for (const g of r.growth) {
-    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${quoted(g.b) ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
+    out.push('', `${c.dim('=')} ${c.bold('note')}: B appends ${quoted(shownValues(g).b) ?? 'messages'} from ${formatPath(g.path)}; they extend A's prompt without changing it`);
   }
   if (r.slot) out.push('', ...slotLines(r, c));
   if (r.logged) out.push('', ...loggedLines(r, c));
@@ -75,12 +76,13 @@ function cause(r: DiffReport, f: Finding, title: string, c: ChalkInstance): stri
   const where = f.token === null ? '' : ` at token ${num(f.token)}`;
   const lines = [`${c.yellow.bold(title)}${c.bold(`: ${f.code}${where}`)}`];
   lines.push(`  ${c.blue('-->')} ${sideLabel(r, f)} ${c.cyan(formatPath(f.path))}${f.from ? c.dim(` (A: "${quoted(f.from)}")`) : ''}`);
-  if (f.a !== undefined && f.b !== undefined) {
-    const [a, b] = markedPair(safeText(f.a), safeText(f.b), c);
+  const shown = shownValues(f);
+  if (shown.a !== undefined && shown.b !== undefined) {
+    const [a, b] = markedPair(safeText(shown.a), safeText(shown.b), c);
     lines.push(`  ${c.dim('=')} A: ${a}`, `  ${c.dim('=')} B: ${b}`);
   } else {
-    if (f.a !== undefined) lines.push(`  ${c.dim('=')} A: ${quoted(f.a)}`);
-    if (f.b !== undefined) lines.push(`  ${c.dim('=')} B: ${quoted(f.b)}`);
+    if (shown.a !== undefined) lines.push(`  ${c.dim('=')} A: ${quoted(shown.a)}`);
+    if (shown.b !== undefined) lines.push(`  ${c.dim('=')} B: ${quoted(shown.b)}`);
   }
   for (const note of dialectCauseNotes(f)) lines.push(`  ${c.dim('=')} ${c.bold('note')}: ${safeText(note)}`);
   if (f.error) lines.push(`  ${c.dim('=')} ${c.bold('note')}: could not be tested alone: ${quoted(f.error)}`);
@@ -110,7 +112,7 @@ function markedPair(a: string, b: string, c: ChalkInstance): [string, string] {
 }
 
 /** Both rendered prompts around the first differing character, aligned, with a caret under it. */
-function snippet(r: DiffReport, c: ChalkInstance): string[] {
+function renderedSnippet(r: DiffReport, c: ChalkInstance): string[] {
   const at = r.comparison.firstDivergence!.utf16;
   const from = Math.max(0, at - CONTEXT_CHARS);
   const show = (text: string) => {

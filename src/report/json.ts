@@ -2,6 +2,8 @@ import type { Finding } from '../attribute/attribute.js';
 import type { DiffReport } from '../analyze.js';
 import { formatPath } from '../payload/path.js';
 import { dialectJson } from './dialect.js';
+import { shownValues } from './hints.js';
+import { jsonReuseSteps } from './steps.js';
 
 function finding(f: Finding) {
   const out: Record<string, unknown> = { code: f.code, path: formatPath(f.path), side: f.side };
@@ -9,8 +11,9 @@ function finding(f: Finding) {
   out.breaks = f.breaks;
   if (f.from !== undefined) out.from = f.from;
   if (f.message !== undefined) out.message = f.message;
-  if (f.a !== undefined) out.a = f.a;
-  if (f.b !== undefined) out.b = f.b;
+  const { a, b } = shownValues(f);
+  if (a !== undefined) out.a = a;
+  if (b !== undefined) out.b = b;
   if (f.error !== undefined) out.error = f.error;
   if (f.elsewhere) out.elsewhere = f.elsewhere;
   if (f.dialect) out.dialect = dialectJson(f);
@@ -29,7 +32,7 @@ export function toJsonReport(r: DiffReport) {
     schemaVersion: 1,
     nPast: cmp.nPast,
     commonPrefix: cmp.commonPrefix,
-    reuseSteps: cmp.steps,
+    reuseSteps: jsonReuseSteps(cmp.steps),
     tokens: { a: cmp.tokensA, b: cmp.tokensB },
     reprocessed: cmp.tokensB - cmp.nPast,
     reusesAll: r.reusesAll,

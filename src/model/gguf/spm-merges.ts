@@ -12,8 +12,8 @@
  * Ties between different tokens with equal scores are ranked by token id; llama.cpp would take the leftmost pair.
  * Vocabularies whose scores come from merge ranks (Gemma) have no such ties among multi-character tokens.
  */
-import { HASH_BASE, HashTable, hashOf } from './gguf-hash.js';
-import type { GgufVocab } from './gguf-vocab.js';
+import { HASH_BASE, HashTable, hashOf } from '../../tokenize/hash.js';
+import type { GgufVocab } from './vocab.js';
 
 /** Token ids by score, best first, then by id; one id per distinct text (the one llama.cpp's text_to_token finds). */
 function mergeOrder(v: GgufVocab): number[] {

@@ -4,17 +4,17 @@
  * downloaded into that same cache, every file complete before anything is written, and the ref written last.
  */
 import { join } from 'node:path';
-import { KvdiffError } from '../errors.js';
-import type { ModelFs } from './fs.js';
-import type { ModelInfo } from './types.js';
-import { loadHfFolder, HF_REQUIRED_FILES, HF_TOKENIZER_CONFIG_FILE, HF_TOKENIZER_FILE, HF_WANTED_FILES } from './hf.js';
-import { findCachedSnapshot, hubCacheDir, isCommitHash, parseHubId, repoCacheDir } from './hf-cache.js';
-import { hubGet, HUB_REQUEST_TIMEOUT_MS, type HubResponse } from './hf-http.js';
-import { bpeEncoder } from './prepared-bpe.js';
-import { buildTokenizer, checkTokenizerJson } from './tokenizer-check.js';
+import { KvdiffError } from '../../errors.js';
+import type { ModelFs } from '../fs.js';
+import type { ModelInfo } from '../types.js';
+import { loadHfFolder, HF_REQUIRED_FILES, HF_TOKENIZER_CONFIG_FILE, HF_TOKENIZER_FILE, HF_WANTED_FILES } from './folder.js';
+import { findCachedSnapshot, hubCacheDir, isCommitHash, parseHubId, repoCacheDir } from './cache.js';
+import { hubGet, HUB_REQUEST_TIMEOUT_MS, type HubResponse } from './http.js';
+import { bpeEncoder } from '../../tokenize/bpe.js';
+import { buildTokenizer, checkTokenizerJson } from '../tokenizer-check.js';
 
-export { parseHubId, hubCacheDir } from './hf-cache.js';
-export { HUB_REQUEST_TIMEOUT_MS, HUB_MAX_FILE_BYTES } from './hf-http.js';
+export { parseHubId, hubCacheDir } from './cache.js';
+export { HUB_REQUEST_TIMEOUT_MS, HUB_MAX_FILE_BYTES } from './http.js';
 
 export const HUB_DEFAULT_ENDPOINT = 'https://huggingface.co';
 const TRUE_VALUES = new Set(['1', 'true', 'yes', 'on']);

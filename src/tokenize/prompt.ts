@@ -1,8 +1,8 @@
-import { bpeEncoder } from './model/prepared-bpe.js';
-import type { ModelInfo, TokenEncoder } from './model/types.js';
-import { buildTokenizer, checkTokenizerJson } from './model/tokenizer-check.js';
-import { KvdiffError } from './errors.js';
-import { MAX_RENDER_CHARS } from './render.js';
+import { bpeEncoder } from './bpe.js';
+import type { ModelInfo, TokenEncoder } from '../model/types.js';
+import { buildTokenizer, checkTokenizerJson } from '../model/tokenizer-check.js';
+import { KvdiffError } from '../errors.js';
+import { MAX_RENDER_CHARS } from '../render.js';
 
 /** Token ids of a rendered prompt, with the UTF-16 offset where each token's text starts. */
 export interface Tokens {
@@ -29,7 +29,7 @@ export const PIECE_CACHE_LIMIT = 50_000;
  *
  * The encoding itself is the model's `TokenEncoder` when the source provides one (GGUF SentencePiece, prepared BPE),
  * else a @huggingface/tokenizers `Tokenizer` for tokenizer.json (its BPE vocabulary and merges handed over as arrays
- * when that is exact, prepared-bpe.ts); all give llama.cpp's ids.
+ * when that is exact, bpe.ts); all give llama.cpp's ids.
  */
 export class PromptTokenizer {
   private readonly enc: TokenEncoder;

@@ -14,7 +14,7 @@
  *   merge forms a token), the byte tokens `<0xNN>` of its UTF-8 bytes.
  * JavaScript strings can hold lone surrogates, which reach llama.cpp as U+FFFD (UTF-8 conversion): same here.
  */
-import type { TokenEncoder } from './types.js';
+import type { TokenEncoder } from '../model/types.js';
 
 export interface SpmVocab {
   /** Token texts by id. */

@@ -4,9 +4,9 @@
  * `.no_exist/<commit>/<file>` marks files the Hub does not have.
  */
 import { join } from 'node:path';
-import { KvdiffError } from '../errors.js';
-import type { ModelFs } from './fs.js';
-import { HF_REQUIRED_FILES } from './hf.js';
+import { KvdiffError } from '../../errors.js';
+import type { ModelFs } from '../fs.js';
+import { HF_REQUIRED_FILES } from './folder.js';
 
 export const HUB_DEFAULT_REVISION = 'main';
 const COMMIT_RE = /^[0-9a-f]{40}$/;

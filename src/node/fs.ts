@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ModelFs } from '../model/fs.js';
 import { KvdiffError } from '../errors.js';
-import { quoteText } from '../report/visible.js';
+import { quoteText } from '../report/format.js';
 import { fsError, MAX_MODEL_FILE_BYTES, readBounded } from './read.js';
 
 /**

@@ -4,11 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { KvdiffError } from '../errors.js';
-import type { ModelFs } from './fs.js';
-import type { ModelInfo } from './types.js';
-import { readSpecialTokens } from './hf-special.js';
-import { chooseTemplate, templatesFromValue, DEFAULT_TEMPLATE_NAME, type TemplateSet } from './hf-template.js';
+import { KvdiffError } from '../../errors.js';
+import type { ModelFs } from '../fs.js';
+import type { ModelInfo } from '../types.js';
+import { readSpecialTokens } from './special.js';
+import { chooseTemplate, templatesFromValue, DEFAULT_TEMPLATE_NAME, type TemplateSet } from './template.js';
 
 export const HF_TOKENIZER_FILE = 'tokenizer.json';
 export const HF_TOKENIZER_CONFIG_FILE = 'tokenizer_config.json';

@@ -1,9 +1,9 @@
 /**
  * Typed access to GGUF metadata values, with one-line errors naming the key when a value has another type.
  */
-import { KvdiffError } from '../errors.js';
-import { GgufType, quote } from './gguf-bytes.js';
-import type { GgufValue } from './gguf.js';
+import { KvdiffError } from '../../errors.js';
+import { GgufType, quote } from './bytes.js';
+import type { GgufValue } from './header.js';
 
 /** Typed access to metadata values; each returns undefined when the key is absent and throws when it has another type. */
 export const meta = {

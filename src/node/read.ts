@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { KvdiffError } from '../errors.js';
-import { quoteText } from '../report/visible.js';
+import { quoteText } from '../report/format.js';
 
 /**
  * Largest model file read whole (tokenizer.json, template, tokenizer_config.json, a prepared cache entry): the

@@ -3,7 +3,7 @@
  * `chat_template.jinja` (plus `additional_chat_templates/*.jinja`) wins over `chat_template.json`,
  * which wins over `tokenizer_config.json`'s `chat_template` (a string, or a list of `{name, template}`).
  */
-import { KvdiffError } from '../errors.js';
+import { KvdiffError } from '../../errors.js';
 
 export const DEFAULT_TEMPLATE_NAME = 'default';
 

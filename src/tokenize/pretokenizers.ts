@@ -5,11 +5,11 @@
  * `unicode_regex_split` in src/unicode.cpp (how they run). Each regex splits every piece the previous one produced,
  * keeping unmatched text as pieces of its own ("Isolated" split). What differs from running the original Hugging
  * Face regexes in V8, and is reproduced here:
- * - character classes follow llama.cpp's Unicode 15.1 tables (see gguf-unicode.ts);
+ * - character classes follow llama.cpp's Unicode 15.1 tables (see unicode.ts);
  * - `\s` is llama.cpp's whitespace set (Unicode White_Space: U+0085 yes, U+FEFF no);
  * - `(?i:'s|…)` matches ASCII letters only.
  */
-import { llamaClasses } from './gguf-unicode.js';
+import { llamaClasses } from './unicode.js';
 
 export interface PreTokenizerSpec {
   /** Regex sources, applied in order, each splitting the pieces of the one before. */

@@ -5,12 +5,12 @@
  * Everything a corrupt or hostile file declares (lengths, counts) is checked against named limits and against the
  * bytes the file actually has before anything is allocated, so a bad header fails fast with one `KvdiffError` line.
  */
-import { KvdiffError } from '../errors.js';
-import type { ModelFs } from './fs.js';
-import { ByteSource, FIXED_SIZE, GgufType, MAX_METADATA_BYTES, quote } from './gguf-bytes.js';
+import { KvdiffError } from '../../errors.js';
+import type { ModelFs } from '../fs.js';
+import { ByteSource, FIXED_SIZE, GgufType, MAX_METADATA_BYTES, quote } from './bytes.js';
 
 export { GgufType, MAX_METADATA_BYTES, quote };
-export { meta } from './gguf-meta.js';
+export { meta } from './meta.js';
 
 /** "GGUF" read as a little-endian uint32. */
 const GGUF_MAGIC = 0x46554747;

@@ -3,9 +3,9 @@
  * reads it: token texts, scores, token types turned into attributes (including llama.cpp's fix-ups by token text),
  * special-token ids and the add-BOS/EOS flags.
  */
-import { KvdiffError } from '../errors.js';
-import { meta, quote, type GgufValue } from './gguf.js';
-import { HashTable, hashOf } from './gguf-hash.js';
+import { KvdiffError } from '../../errors.js';
+import { meta, quote, type GgufValue } from './header.js';
+import { HashTable, hashOf } from '../../tokenize/hash.js';
 
 /** llama.cpp's `llama_token_type` values as stored in `tokenizer.ggml.token_type`. */
 export const TokenType = { UNDEFINED: 0, NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;

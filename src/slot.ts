@@ -1,4 +1,4 @@
-import type { Engine, Processed } from './engine.js';
+import type { Processed, Processor } from './processor.js';
 import type { RequestBody } from './payload/body.js';
 import type { JsonNode } from './payload/json.js';
 import type { GeneratedResponse } from './payload/response.js';
@@ -24,7 +24,7 @@ const KEEP_IN_MESSAGE = new Set(['role', 'content', 'reasoning_content', 'tool_c
  * template's rendering of the reply after A's prompt, up to the end-of-turn token); its tokens are a
  * re-tokenization, so when their count differs from what the server sampled, the report says so.
  */
-export function slotAfter(engine: Engine, a: RequestBody, pa: Processed, response: GeneratedResponse): SlotContents {
+export function slotAfter(engine: Processor & Required<Pick<Processor, 'encodeReply'>>, a: RequestBody, pa: Processed, response: GeneratedResponse): SlotContents {
   const reply: JsonNode =
     response.message.type === 'object'
       ? { type: 'object', entries: response.message.entries.filter((e) => KEEP_IN_MESSAGE.has(e.key)) }
@@ -48,11 +48,9 @@ export function slotAfter(engine: Engine, a: RequestBody, pa: Processed, respons
   // prompt is the best guess at the text the model produced
   const plain = reply.type === 'object' && !reply.entries.some((e) => (e.key === 'reasoning_content' || e.key === 'tool_calls') && e.value.type !== 'null');
   const rendered = plain ? '' : engine.render(withReply, `A with its reply (${response.label})`);
-  let text = !plain && rendered.startsWith(pa.rendered) ? rendered.slice(pa.rendered.length) : contentOf(reply);
-  const eos = engine.options.model.eosToken;
+  const text = !plain && rendered.startsWith(pa.rendered) ? rendered.slice(pa.rendered.length) : contentOf(reply);
   const stopped = response.finishReason !== 'length';
-  if (eos && text.includes(eos)) text = text.slice(0, text.indexOf(eos));
-  const generated = engine.tokenizer.encode(text, false).ids;
+  const generated = engine.encodeReply(text);
   const retokenized = generated.length + (stopped ? 1 : 0);
   const sampled = response.completionTokens;
   const kept = Math.max(0, Math.min(generated.length, (sampled ?? retokenized) - 1));

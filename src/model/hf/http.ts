@@ -3,7 +3,7 @@
  * `X-Repo-Commit` header of the Hub's own answer is kept (the CDN a large file redirects to does not send it)
  * and the token is not sent to another origin.
  */
-import { KvdiffError } from '../errors.js';
+import { KvdiffError } from '../../errors.js';
 
 /** Whole request, body included; a Hub that stops answering must not hang kvdiff. */
 export const HUB_REQUEST_TIMEOUT_MS = 30_000;

@@ -4,25 +4,25 @@
  * tokenizes with `parse_special: true`).
  *
  * - BPE (`gpt2`): byte-level BPE with the GGUF merges, split first by llama.cpp's pre-tokenizer regexes for
- *   `tokenizer.ggml.pre` (gguf-pretokenizers.ts). No normalizer: llama.cpp applies none (no NFC for Qwen).
+ *   `tokenizer.ggml.pre` (tokenize/pretokenizers.ts). No normalizer: llama.cpp applies none (no NFC for Qwen).
  * - SentencePiece (`llama`): llama.cpp's SPM merges adjacent symbols by the score of the merged token; the same
- *   result comes from a BPE whose merges are every split of every token, ranked by that score (gguf-spm.ts).
+ *   result comes from a BPE whose merges are every split of every token, ranked by that score (spm-merges.ts).
  *   Spaces become ▁ (and a ▁ is prepended to each text piece when `add_space_prefix`), byte fallback `<0xNN>`.
  * - Control, user-defined and unknown tokens become `added_tokens`, matched in the raw text first as llama.cpp's
  *   `tokenizer_st_partition` does.
  *
  * Building that with `new Tokenizer(json, config)` is slow (Gemma-3's 514,906 derived merges), so the files also
- * carry a fast `encoder` with the same ids: llama.cpp's SentencePiece algorithm itself (spm.ts), or the BPE
- * Tokenizer built from arrays (prepared-bpe.ts). The SentencePiece `json` is then only built when read.
+ * carry a fast `encoder` with the same ids: llama.cpp's SentencePiece algorithm itself (tokenize/spm.ts), or the BPE
+ * Tokenizer built from arrays (tokenize/bpe.ts). The SentencePiece `json` is then only built when read.
  */
-import { KvdiffError } from '../errors.js';
-import { quote, type GgufValue } from './gguf.js';
-import { preTokenizerFor } from './gguf-pretokenizers.js';
-import { spmMerges } from './gguf-spm.js';
-import { ggufBpeEncoder } from './prepared-bpe.js';
-import { SpmEncoder } from './spm.js';
-import { Attr, isSpecial, readVocab, type GgufVocab } from './gguf-vocab.js';
-import type { TokenizerFiles } from './types.js';
+import { KvdiffError } from '../../errors.js';
+import { quote, type GgufValue } from './header.js';
+import { preTokenizerFor } from '../../tokenize/pretokenizers.js';
+import { spmMerges } from './spm-merges.js';
+import { ggufBpeEncoder } from '../../tokenize/bpe.js';
+import { SpmEncoder } from '../../tokenize/spm.js';
+import { Attr, isSpecial, readVocab, type GgufVocab } from './vocab.js';
+import type { TokenizerFiles } from '../types.js';
 
 export interface GgufTokenizer {
   tokenizer: TokenizerFiles;

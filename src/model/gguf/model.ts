@@ -2,11 +2,11 @@
  * `--gguf FILE`: the chat template, tokenizer and attention layout of a GGUF model, from its header alone.
  */
 import { createHash } from 'node:crypto';
-import { KvdiffError } from '../errors.js';
-import type { ModelFs } from './fs.js';
-import { meta, quote, readGgufHeader, type GgufValue } from './gguf.js';
-import { ggufTokenizer } from './gguf-tokenizer.js';
-import type { ModelInfo } from './types.js';
+import { KvdiffError } from '../../errors.js';
+import type { ModelFs } from '../fs.js';
+import { meta, quote, readGgufHeader, type GgufValue } from './header.js';
+import { ggufTokenizer } from './tokenizer.js';
+import type { ModelInfo } from '../types.js';
 
 const TEMPLATE_KEY = 'tokenizer.chat_template';
 /** What `tokenizer.chat_template` itself is called when named templates are listed. */

@@ -2,7 +2,7 @@
  * Byte-level reading for the GGUF header parser: a source that fetches the file in growing chunks and keeps only
  * the unread tail, little-endian scalars, and fast UTF-8 decoding of the many short strings of a vocabulary.
  */
-import { KvdiffError } from '../errors.js';
+import { KvdiffError } from '../../errors.js';
 
 /** Whole metadata section: the largest real ones (big vocabularies + merges) are ~20 MB. */
 export const MAX_METADATA_BYTES = 512 * 1024 * 1024;

@@ -11,8 +11,8 @@
  * character no merge names): `bpeArrays` checks it and returns null otherwise, and callers use the plain way.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { HASH_BASE, HashTable, hashOf } from './gguf-hash.js';
-import type { TokenEncoder, TokenizerFiles } from './types.js';
+import { HASH_BASE, HashTable, hashOf } from './hash.js';
+import type { TokenEncoder, TokenizerFiles } from '../model/types.js';
 
 /** The vocabulary and merges of a BPE tokenizer.json in compact form. */
 export interface BpeArrays {
