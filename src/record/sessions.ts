@@ -1,0 +1,99 @@
+import type { Dialect } from './routes.js';
+
+/** One conversation seen through the proxy. */
+export interface Session {
+  /** Folder name under --out. */
+  name: string;
+  dialect: Dialect;
+  /** The key that named it (header or client field), null when it was joined by prefix. */
+  key: string | null;
+  /** Requests assigned so far (the next one gets `count + 1`). */
+  count: number;
+  /** Conversation units of the last request (for joining by prefix). */
+  lastItems: string[];
+  /** Order of last use, to break ties toward the most recent. */
+  lastUse: number;
+}
+
+/** Where a request goes: its session and its 1-based number in it. */
+export interface Assignment {
+  session: Session;
+  seq: number;
+  /** How it was assigned. */
+  by: 'header' | 'client-field' | 'prefix' | 'new';
+}
+
+function sharedPrefix(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/** Characters kept from a key in a folder name; the rest is summarised by a counter. */
+const MAX_NAME_CHARS = 48;
+
+/**
+ * Keeps conversations apart: an explicit key (header, then client field) names a session; a request without one
+ * joins the unkeyed session of its dialect whose last request shares the longest leading run of conversation
+ * units with it (ties: the most recently used), or opens a new session when none shares any.
+ */
+export class SessionRouter {
+  private readonly sessions: Session[] = [];
+  private readonly byKey = new Map<string, Session>();
+  private clock = 0;
+
+  /** `taken(name)` says whether a folder already exists (a previous run): such names are skipped. */
+  constructor(private readonly taken: (name: string) => boolean = () => false) {}
+
+  assign(dialect: Dialect, items: string[], header: string | null, clientKey: string | null): Assignment {
+    const key = header ?? clientKey;
+    let by: Assignment['by'];
+    let session: Session | undefined;
+    if (key !== null) {
+      by = header !== null ? 'header' : 'client-field';
+      const mapKey = `${dialect}\u0000${key}`;
+      session = this.byKey.get(mapKey);
+      if (!session) {
+        session = this.open(dialect, key);
+        this.byKey.set(mapKey, session);
+      }
+    } else {
+      let best: Session | undefined;
+      let bestLen = 0;
+      for (const s of this.sessions) {
+        if (s.key !== null || s.dialect !== dialect) continue;
+        const len = sharedPrefix(s.lastItems, items);
+        if (len > bestLen || (len === bestLen && len > 0 && best && s.lastUse > best.lastUse)) {
+          best = s;
+          bestLen = len;
+        }
+      }
+      by = best ? 'prefix' : 'new';
+      session = best ?? this.open(dialect, null);
+    }
+    session.count++;
+    session.lastItems = items;
+    session.lastUse = ++this.clock;
+    return { session, seq: session.count, by };
+  }
+
+  list(): readonly Session[] {
+    return this.sessions;
+  }
+
+  private open(dialect: Dialect, key: string | null): Session {
+    const base = key === null ? `${dialect}-session` : `${dialect}-${slug(key)}`;
+    let name = key === null ? `${base}-1` : base;
+    for (let i = 2; this.taken(name) || this.sessions.some((s) => s.name === name); i++) name = `${base}-${i}`;
+    const s: Session = { name, dialect, key, count: 0, lastItems: [], lastUse: 0 };
+    this.sessions.push(s);
+    return s;
+  }
+}
+
+/** A key made safe as a folder name: letters, digits, `.`, `_`, `-`; never empty, never `.` or `..`. */
+export function slug(key: string): string {
+  const s = key.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, MAX_NAME_CHARS);
+  return s === '' ? 'key' : s;
+}
