@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { displayUrl, type Redactor } from './secrets.js';
-import { clientSessionKey, conversationItems, generationDialect, isStreamed, SESSION_HEADER, type Dialect } from './routes.js';
+import { clientSessionKey, conversationOf, generationDialect, isStreamed, SESSION_HEADER, type Dialect } from './routes.js';
 import { countersFromBody, MAX_RESPONSE_CHARS, StreamCounters, type ServerCounters } from './counters.js';
 import type { SessionRouter } from './sessions.js';
 
@@ -233,7 +233,7 @@ export class RecordProxy {
         // not JSON: captured as sent, in a session of its own dialect
       }
       ex.streamed = isStreamed(parsed);
-      const a = this.opts.router.assign(ex.dialect, conversationItems(ex.dialect, parsed), header, clientSessionKey(ex.dialect, parsed));
+      const a = this.opts.router.assign(ex.dialect, conversationOf(ex.dialect, parsed), header, clientSessionKey(ex.dialect, parsed));
       ex.session = a.session.name;
       ex.seq = a.seq;
       ex.assignedBy = a.by;

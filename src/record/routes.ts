@@ -51,26 +51,38 @@ export function clientSessionKey(dialect: Dialect, body: unknown): string | null
 }
 
 /**
- * The conversation as a list of comparable units, in prompt order: first what precedes the messages (system,
- * instructions, tools), then each message or input item. Two requests of one conversation share a leading run.
+ * A conversation as comparable units (JSON text of each), split where every conversation of one agent looks alike:
+ * the preamble (tools, system prompt, instructions) and the turns (each message or input item after it).
  */
-export function conversationItems(dialect: Dialect, body: unknown): string[] {
-  if (!isObj(body)) return [];
+export interface Conversation {
+  preamble: string[];
+  turns: string[];
+}
+
+/** The conversation units of a body (see `Conversation`). */
+export function conversationOf(dialect: Dialect, body: unknown): Conversation {
+  if (!isObj(body)) return { preamble: [], turns: [] };
   const j = (v: unknown) => JSON.stringify(v ?? null);
   const list = (v: unknown) => (Array.isArray(v) ? v.map(j) : v === undefined ? [] : [j(v)]);
+  const split = (head: unknown, items: unknown): Conversation => {
+    const all = list(items);
+    let n = 0;
+    while (Array.isArray(items) && n < items.length && isObj(items[n]) && (items[n].role === 'system' || items[n].role === 'developer')) n++;
+    return { preamble: [j(head), ...all.slice(0, n)], turns: all.slice(n) };
+  };
   switch (dialect) {
     case 'chat':
-      return [j(body.tools), ...list(body.messages)];
+      return split(body.tools, body.messages);
     case 'anthropic':
-      return [j([body.system, body.tools]), ...list(body.messages)];
+      return split([body.system, body.tools], body.messages);
     case 'responses':
-      return [j([body.instructions, body.tools]), ...list(body.input)];
+      return split([body.instructions, body.tools], body.input);
     case 'completion': {
       const prompt = body.prompt;
-      if (typeof prompt !== 'string') return list(prompt);
-      const out: string[] = [];
-      for (let i = 0; i < prompt.length; i += PROMPT_CHUNK_CHARS) out.push(prompt.slice(i, i + PROMPT_CHUNK_CHARS));
-      return out;
+      if (typeof prompt !== 'string') return { preamble: [], turns: list(prompt) };
+      const turns: string[] = [];
+      for (let i = 0; i < prompt.length; i += PROMPT_CHUNK_CHARS) turns.push(prompt.slice(i, i + PROMPT_CHUNK_CHARS));
+      return { preamble: [], turns };
     }
   }
 }

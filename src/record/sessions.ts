@@ -1,4 +1,4 @@
-import type { Dialect } from './routes.js';
+import type { Conversation, Dialect } from './routes.js';
 
 /** One conversation seen through the proxy. */
 export interface Session {
@@ -9,8 +9,8 @@ export interface Session {
   key: string | null;
   /** Requests assigned so far (the next one gets `count + 1`). */
   count: number;
-  /** Conversation units of the last request (for joining by prefix). */
-  lastItems: string[];
+  /** The last request's conversation (for joining by prefix). */
+  last: Conversation;
   /** Order of last use, to break ties toward the most recent. */
   lastUse: number;
 }
@@ -35,8 +35,10 @@ const MAX_NAME_CHARS = 48;
 
 /**
  * Keeps conversations apart: an explicit key (header, then client field) names a session; a request without one
- * joins the unkeyed session of its dialect whose last request shares the longest leading run of conversation
- * units with it (ties: the most recently used), or opens a new session when none shares any.
+ * joins the unkeyed session of its dialect whose last request shares the longest leading run of turns with it (the
+ * messages after tools and system prompt, which every conversation of one agent repeats and which a cache break
+ * such as a timestamp changes; ties: more of the preamble shared, then the most recently used), or opens a new
+ * session when none shares its first turn.
  */
 export class SessionRouter {
   private readonly sessions: Session[] = [];
@@ -46,7 +48,7 @@ export class SessionRouter {
   /** `taken(name)` says whether a folder already exists (a previous run): such names are skipped. */
   constructor(private readonly taken: (name: string) => boolean = () => false) {}
 
-  assign(dialect: Dialect, items: string[], header: string | null, clientKey: string | null): Assignment {
+  assign(dialect: Dialect, conv: Conversation, header: string | null, clientKey: string | null): Assignment {
     const key = header ?? clientKey;
     let by: Assignment['by'];
     let session: Session | undefined;
@@ -59,21 +61,22 @@ export class SessionRouter {
         this.byKey.set(mapKey, session);
       }
     } else {
+      // score: turns shared from the first one (at least one), then preamble units shared, then recency
       let best: Session | undefined;
-      let bestLen = 0;
+      let bestScore: [number, number, number] = [0, 0, 0];
       for (const s of this.sessions) {
         if (s.key !== null || s.dialect !== dialect) continue;
-        const len = sharedPrefix(s.lastItems, items);
-        if (len > bestLen || (len === bestLen && len > 0 && best && s.lastUse > best.lastUse)) {
+        const score: [number, number, number] = [sharedPrefix(s.last.turns, conv.turns), sharedPrefix(s.last.preamble, conv.preamble), s.lastUse];
+        if (score[0] > 0 && (score[0] > bestScore[0] || (score[0] === bestScore[0] && (score[1] > bestScore[1] || (score[1] === bestScore[1] && score[2] > bestScore[2]))))) {
           best = s;
-          bestLen = len;
+          bestScore = score;
         }
       }
       by = best ? 'prefix' : 'new';
       session = best ?? this.open(dialect, null);
     }
     session.count++;
-    session.lastItems = items;
+    session.last = conv;
     session.lastUse = ++this.clock;
     return { session, seq: session.count, by };
   }
@@ -86,7 +89,7 @@ export class SessionRouter {
     const base = key === null ? `${dialect}-session` : `${dialect}-${slug(key)}`;
     let name = key === null ? `${base}-1` : base;
     for (let i = 2; this.taken(name) || this.sessions.some((s) => s.name === name); i++) name = `${base}-${i}`;
-    const s: Session = { name, dialect, key, count: 0, lastItems: [], lastUse: 0 };
+    const s: Session = { name, dialect, key, count: 0, last: { preamble: [], turns: [] }, lastUse: 0 };
     this.sessions.push(s);
     return s;
   }
