@@ -26,8 +26,8 @@ export interface AnalysisJob {
   current: CapturedRequest;
   previous: CapturedRequest | null;
   reported: { reused: number | null; field: ReuseField | null; promptTokens: number | null };
-  /** Set when the request was not captured (over the size limit): the line only says so. */
-  skipped?: string;
+  /** Set when the exchange failed (client gone, upstream error): said on the line; the request is still analysed. */
+  failed?: string;
 }
 
 /** The per-request line, as data (`--json` prints it as is; the human line words it). */
@@ -69,7 +69,7 @@ export function pipelineBody(req: CapturedRequest): RequestBody | string {
 
 /** Analyses one request against the previous one of its session with the same pipeline as `kvdiff A B`. */
 export function analyseRequest(engine: Processor, job: AnalysisJob): RecordLine {
-  const { current, previous, reported } = job;
+  const { current, reported } = job;
   const line: RecordLine = {
     type: 'request',
     session: job.session,
@@ -82,9 +82,15 @@ export function analyseRequest(engine: Processor, job: AnalysisJob): RecordLine 
     reportedField: reported.field,
     agrees: null,
     break: null,
-    note: job.skipped ?? null,
+    note: null,
   };
-  if (job.skipped) return line;
+  const out = analyseBody(engine, job, line);
+  if (job.failed) out.note = out.note ? `${job.failed}; ${out.note}` : job.failed;
+  return out;
+}
+
+function analyseBody(engine: Processor, job: AnalysisJob, line: RecordLine): RecordLine {
+  const { current, previous } = job;
   const b = pipelineBody(current);
   if (typeof b === 'string') return { ...line, note: b };
   try {
@@ -105,7 +111,7 @@ export function analyseRequest(engine: Processor, job: AnalysisJob): RecordLine 
     const cmp = report.comparison;
     line.tokens = cmp.tokensB;
     line.predicted = cmp.nPast;
-    line.agrees = reported.reused === null ? null : reported.reused === cmp.nPast;
+    line.agrees = job.reported.reused === null ? null : job.reported.reused === cmp.nPast;
     if (cmp.firstDivergence) {
       const first = report.causes.find((f) => f.breaks) ?? report.causes[0];
       line.break = { token: cmp.firstDivergence.token, of: cmp.tokensB, code: first?.code ?? null, path: first ? formatPath(first.path) : null };

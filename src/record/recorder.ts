@@ -148,7 +148,7 @@ export class Recorder {
       current,
       previous,
       reported: { reused: c?.reused ?? null, field: c?.reusedField ?? null, promptTokens: c?.promptTokens ?? null },
-      ...(r.error ? { skipped: `not analysed: ${r.error}` } : {}),
+      ...(r.error ? { failed: r.error === 'client disconnected' ? r.error : `upstream: ${r.error}` } : {}),
     });
   }
 }
