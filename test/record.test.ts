@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
 import { buildEngine } from '../src/cli/shared.js';
@@ -313,5 +314,36 @@ describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built comma
     expect(JSON.parse(readFileSync(join(out, 'chat-session-1', 'responses', '0001.json'), 'utf8')).kvdiff.reused).toBe(0);
     expect(stderr).toMatch(/1 requests captured/);
     await up.close();
+  });
+});
+
+describe('kvdiff record: bad options', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['no upstream', [], /required option '--upstream <url>'/],
+    ['not a URL', ['--upstream', 'localhost'], /^error: --upstream takes a URL, got "localhost"$/m],
+    ['not http', ['--upstream', 'ftp://127.0.0.1/'], /^error: --upstream must be http:\/\/ or https:\/\//m],
+    ['a bad --listen', ['--upstream', 'http://127.0.0.1:1', '--listen', 'host:port'], /^error: --listen takes HOST:PORT or PORT/m],
+    ['a bad --max-body', ['--upstream', 'http://127.0.0.1:1', '--max-body', 'lots'], /^error: --max-body takes a size in bytes/m],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`${what}: one line, exit 2`, async () => {
+      const r = await runCli(['record', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    });
+  }
+  it('a port already taken: one line with a hint, exit 2', async () => {
+    const up = await standIn(() => ({ chunks: [] }));
+    const r = await runCli(['record', '--upstream', 'http://127.0.0.1:1', '--listen', `${LOOPBACK}:${up.port}`, '--out', join(tmpdir(), 'kvdiff-never')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE\nhelp: pick another port with --listen\n$/);
+    await up.close();
+  });
+  it('--help shows the options and how to check a session', async () => {
+    const r = await runCli(['record', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--upstream <url>/);
+    expect(r.stdout).toMatch(/kvdiff check kvdiff-record\/chat-session-1/);
   });
 });

@@ -46,7 +46,7 @@ function byteCount(v: string): number {
 }
 
 /** `kvdiff record`: a recording proxy in front of llama-server (or any OpenAI / Anthropic-compatible server). */
-export function registerRecordCommand(program: Command, ctx: CliContext, hooks: RecordHooks = {}): void {
+export function registerRecordCommand(program: Command, ctx: CliContext): void {
   const cmd = new Command('record')
     .description("a proxy that records an agent's requests into sessions and flags each cache break as it happens")
     .requiredOption('--upstream <url>', 'the server to forward to (e.g. http://127.0.0.1:8080)')
@@ -77,7 +77,7 @@ export function registerRecordCommand(program: Command, ctx: CliContext, hooks: 
         maxBodyBytes: opts.maxBody,
         redact: opts.redact,
         analyzer: (onLine, onError): Analyzer =>
-          script && !hooks.inline
+          script
             ? new WorkerAnalyzer(script, engineOptions, onLine, onError, (t) => ctx.stderr(t), (m, hint) => note(`analysis off: ${m}${hint ? ` (${hint})` : ''}; still recording`))
             : new InlineAnalyzer(buildEngine(opts, ctx), onLine, onError),
         onLine: (line) => (opts.json ? ctx.stdout(jsonLine(line)) : ctx.stderr(humanLine(line, c))),
@@ -94,27 +94,16 @@ export function registerRecordCommand(program: Command, ctx: CliContext, hooks: 
       const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
       if (!LOOPBACK.has(host)) note(`listening on ${host}, not loopback: anyone who can reach it can use the upstream through it`);
       note(`http://${shown} → ${displayUrl(upstream)}, sessions in ${opts.out}/ (Ctrl-C to stop)`);
-      hooks.listening?.(addr, recorder);
+      // a second Ctrl-C finds no listener left and ends the process at once
       await new Promise<void>((resolve) => {
-        const stop = hooks.stopSignal ?? ((f: () => void) => {
-          process.once('SIGINT', f);
-          process.once('SIGTERM', f);
-        });
-        stop(() => resolve());
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
       });
       note('stopping: finishing requests in flight and writing captures');
       const { unanalysed } = await recorder.close();
       const s = recorder.stats;
-      note(`${s.captured} requests captured, ${s.skipped} over the size limit, ${s.lines} analysed${unanalysed ? `, ${unanalysed} left unanalysed` : ''}`);
+      note(`${s.captured} requests captured, ${s.skipped} over the size limit, ${s.lines} analysed${unanalysed + s.unanalysed ? `, ${unanalysed + s.unanalysed} left unanalysed` : ''}`);
     });
   addEngineOptions(cmd);
   program.addCommand(cmd);
-}
-
-/** What a test (or an embedding program) can hook into: the bound address, and its own stop signal. */
-export interface RecordHooks {
-  listening?: (addr: import('node:net').AddressInfo, recorder: Recorder) => void;
-  stopSignal?: (stop: () => void) => void;
-  /** Analyse on the proxy's thread (no worker). */
-  inline?: boolean;
 }

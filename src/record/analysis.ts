@@ -1,4 +1,4 @@
-import { analyze } from '../analyze.js';
+import { analyzeAhead, type Prefetching } from '../analyze.js';
 import { Engine, type Processor } from '../engine.js';
 import { KvdiffError } from '../errors.js';
 import { readBody, type RequestBody } from '../payload/body.js';
@@ -67,8 +67,11 @@ export function pipelineBody(req: CapturedRequest): RequestBody | string {
   }
 }
 
-/** Analyses one request against the previous one of its session with the same pipeline as `kvdiff A B`. */
-export function analyseRequest(engine: Processor, job: AnalysisJob): RecordLine {
+/**
+ * Analyses one request against the previous one of its session with the same pipeline as `kvdiff A B`
+ * (`analyzeAhead`, so a live server as the engine, `--server`, gets its renders asked ahead).
+ */
+export async function analyseRequest(engine: Processor & Partial<Prefetching>, job: AnalysisJob): Promise<RecordLine> {
   const { current, reported } = job;
   const line: RecordLine = {
     type: 'request',
@@ -84,18 +87,19 @@ export function analyseRequest(engine: Processor, job: AnalysisJob): RecordLine 
     break: null,
     note: null,
   };
-  const out = analyseBody(engine, job, line);
+  const out = await analyseBody(engine, job, line);
   if (job.failed) out.note = out.note ? `${job.failed}; ${out.note}` : job.failed;
   return out;
 }
 
-function analyseBody(engine: Processor, job: AnalysisJob, line: RecordLine): RecordLine {
+async function analyseBody(engine: Processor & Partial<Prefetching>, job: AnalysisJob, line: RecordLine): Promise<RecordLine> {
   const { current, previous } = job;
   const b = pipelineBody(current);
   if (typeof b === 'string') return { ...line, note: b };
   try {
     const a = previous ? pipelineBody(previous) : null;
     if (a === null || typeof a === 'string') {
+      if (engine.prefetch) await engine.prefetch([b]);
       line.tokens = engine.process(b, current.label).tokens.ids.length;
       line.note = a === null ? 'first request of the session' : `previous request not analysed: ${a}`;
       return line;
@@ -103,10 +107,10 @@ function analyseBody(engine: Processor, job: AnalysisJob, line: RecordLine): Rec
     const response = engine instanceof Engine ? generated(previous!) : undefined;
     let report;
     try {
-      report = analyze(engine, a, b, { response });
+      report = await analyzeAhead(engine, a, b, { response });
     } catch (err) {
       if (!response || !(err instanceof KvdiffError)) throw err;
-      report = analyze(engine, a, b); // the reply could not be rendered after A: predict from A's prompt alone
+      report = await analyzeAhead(engine, a, b); // the reply could not be rendered after A: predict from A's prompt alone
     }
     const cmp = report.comparison;
     line.tokens = cmp.tokensB;

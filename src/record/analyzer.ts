@@ -4,9 +4,16 @@ import { Worker } from 'node:worker_threads';
 import type { Processor } from '../engine.js';
 import { analyseRequest, type AnalysisJob, type RecordLine } from './analysis.js';
 
+/**
+ * Analyses waiting at most: when requests come faster than they can be analysed, later ones are captured but not
+ * analysed (and their line says so) instead of queueing bodies in memory without end.
+ */
+export const MAX_PENDING_ANALYSES = 256;
+
 /** Runs analyses in the order given and hands back each line; never throws into the caller. */
 export interface Analyzer {
-  submit(job: AnalysisJob): void;
+  /** Queues a job; false when it is refused (too many waiting, or the analysis is off). */
+  submit(job: AnalysisJob): boolean;
   /** Waits for queued analyses (at most `ms`), then stops; returns how many were left unanalysed. */
   close(ms: number): Promise<number>;
 }
@@ -26,10 +33,11 @@ export class InlineAnalyzer implements Analyzer {
 
   constructor(private readonly engine: Promise<Processor>, private readonly onLine: LineSink, private readonly onError: ErrorSink) {}
 
-  submit(job: AnalysisJob): void {
-    if (this.stopped) return;
+  submit(job: AnalysisJob): boolean {
+    if (this.stopped || this.queue.length >= MAX_PENDING_ANALYSES) return false;
     this.queue.push(job);
     if (!this.running) this.pump();
+    return true;
   }
 
   private pump(): void {
@@ -42,7 +50,7 @@ export class InlineAnalyzer implements Analyzer {
         return;
       }
       try {
-        this.onLine(analyseRequest(await this.engine, job));
+        this.onLine(await analyseRequest(await this.engine, job));
       } catch (err) {
         this.onError(job, (err as Error).message);
       }
@@ -102,10 +110,11 @@ export class WorkerAnalyzer implements Analyzer {
     });
   }
 
-  submit(job: AnalysisJob): void {
-    if (this.dead) return;
+  submit(job: AnalysisJob): boolean {
+    if (this.dead || this.inFlight >= MAX_PENDING_ANALYSES) return false;
     this.inFlight++;
     this.worker.postMessage({ type: 'job', job } satisfies ToWorker);
+    return true;
   }
 
   async close(ms: number): Promise<number> {

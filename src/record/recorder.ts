@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { AnalysisJob, CapturedRequest, RecordLine } from './analysis.js';
-import type { Analyzer } from './analyzer.js';
+import { MAX_PENDING_ANALYSES, type Analyzer } from './analyzer.js';
 import { RecordProxy, type Exchange, type ExchangeResult } from './proxy.js';
 import { Redactor } from './secrets.js';
 import { SessionRouter } from './sessions.js';
@@ -37,7 +37,7 @@ export class Recorder {
   private readonly recent = new Map<string, Map<number, CapturedRequest>>();
   /** Exchanges whose response ended before their body was assigned (rare; resolved when it is). */
   private readonly early = new Map<number, ExchangeResult>();
-  readonly stats = { captured: 0, responses: 0, skipped: 0, lines: 0 };
+  readonly stats = { captured: 0, responses: 0, skipped: 0, lines: 0, unanalysed: 0 };
 
   constructor(private readonly opts: RecorderOptions) {
     this.store = new CaptureStore(opts.out);
@@ -142,14 +142,31 @@ export class Recorder {
     const previous = m.get(ex.seq - 1) ?? null;
     // keep only what a later request may still compare against
     for (const k of m.keys()) if (k < ex.seq - KEEP_PREVIOUS) m.delete(k);
-    this.analyzer.submit({
+    const job: AnalysisJob = {
       session: ex.session,
       seq: ex.seq,
       current,
       previous,
       reported: { reused: c?.reused ?? null, field: c?.reusedField ?? null, promptTokens: c?.promptTokens ?? null },
       ...(r.error ? { failed: r.error === 'client disconnected' ? r.error : `upstream: ${r.error}` } : {}),
-    });
+    };
+    if (!this.analyzer.submit(job)) {
+      this.stats.unanalysed++;
+      this.opts.onLine({
+        type: 'request',
+        session: ex.session,
+        seq: ex.seq,
+        dialect: ex.dialect,
+        file: current.label,
+        tokens: null,
+        predicted: null,
+        reported: job.reported.reused,
+        reportedField: job.reported.field,
+        agrees: null,
+        break: null,
+        note: `not analysed: ${MAX_PENDING_ANALYSES} analyses are waiting already (captured; run kvdiff check on the session afterwards)`,
+      });
+    }
   }
 }
 

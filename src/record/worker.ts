@@ -23,10 +23,14 @@ const ctx: CliContext = {
 const engine = buildEngine((workerData as { engineOptions: EngineCliOptions }).engineOptions, ctx);
 engine.catch((err: Error) => send({ type: 'fatal', message: err.message, hint: err instanceof KvdiffError ? err.hint : undefined }));
 
-port.on('message', async (m: ToWorker) => {
-  try {
-    send({ type: 'line', line: analyseRequest(await engine, m.job) });
-  } catch (err) {
-    send({ type: 'error', job: m.job, message: (err as Error).message });
-  }
+// one job at a time, in the order sent (an engine asking a live server awaits between stages)
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (m: ToWorker) => {
+  chain = chain.then(async () => {
+    try {
+      send({ type: 'line', line: await analyseRequest(await engine, m.job) });
+    } catch (err) {
+      send({ type: 'error', job: m.job, message: (err as Error).message });
+    }
+  });
 });
