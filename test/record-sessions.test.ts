@@ -95,3 +95,15 @@ describe('redaction', () => {
     expect(r.path('/v1/models?key=abc&x=1&api_key=z')).toBe('/v1/models?key=REDACTED&x=1&api_key=REDACTED');
   });
 });
+
+describe('analysis queue', () => {
+  it(`refuses jobs beyond MAX_PENDING_ANALYSES instead of queueing without end`, async () => {
+    const { InlineAnalyzer, MAX_PENDING_ANALYSES } = await import('../src/record/analyzer.js');
+    const stuck = new InlineAnalyzer(new Promise(() => {}), () => {}, () => {}); // an engine that never loads
+    const job = { session: 's', seq: 1, current: { label: 'x', dialect: 'chat' as const, body: '{}' }, previous: null, reported: { reused: null, field: null, promptTokens: null } };
+    let accepted = 0;
+    for (let i = 0; i < MAX_PENDING_ANALYSES + 50; i++) if (stuck.submit({ ...job, seq: i })) accepted++;
+    expect(accepted).toBe(MAX_PENDING_ANALYSES);
+    expect(await stuck.close(10)).toBeGreaterThan(0);
+  });
+});

@@ -9,7 +9,7 @@ import { InlineAnalyzer } from '../src/record/analyzer.js';
 import { humanLine, jsonLine } from '../src/record/line.js';
 import { LOOPBACK, send, standIn, startRecorder, type Received, type Reply } from './record-harness.js';
 import { runCli } from './cli-harness.js';
-import { HAVE_SHARED, NO_SHARED_REASON, loadFixtures } from './shared.js';
+import { HAVE_SHARED, NO_SHARED_REASON, SHARED, loadFixtures } from './shared.js';
 
 const sse = (events: unknown[], named = false) =>
   events.map((e) => `${named ? `event: ${(e as { type: string }).type}\n` : ''}data: ${JSON.stringify(e)}\n\n`);
@@ -259,6 +259,65 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff record: per-request lines against llama-se
     const checked = await runCli(['check', join(rec.out, 'chat-session-1'), '--json', '--date', '2025-06-01']);
     expect(checked.code).toBe(0);
     expect(JSON.parse(checked.stdout).steps.map((s: { nPast: number }) => s.nPast)).toEqual(steps.slice(1).map((s) => s.timings.cache_n));
+    await up.close();
+  });
+});
+
+describe.skipIf(!HAVE_SHARED)(`kvdiff record: the reply of the previous request (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
+  for (const stream of [false, true]) {
+    it(`recorded round trip, reply ${stream ? 'streamed' : 'in one body'}: the reply is saved as --response input and the prediction agrees with the cache_n llama-server reported`, async () => {
+      const f = loadFixtures().find((x) => x.case === 'qwen3_generated_tokens_roundtrip')!;
+      const resp = f.response_a as { choices: { message: { role: string; content: string }; finish_reason: string }[]; usage: unknown };
+      const timings = [f.timings_a, f.timings_b] as { cache_n: number }[];
+      let call = 0;
+      const up = await standIn(() => {
+        const n = call++;
+        if (n > 0) return { chunks: [JSON.stringify({ timings: timings[1] })] };
+        if (!stream) return { chunks: [JSON.stringify({ ...resp, timings: timings[0] })] };
+        const { content, role } = resp.choices[0].message;
+        // the reply in pieces, the way llama-server streams it; counters in the last chunk
+        const deltas = [{ role, content: '' }, ...content.match(/[\s\S]{1,3}/g)!.map((c) => ({ content: c }))];
+        return {
+          headers: { 'content-type': 'text/event-stream' },
+          chunks: sse([
+            ...deltas.map((delta) => ({ choices: [{ index: 0, delta, finish_reason: null }] })),
+            { choices: [{ index: 0, delta: {}, finish_reason: resp.choices[0].finish_reason }], usage: resp.usage, timings: timings[0] },
+          ]).concat('data: [DONE]\n\n'),
+        };
+      });
+      const lines: import('../src/record/analysis.js').RecordLine[] = [];
+      const engine = buildEngine({ backend: 'llama.cpp', gguf: join(SHARED, 'models', 'tiny-qwen3.gguf') }, engineCtx);
+      const rec = await startRecorder(up.url, { analyzer: (onLine, onError) => new InlineAnalyzer(engine, onLine, onError), onLine: (l) => lines.push(l) });
+      await send(rec.port, 'POST', '/v1/chat/completions', JSON.stringify({ ...(f.request_a as object), stream }));
+      await send(rec.port, 'POST', '/v1/chat/completions', JSON.stringify(f.request_b));
+      await rec.recorder.close(60_000);
+      const b = lines.find((l) => l.seq === 2)!;
+      expect(b).toMatchObject({ predicted: f.n_past_logged, reported: timings[1].cache_n, agrees: true });
+      // and the saved reply reads as --response input
+      const meta = JSON.parse(readFileSync(join(rec.out, 'chat-session-1', 'responses', '0001.json'), 'utf8'));
+      expect(meta.choices[0]).toMatchObject({ message: resp.choices[0].message, finish_reason: resp.choices[0].finish_reason });
+      await up.close();
+    });
+  }
+});
+
+describe('kvdiff record: the previous reply is in the slot', () => {
+  it('a reply resent unchanged counts as reused, exactly as kvdiff A B --response says for the saved files', async () => {
+    const a = { messages: [{ role: 'user', content: 'Say hello.' }] };
+    const b = { messages: [...a.messages, { role: 'assistant', content: 'Hello there.' }, { role: 'user', content: 'Again.' }] };
+    let call = 0;
+    const up = await standIn(() => ({ chunks: [JSON.stringify(call++ === 0 ? { choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Hello there.' } }] } : {})] }));
+    const lines: import('../src/record/analysis.js').RecordLine[] = [];
+    const engine = buildEngine({ backend: 'llama.cpp', date: '2025-06-01' }, engineCtx);
+    const rec = await startRecorder(up.url, { analyzer: (onLine, onError) => new InlineAnalyzer(engine, onLine, onError), onLine: (l) => lines.push(l) });
+    await send(rec.port, 'POST', '/v1/chat/completions', JSON.stringify(a));
+    await send(rec.port, 'POST', '/v1/chat/completions', JSON.stringify(b));
+    await rec.recorder.close(60_000);
+    const s = join(rec.out, 'chat-session-1');
+    const cli = JSON.parse((await runCli([join(s, '0001.json'), join(s, '0002.json'), '--response', join(s, 'responses', '0001.json'), '--json', '--date', '2025-06-01'])).stdout);
+    const line = lines.find((l) => l.seq === 2)!;
+    expect(line.predicted).toBe(cli.nPast);
+    expect(line.predicted).toBeGreaterThan(lines.find((l) => l.seq === 1)!.tokens!);
     await up.close();
   });
 });
