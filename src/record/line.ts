@@ -14,7 +14,7 @@ export function humanLine(l: RecordLine, c: ChalkInstance): string {
   const tokens = l.tokens === null ? '' : ` ${num(l.tokens)} tokens`;
   const server = l.reported === null ? '' : `, server ${num(l.reported)}`;
   let status: string;
-  if (l.tokens === null) status = `${c.dim('-')} not analysed`;
+  if (l.tokens === null) status = `${c.dim('-')} not analysed${l.reported === null ? '' : `, server reused ${num(l.reported)}`}`;
   else if (l.predicted === null) status = `${c.dim('·')}${tokens}${l.reported === null ? '' : `, server reused ${num(l.reported)}`}`;
   else if (l.break) {
     const where = l.break.path ? `: ${c.cyan(plain(l.break.path))} ${c.dim(l.break.code ?? '')}` : '';
