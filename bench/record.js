@@ -4,7 +4,7 @@
 //
 // The upstream is a separate process (a stand-in llama-server on loopback answering at once, streamed or not);
 // the proxy is the real command (`bin/kvdiff.js record`) in its own process, capturing every request and analysing
-// it with the built-in model on its worker thread, as a user would run it. The body is an agent conversation that
+// it with the built-in model in its low-priority analysis process, as a user would run it. The body is an agent conversation that
 // grows by one turn per request. Reported: p50 and p99 of the time to the last byte, direct and proxied, and their
 // difference (what the proxy adds).
 import { spawn } from 'node:child_process';

@@ -341,8 +341,8 @@ describe('kvdiff record: a break is flagged on the request that causes it', () =
   });
 });
 
-describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built command, analysis thread, Ctrl-C)', () => {
-  it('records, prints JSON lines from its worker thread, and writes everything on SIGINT', async () => {
+describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built command, analysis process, Ctrl-C)', () => {
+  it('records, prints JSON lines from its analysis process, and writes everything on SIGINT (the whole process group gets it, as from a terminal)', async () => {
     const { spawn } = await import('node:child_process');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
-import { InlineAnalyzer, WorkerAnalyzer, workerScript, type Analyzer } from '../record/analyzer.js';
+import { InlineAnalyzer, ProcessAnalyzer, analysisScript, type Analyzer } from '../record/analyzer.js';
 import { humanLine, jsonLine } from '../record/line.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../record/proxy.js';
 import { Recorder } from '../record/recorder.js';
@@ -69,7 +69,7 @@ export function registerRecordCommand(program: Command, ctx: CliContext): void {
       const { host, port } = parseListen(opts.listen);
       const c = ctx.colors({ json: opts.json, color: opts.color });
       const note = (text: string) => ctx.stderr(`${c.dim('kvdiff record:')} ${text}\n`);
-      const script = workerScript();
+      const script = analysisScript();
       const engineOptions: EngineCliOptions = { ...opts };
       const recorder = new Recorder({
         upstream,
@@ -78,7 +78,7 @@ export function registerRecordCommand(program: Command, ctx: CliContext): void {
         redact: opts.redact,
         analyzer: (onLine, onError): Analyzer =>
           script
-            ? new WorkerAnalyzer(script, engineOptions, onLine, onError, (t) => ctx.stderr(t), (m, hint) => note(`analysis off: ${m}${hint ? ` (${hint})` : ''}; still recording`))
+            ? new ProcessAnalyzer(script, engineOptions, onLine, onError, (t) => ctx.stderr(t), (m, hint) => note(`analysis off: ${m}${hint ? ` (${hint})` : ''}; still recording`))
             : new InlineAnalyzer(buildEngine(opts, ctx), onLine, onError),
         onLine: (line) => (opts.json ? ctx.stdout(jsonLine(line)) : ctx.stderr(humanLine(line, c))),
         onNote: note,

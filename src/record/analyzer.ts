@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { Processor } from '../engine.js';
 import { analyseRequest, type AnalysisJob, type RecordLine } from './analysis.js';
 
@@ -23,7 +24,7 @@ export type ErrorSink = (job: AnalysisJob, message: string) => void;
 
 /**
  * Analyses on this thread, one at a time, each after the event loop has served pending traffic (setImmediate).
- * For tests and the library; the CLI uses `WorkerAnalyzer` so a long analysis never holds up forwarding.
+ * For tests and the library; the CLI uses `ProcessAnalyzer` so a long analysis never holds up forwarding.
  */
 export class InlineAnalyzer implements Analyzer {
   private readonly queue: AnalysisJob[] = [];
@@ -67,60 +68,79 @@ export class InlineAnalyzer implements Analyzer {
   }
 }
 
-/** Messages between the proxy and its analysis thread. */
-export type ToWorker = { type: 'job'; job: AnalysisJob };
-export type FromWorker =
+/** Messages between the proxy and its analysis process. */
+export type ToAnalysis = { type: 'init'; engineOptions: unknown } | { type: 'job'; job: AnalysisJob };
+export type FromAnalysis =
   | { type: 'line'; line: RecordLine }
   | { type: 'error'; job: AnalysisJob; message: string }
   | { type: 'log'; text: string }
   | { type: 'fatal'; message: string; hint?: string };
 
-/** The analysis thread's script, when running from the built package (dist/record/worker.js). */
-export function workerScript(): string | null {
-  const path = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** The analysis process's script, when running from the built package (dist/record/analysis-process.js). */
+export function analysisScript(): string | null {
+  const path = fileURLToPath(new URL('./analysis-process.js', import.meta.url));
   return existsSync(path) ? path : null;
 }
 
 /**
- * Analyses on a worker thread: model loading, rendering and attribution never take the proxy's event loop.
- * `engineOptions` are the command's model options; the thread builds its own engine from them.
+ * Niceness of the analysis process (0 normal, 19 lowest): the operating system gives the proxy the CPU first, so a
+ * long analysis never adds latency to forwarding (measured with `npm run bench`; a worker thread, which cannot be
+ * given a priority of its own, added tens of milliseconds at p99 on a loaded 2-core machine).
  */
-export class WorkerAnalyzer implements Analyzer {
-  private readonly worker: Worker;
+export const ANALYSIS_NICENESS = 15;
+
+/**
+ * Analyses in a child process at low priority: model loading, rendering and attribution never take the proxy's
+ * event loop or its CPU. `engineOptions` are the command's model options; the process builds its own engine.
+ */
+export class ProcessAnalyzer implements Analyzer {
+  private readonly child: ChildProcess;
   private inFlight = 0;
   private idle: (() => void)[] = [];
   private dead = false;
+  private closing = false;
 
   constructor(script: string, engineOptions: unknown, onLine: LineSink, onError: ErrorSink, onLog: (text: string) => void, onFatal: (message: string, hint?: string) => void) {
-    this.worker = new Worker(script, { workerData: { engineOptions } });
-    this.worker.unref();
-    this.worker.on('message', (m: FromWorker) => {
+    this.child = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    try {
+      setPriority(this.child.pid!, ANALYSIS_NICENESS);
+    } catch {
+      // not allowed here: analysis still runs, at normal priority
+    }
+    const down = (message: string, hint?: string) => {
+      if (this.dead) return;
+      this.dead = true;
+      this.idle.splice(0).forEach((f) => f());
+      if (!this.closing) onFatal(message, hint);
+    };
+    this.child.on('message', (m: FromAnalysis) => {
       if (m.type === 'log') return onLog(m.text);
-      if (m.type === 'fatal') {
-        this.dead = true;
-        return onFatal(m.message, m.hint);
-      }
+      if (m.type === 'fatal') return down(m.message, m.hint);
       if (m.type === 'line') onLine(m.line);
       else onError(m.job, m.message);
       if (--this.inFlight === 0) this.idle.splice(0).forEach((f) => f());
     });
-    this.worker.on('error', (err) => {
-      this.dead = true;
-      onFatal(`analysis thread failed: ${err.message}`);
-    });
+    this.child.on('error', (err) => down(`analysis process failed: ${err.message}`));
+    this.child.on('exit', (code, signal) => down(`analysis process ended (${signal ?? `exit ${code}`})`));
+    this.child.send({ type: 'init', engineOptions } satisfies ToAnalysis);
   }
 
   submit(job: AnalysisJob): boolean {
     if (this.dead || this.inFlight >= MAX_PENDING_ANALYSES) return false;
     this.inFlight++;
-    this.worker.postMessage({ type: 'job', job } satisfies ToWorker);
+    this.child.send({ type: 'job', job } satisfies ToAnalysis);
     return true;
   }
 
   async close(ms: number): Promise<number> {
+    this.closing = true;
     if (this.inFlight > 0 && !this.dead) await Promise.race([new Promise<void>((r) => this.idle.push(r)), new Promise((r) => setTimeout(r, ms).unref())]);
     const left = this.dead ? 0 : this.inFlight;
-    await this.worker.terminate();
+    if (!this.dead) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill();
+      await exited;
+    }
     return left;
   }
 }
