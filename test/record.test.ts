@@ -342,13 +342,21 @@ describe('kvdiff record: a break is flagged on the request that causes it', () =
 });
 
 describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built command, analysis process, Ctrl-C)', () => {
-  it('records, prints JSON lines from its analysis process, and writes everything on SIGINT (the whole process group gets it, as from a terminal)', async () => {
+  it('records, prints JSON lines from its analysis process, and on Ctrl-C (SIGINT to the whole process group) writes everything, a request in flight included', async () => {
     const { spawn } = await import('node:child_process');
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
-    const up = await standIn(() => ({ chunks: ['{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}'] }));
+    // the second request is a stream the upstream never ends: Ctrl-C must still write its capture, then cut it
+    const up = await standIn((r) =>
+      JSON.parse(r.body.toString()).stream
+        ? { headers: { 'content-type': 'text/event-stream' }, chunks: ['data: {}\n\n'], hold: true }
+        : { chunks: ['{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}'] },
+    );
     const out = mkdtempSync(join(tmpdir(), 'kvdiff-record-cli-'));
-    const child = spawn(process.execPath, ['bin/kvdiff.js', 'record', '--upstream', up.url.href, '--listen', `${LOOPBACK}:0`, '--out', out, '--json', '--date', '2025-06-01'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/kvdiff.js', 'record', '--upstream', up.url.href, '--listen', `${LOOPBACK}:0`, '--out', out, '--json', '--date', '2025-06-01'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so Ctrl-C can be sent as a terminal sends it
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -363,7 +371,22 @@ describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built comma
     const body = '{"messages":[{"role":"user","content":"hi"}]}';
     expect((await send(port, 'POST', '/v1/chat/completions', body)).status).toBe(200);
     for (let i = 0; i < 600 && !stdout.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGINT');
+    const streamed = '{"stream":true,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yes"}]}';
+    const cut = new Promise<string>((resolve) => {
+      import('node:http').then(({ request }) => {
+        const req = request({ host: LOOPBACK, port, method: 'POST', path: '/v1/chat/completions' }, (res) => {
+          res.once('data', () => {
+            process.kill(-child.pid!, 'SIGINT'); // the whole group, as a terminal sends it: the proxy and its analysis process
+            res.on('error', () => resolve('cut'));
+            res.on('aborted', () => resolve('cut'));
+            res.on('end', () => resolve('ended'));
+          });
+        });
+        req.on('error', () => resolve('cut'));
+        req.end(streamed);
+      });
+    });
+    expect(await cut).toBe('cut'); // the whole group: the proxy and its analysis process
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(0);
     const line = JSON.parse(stdout.split('\n')[0]);
@@ -371,7 +394,10 @@ describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built comma
     expect(line.tokens).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'chat-session-1', '0001.json'), 'utf8')).toBe(body);
     expect(JSON.parse(readFileSync(join(out, 'chat-session-1', 'responses', '0001.json'), 'utf8')).kvdiff.reused).toBe(0);
-    expect(stderr).toMatch(/1 requests captured/);
+    expect(readFileSync(join(out, 'chat-session-1', '0002.json'), 'utf8')).toBe(streamed);
+    expect(JSON.parse(readFileSync(join(out, 'chat-session-1', 'responses', '0002.json'), 'utf8')).kvdiff).toMatchObject({ status: 200, streamed: true, error: 'cut when kvdiff record stopped' });
+    expect(stderr).toMatch(/stopping: finishing requests in flight/);
+    expect(stderr).toMatch(/2 requests captured/);
     await up.close();
   });
 });

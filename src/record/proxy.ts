@@ -124,6 +124,7 @@ export class RecordProxy {
     });
 
     let ex: Exchange | null = null;
+    let upStatus: number | null = null;
     let finish: (result: ExchangeResult) => void = () => {};
     if (dialect) {
       const { kept, redacted } = redactor.headers(req.rawHeaders);
@@ -147,6 +148,7 @@ export class RecordProxy {
         }
       };
       this.live.set(id, () => {
+        fail(upStatus, 'cut when kvdiff record stopped');
         upReq.destroy();
         res.destroy();
       });
@@ -155,6 +157,7 @@ export class RecordProxy {
     const fail = (status: number | null, error: string) => finish({ status, durationMs: performance.now() - started, counters: null, error });
 
     upReq.on('response', (upRes) => {
+      upStatus = upRes.statusCode ?? null;
       const raw: string[] = [];
       for (let i = 0; i < upRes.rawHeaders.length; i += 2) {
         const name = upRes.rawHeaders[i].toLowerCase();
@@ -204,7 +207,7 @@ export class RecordProxy {
     res.on('close', () => {
       if (!res.writableFinished) {
         upReq.destroy();
-        fail(null, 'client disconnected');
+        fail(upStatus, 'client disconnected');
       }
     });
     req.on('error', () => upReq.destroy());
