@@ -16,7 +16,7 @@ const sse = (events: unknown[], named = false) =>
 
 /** The stand-in's answer per dialect and mode, with the cache counter it reports and where. */
 function dialectReply(r: Received): Reply {
-  const body = JSON.parse(r.body.toString('utf8'));
+  const body = JSON.parse(r.body.toString('utf8') || '{}');
   const path = r.url.split('?')[0];
   const stream = body.stream === true;
   const json = (v: unknown): Reply => ({ chunks: [JSON.stringify(v)] });
@@ -111,6 +111,16 @@ describe('kvdiff record: forwarding', () => {
     expect(up.received.at(-1)!.body.toString()).toBe('{"a": 1}');
     await rec.recorder.store.flush();
     expect(rec.jobs.length).toBe(before);
+  });
+
+  it('hop-by-hop headers stay on their connection; a base path in --upstream is kept', async () => {
+    const based = await startRecorder(new URL(`${up.url.href}base/`));
+    await send(based.port, 'GET', '/v1/models?x=1', null, { connection: 'keep-alive, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', te: 'trailers', 'x-end': '2' });
+    const seen = up.received.at(-1)!;
+    expect(seen.url).toBe('/base/v1/models?x=1');
+    expect(seen.headers).toMatchObject({ 'x-end': '2', host: up.url.host });
+    for (const h of ['x-hop', 'keep-alive', 'te']) expect(seen.headers[h]).toBeUndefined();
+    await based.recorder.close(1000);
   });
 
   it('the stream is passed on as it comes, not held until the end', async () => {

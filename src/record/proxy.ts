@@ -12,6 +12,17 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), plus the proxy-only session header. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
+/** Raw headers minus the hop-by-hop ones, those the Connection header names, and any `also` given. */
+function endToEnd(raw: readonly string[], connection: string | undefined, ...also: string[]): string[] {
+  const listed = new Set([...(connection ?? '').split(',').map((s) => s.trim().toLowerCase()), ...also]);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (!HOP_BY_HOP.has(name) && !listed.has(name)) out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
 /** One generation request seen through the proxy: what the capture writer and the analysis receive. */
 export interface Exchange {
   id: number;
@@ -105,13 +116,7 @@ export class RecordProxy {
     const started = performance.now();
     const { upstream, redactor } = this.opts;
     const base = upstream.pathname.replace(/\/$/, '');
-    const headers: string[] = [];
-    const connectionListed = new Set((req.headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i].toLowerCase();
-      if (HOP_BY_HOP.has(name) || connectionListed.has(name) || name === SESSION_HEADER) continue;
-      headers.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
-    }
+    const headers = endToEnd(req.rawHeaders, req.headers.connection, SESSION_HEADER);
     const client = upstream.protocol === 'https:' ? https : http;
     const upReq = client.request({
       protocol: upstream.protocol,
@@ -158,12 +163,7 @@ export class RecordProxy {
 
     upReq.on('response', (upRes) => {
       upStatus = upRes.statusCode ?? null;
-      const raw: string[] = [];
-      for (let i = 0; i < upRes.rawHeaders.length; i += 2) {
-        const name = upRes.rawHeaders[i].toLowerCase();
-        if (HOP_BY_HOP.has(name) && name !== 'host') continue;
-        raw.push(upRes.rawHeaders[i], upRes.rawHeaders[i + 1]);
-      }
+      const raw = endToEnd(upRes.rawHeaders, upRes.headers.connection);
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, raw);
       res.flushHeaders();
       const sse = /text\/event-stream/i.test(String(upRes.headers['content-type'] ?? ''));
