@@ -43,6 +43,13 @@ describe('session routing', () => {
     expect(clientSessionKey('completion', { user: 'u' })).toBeNull();
   });
 
+  it('bodies without turns (not JSON, no messages) gather in one session instead of one each', () => {
+    const r = new SessionRouter();
+    const empty = conversationOf('chat', null);
+    expect(r.assign('chat', empty, null, null)).toMatchObject({ by: 'unrouted', seq: 1 });
+    expect(r.assign('chat', empty, null, null)).toMatchObject({ by: 'unrouted', seq: 2, session: { name: 'chat-other' } });
+  });
+
   it('names are safe folder names and never reuse a folder of an earlier run', () => {
     const r = new SessionRouter((n) => n === 'chat-session-1' || n === 'chat-a_b');
     expect(r.assign('chat', chat(user('1')), null, null).session.name).toBe('chat-session-2');

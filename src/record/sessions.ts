@@ -20,7 +20,7 @@ export interface Assignment {
   session: Session;
   seq: number;
   /** How it was assigned. */
-  by: 'header' | 'client-field' | 'prefix' | 'new';
+  by: 'header' | 'client-field' | 'prefix' | 'new' | 'unrouted';
 }
 
 function sharedPrefix(a: readonly string[], b: readonly string[]): number {
@@ -29,6 +29,9 @@ function sharedPrefix(a: readonly string[], b: readonly string[]): number {
   while (i < n && a[i] === b[i]) i++;
   return i;
 }
+
+/** The key of the session for bodies without turns. */
+const UNROUTED = 'other';
 
 /** Characters kept from a key in a folder name; the rest is summarised by a counter. */
 const MAX_NAME_CHARS = 48;
@@ -49,11 +52,12 @@ export class SessionRouter {
   constructor(private readonly taken: (name: string) => boolean = () => false) {}
 
   assign(dialect: Dialect, conv: Conversation, header: string | null, clientKey: string | null): Assignment {
-    const key = header ?? clientKey;
+    // a body with no turns to compare (not JSON, no messages) cannot be routed by prefix: one session gathers them
+    const key = header ?? clientKey ?? (conv.turns.length === 0 ? UNROUTED : null);
     let by: Assignment['by'];
     let session: Session | undefined;
     if (key !== null) {
-      by = header !== null ? 'header' : 'client-field';
+      by = header !== null ? 'header' : clientKey !== null ? 'client-field' : 'unrouted';
       const mapKey = `${dialect}\u0000${key}`;
       session = this.byKey.get(mapKey);
       if (!session) {
