@@ -95,9 +95,9 @@ export function send(port: number, method: string, path: string, body: string | 
 /** An analyzer that only collects the jobs (for tests of the proxy and the captures, not of the analysis). */
 export class CollectingAnalyzer implements Analyzer {
   readonly jobs: AnalysisJob[] = [];
-  submit(job: AnalysisJob): boolean {
+  submit(job: AnalysisJob): string | null {
     this.jobs.push(job);
-    return true;
+    return null;
   }
   async close(): Promise<number> {
     return 0;

@@ -109,7 +109,7 @@ describe('analysis queue', () => {
     const stuck = new InlineAnalyzer(new Promise(() => {}), () => {}, () => {}); // an engine that never loads
     const job = { session: 's', seq: 1, current: { label: 'x', dialect: 'chat' as const, body: '{}' }, previous: null, reported: { reused: null, field: null, promptTokens: null } };
     let accepted = 0;
-    for (let i = 0; i < MAX_PENDING_ANALYSES + 50; i++) if (stuck.submit({ ...job, seq: i })) accepted++;
+    for (let i = 0; i < MAX_PENDING_ANALYSES + 50; i++) if (stuck.submit({ ...job, seq: i }) === null) accepted++;
     expect(accepted).toBe(MAX_PENDING_ANALYSES);
     expect(await stuck.close(10)).toBeGreaterThan(0);
   });

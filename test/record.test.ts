@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -351,11 +351,30 @@ describe('kvdiff record: a break is flagged on the request that causes it', () =
   });
 });
 
+/** Starts the built `kvdiff record` on a free loopback port, in its own process group (Ctrl-C goes to the group). */
+async function spawnRecord(args: string[]) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['bin/kvdiff.js', 'record', '--listen', `${LOOPBACK}:0`, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr.on('data', (c) => {
+      stderr += c;
+      const m = /http:\/\/127\.0\.0\.1:(\d+) →/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', () => reject(new Error(`record exited early: ${stderr}`)));
+  });
+  const stop = async () => {
+    process.kill(-child.pid!, 'SIGINT');
+    return new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+  };
+  return { child, port, stop, stdout: () => stdout, stderr: () => stderr };
+}
+
 describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built command, analysis process, Ctrl-C)', () => {
   it('records, prints JSON lines from its analysis process, and on Ctrl-C (SIGINT to the whole process group) writes everything, a request in flight included', async () => {
-    const { spawn } = await import('node:child_process');
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     // the second request is a stream the upstream never ends: Ctrl-C must still write its capture, then cut it
     const up = await standIn((r) =>
       JSON.parse(r.body.toString()).stream
@@ -363,24 +382,11 @@ describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built comma
         : { chunks: ['{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":0}}}'] },
     );
     const out = mkdtempSync(join(tmpdir(), 'kvdiff-record-cli-'));
-    const child = spawn(process.execPath, ['bin/kvdiff.js', 'record', '--upstream', up.url.href, '--listen', `${LOOPBACK}:0`, '--out', out, '--json', '--date', '2025-06-01'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so Ctrl-C can be sent as a terminal sends it
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr.on('data', (c) => {
-        stderr += c;
-        const m = /http:\/\/127\.0\.0\.1:(\d+) →/.exec(stderr);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', () => reject(new Error(`record exited early: ${stderr}`)));
-    });
+    const run = await spawnRecord(['--upstream', up.url.href, '--out', out, '--json', '--date', '2025-06-01']);
+    const { child, port } = run;
     const body = '{"messages":[{"role":"user","content":"hi"}]}';
     expect((await send(port, 'POST', '/v1/chat/completions', body)).status).toBe(200);
-    for (let i = 0; i < 600 && !stdout.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !run.stdout().includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
     const streamed = '{"stream":true,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yes"}]}';
     const cut = new Promise<string>((resolve) => {
       import('node:http').then(({ request }) => {
@@ -399,15 +405,29 @@ describe.skipIf(!existsSync('dist/cli/main.js'))('kvdiff record (the built comma
     expect(await cut).toBe('cut'); // the whole group: the proxy and its analysis process
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     expect(code).toBe(0);
-    const line = JSON.parse(stdout.split('\n')[0]);
+    const line = JSON.parse(run.stdout().split('\n')[0]);
     expect(line).toMatchObject({ type: 'request', session: 'chat-session-1', seq: 1, reported: 0, note: 'first request of the session' });
     expect(line.tokens).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'chat-session-1', '0001.json'), 'utf8')).toBe(body);
     expect(JSON.parse(readFileSync(join(out, 'chat-session-1', 'responses', '0001.json'), 'utf8')).kvdiff.reused).toBe(0);
     expect(readFileSync(join(out, 'chat-session-1', '0002.json'), 'utf8')).toBe(streamed);
     expect(JSON.parse(readFileSync(join(out, 'chat-session-1', 'responses', '0002.json'), 'utf8')).kvdiff).toMatchObject({ status: 200, streamed: true, error: 'cut when kvdiff record stopped' });
-    expect(stderr).toMatch(/stopping: finishing requests in flight/);
-    expect(stderr).toMatch(/2 requests captured/);
+    expect(run.stderr()).toMatch(/stopping: finishing requests in flight/);
+    expect(run.stderr()).toMatch(/2 requests captured/);
+    await up.close();
+  });
+
+  it('a model that cannot be loaded turns the analysis off and recording goes on', async () => {
+    const up = await standIn(() => ({ chunks: ['{}'] }));
+    const out = mkdtempSync(join(tmpdir(), 'kvdiff-record-cli-'));
+    const run = await spawnRecord(['--upstream', up.url.href, '--out', out, '--json', '--gguf', join(out, 'missing.gguf')]);
+    for (let i = 0; i < 600 && !run.stderr().includes('analysis off'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await send(run.port, 'POST', '/v1/chat/completions', '{"messages":[{"role":"user","content":"hi"}]}')).status).toBe(200);
+    for (let i = 0; i < 600 && !run.stdout().includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await run.stop()).toBe(0);
+    expect(run.stderr()).toMatch(/analysis off: .*missing\.gguf: no such file; still recording/);
+    expect(JSON.parse(run.stdout()).note).toMatch(/^not analysed: the analysis is off/);
+    expect(existsSync(join(out, 'chat-session-1', '0001.json'))).toBe(true);
     await up.close();
   });
 });

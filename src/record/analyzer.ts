@@ -11,10 +11,12 @@ import { analyseRequest, type AnalysisJob, type RecordLine } from './analysis.js
  */
 export const MAX_PENDING_ANALYSES = 256;
 
+const BEHIND = `${MAX_PENDING_ANALYSES} analyses are waiting already`;
+
 /** Runs analyses in the order given and hands back each line; never throws into the caller. */
 export interface Analyzer {
-  /** Queues a job; false when it is refused (too many waiting, or the analysis is off). */
-  submit(job: AnalysisJob): boolean;
+  /** Queues a job; returns null, or why it was refused (too many waiting, or the analysis is off). */
+  submit(job: AnalysisJob): string | null;
   /** Waits for queued analyses (at most `ms`), then stops; returns how many were left unanalysed. */
   close(ms: number): Promise<number>;
 }
@@ -34,11 +36,12 @@ export class InlineAnalyzer implements Analyzer {
 
   constructor(private readonly engine: Promise<Processor>, private readonly onLine: LineSink, private readonly onError: ErrorSink) {}
 
-  submit(job: AnalysisJob): boolean {
-    if (this.stopped || this.queue.length >= MAX_PENDING_ANALYSES) return false;
+  submit(job: AnalysisJob): string | null {
+    if (this.stopped) return 'the analysis has stopped';
+    if (this.queue.length >= MAX_PENDING_ANALYSES) return BEHIND;
     this.queue.push(job);
     if (!this.running) this.pump();
-    return true;
+    return null;
   }
 
   private pump(): void {
@@ -98,6 +101,7 @@ export class ProcessAnalyzer implements Analyzer {
   private inFlight = 0;
   private idle: (() => void)[] = [];
   private dead = false;
+  private exited = false;
   private closing = false;
 
   constructor(script: string, engineOptions: unknown, onLine: LineSink, onError: ErrorSink, onLog: (text: string) => void, onFatal: (message: string, hint?: string) => void) {
@@ -121,22 +125,27 @@ export class ProcessAnalyzer implements Analyzer {
       if (--this.inFlight === 0) this.idle.splice(0).forEach((f) => f());
     });
     this.child.on('error', (err) => down(`analysis process failed: ${err.message}`));
-    this.child.on('exit', (code, signal) => down(`analysis process ended (${signal ?? `exit ${code}`})`));
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      down(`analysis process ended (${signal ?? `exit ${code}`})`);
+    });
     this.child.send({ type: 'init', engineOptions } satisfies ToAnalysis);
   }
 
-  submit(job: AnalysisJob): boolean {
-    if (this.dead || this.inFlight >= MAX_PENDING_ANALYSES) return false;
+  submit(job: AnalysisJob): string | null {
+    if (this.dead) return 'the analysis is off (see the note above)';
+    if (this.inFlight >= MAX_PENDING_ANALYSES) return BEHIND;
     this.inFlight++;
     this.child.send({ type: 'job', job } satisfies ToAnalysis);
-    return true;
+    return null;
   }
 
   async close(ms: number): Promise<number> {
     this.closing = true;
     if (this.inFlight > 0 && !this.dead) await Promise.race([new Promise<void>((r) => this.idle.push(r)), new Promise((r) => setTimeout(r, ms).unref())]);
     const left = this.dead ? 0 : this.inFlight;
-    if (!this.dead) {
+    // also after a fatal error: the process is still there (it ignores Ctrl-C), and its channel keeps us alive
+    if (!this.exited) {
       const exited = new Promise((r) => this.child.once('exit', r));
       this.child.kill();
       await exited;

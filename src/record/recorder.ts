@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { AnalysisJob, CapturedRequest, RecordLine } from './analysis.js';
-import { MAX_PENDING_ANALYSES, type Analyzer } from './analyzer.js';
+import type { Analyzer } from './analyzer.js';
 import { RecordProxy, type Exchange, type ExchangeResult } from './proxy.js';
 import { Redactor } from './secrets.js';
 import { SessionRouter } from './sessions.js';
@@ -150,7 +150,8 @@ export class Recorder {
       reported: { reused: c?.reused ?? null, field: c?.reusedField ?? null, promptTokens: c?.promptTokens ?? null },
       ...(r.error ? { failed: r.error === 'client disconnected' ? r.error : `upstream: ${r.error}` } : {}),
     };
-    if (!this.analyzer.submit(job)) {
+    const refused = this.analyzer.submit(job);
+    if (refused !== null) {
       this.stats.unanalysed++;
       this.opts.onLine({
         type: 'request',
@@ -164,7 +165,7 @@ export class Recorder {
         reportedField: job.reported.field,
         agrees: null,
         break: null,
-        note: `not analysed: ${MAX_PENDING_ANALYSES} analyses are waiting already (captured; run kvdiff check on the session afterwards)`,
+        note: `not analysed: ${refused} (captured; run kvdiff check on the session afterwards)`,
       });
     }
   }
