@@ -351,10 +351,23 @@ describe('kvdiff record: a break is flagged on the request that causes it', () =
   });
 });
 
+/** Process groups started by `spawnRecord`, stopped after the tests even when one fails. */
+const spawned: number[] = [];
+afterAll(() => {
+  for (const pid of spawned) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** Starts the built `kvdiff record` on a free loopback port, in its own process group (Ctrl-C goes to the group). */
 async function spawnRecord(args: string[]) {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['bin/kvdiff.js', 'record', '--listen', `${LOOPBACK}:0`, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  spawned.push(child.pid!);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => (stdout += c));
