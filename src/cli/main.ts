@@ -10,6 +10,7 @@ import { registerCheckCommand } from './check.js';
 import { registerDiffCommand } from './diff.js';
 import { registerRenderCommands } from './render.js';
 import { registerLogsCommand } from './logs.js';
+import { registerRecordCommand } from './record.js';
 
 function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -30,6 +31,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRenderCommands(program, ctx);
   registerCheckCommand(program, ctx);
   registerLogsCommand(program, ctx);
+  registerRecordCommand(program, ctx);
   // commands added with addCommand() do not inherit these; without them a usage error would exit the process
   for (const cmd of program.commands) cmd.copyInheritedSettings(program);
   return program;
