@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AnalysisJob, RecordLine } from '../src/record/analysis.js';
-import type { Analyzer } from '../src/record/analyzer.js';
-import { Recorder, type RecorderOptions } from '../src/record/recorder.js';
+import type { AnalysisJob, RecordLine } from '../src/node/record/analysis.js';
+import type { Analyzer } from '../src/node/record/analyzer.js';
+import { Recorder, type RecorderOptions } from '../src/node/record/recorder.js';
 
 /** Only ever loopback: the tests never talk to any other address. */
 export const LOOPBACK = '127.0.0.1';

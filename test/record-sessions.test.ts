@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { conversationOf, generationDialect, clientSessionKey } from '../src/record/routes.js';
-import { SessionRouter, slug } from '../src/record/sessions.js';
-import { StreamCounters, countersFromBody } from '../src/record/counters.js';
-import { Redactor } from '../src/record/secrets.js';
+import { conversationOf, generationDialect, clientSessionKey } from '../src/node/record/routes.js';
+import { SessionRouter, slug } from '../src/node/record/sessions.js';
+import { StreamCounters, countersFromBody } from '../src/node/record/counters.js';
+import { Redactor } from '../src/node/record/secrets.js';
 
 const sys = (content: string) => ({ role: 'system', content });
 const user = (content: string) => ({ role: 'user', content });
@@ -105,7 +105,7 @@ describe('redaction', () => {
 
 describe('analysis queue', () => {
   it(`refuses jobs beyond MAX_PENDING_ANALYSES instead of queueing without end`, async () => {
-    const { InlineAnalyzer, MAX_PENDING_ANALYSES } = await import('../src/record/analyzer.js');
+    const { InlineAnalyzer, MAX_PENDING_ANALYSES } = await import('../src/node/record/analyzer.js');
     const stuck = new InlineAnalyzer(new Promise(() => {}), () => {}, () => {}); // an engine that never loads
     const job = { session: 's', seq: 1, current: { label: 'x', dialect: 'chat' as const, body: '{}' }, previous: null, reported: { reused: null, field: null, promptTokens: null } };
     let accepted = 0;

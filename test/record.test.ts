@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
 import { buildEngine } from '../src/cli/shared.js';
 import type { CliContext } from '../src/cli/context.js';
-import { InlineAnalyzer } from '../src/record/analyzer.js';
-import { humanLine, jsonLine } from '../src/record/line.js';
+import { InlineAnalyzer } from '../src/node/record/analyzer.js';
+import { humanLine, jsonLine } from '../src/node/record/line.js';
 import { LOOPBACK, send, standIn, startRecorder, type Received, type Reply } from './record-harness.js';
 import { runCli } from './cli-harness.js';
 import { HAVE_SHARED, NO_SHARED_REASON, SHARED, loadFixtures } from './shared.js';
@@ -250,7 +250,7 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff record: per-request lines against llama-se
       const timings = call - 1 === tampered ? { ...s.timings, cache_n: 7 } : s.timings;
       return { chunks: [JSON.stringify({ object: 'chat.completion', timings })] };
     });
-    const lines: import('../src/record/analysis.js').RecordLine[] = [];
+    const lines: import('../src/node/record/analysis.js').RecordLine[] = [];
     const engine = buildEngine({ backend: 'llama.cpp', date: '2025-06-01' }, engineCtx);
     const rec = await startRecorder(up.url, {
       analyzer: (onLine, onError) => new InlineAnalyzer(engine, onLine, (j, m) => onError(j, m)),
@@ -295,7 +295,7 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff record: the reply of the previous request 
           ]).concat('data: [DONE]\n\n'),
         };
       });
-      const lines: import('../src/record/analysis.js').RecordLine[] = [];
+      const lines: import('../src/node/record/analysis.js').RecordLine[] = [];
       const engine = buildEngine({ backend: 'llama.cpp', gguf: join(SHARED, 'models', 'tiny-qwen3.gguf') }, engineCtx);
       const rec = await startRecorder(up.url, { analyzer: (onLine, onError) => new InlineAnalyzer(engine, onLine, onError), onLine: (l) => lines.push(l) });
       await send(rec.port, 'POST', '/v1/chat/completions', JSON.stringify({ ...(f.request_a as object), stream }));
@@ -317,7 +317,7 @@ describe('kvdiff record: the previous reply is in the slot', () => {
     const b = { messages: [...a.messages, { role: 'assistant', content: 'Hello there.' }, { role: 'user', content: 'Again.' }] };
     let call = 0;
     const up = await standIn(() => ({ chunks: [JSON.stringify(call++ === 0 ? { choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Hello there.' } }] } : {})] }));
-    const lines: import('../src/record/analysis.js').RecordLine[] = [];
+    const lines: import('../src/node/record/analysis.js').RecordLine[] = [];
     const engine = buildEngine({ backend: 'llama.cpp', date: '2025-06-01' }, engineCtx);
     const rec = await startRecorder(up.url, { analyzer: (onLine, onError) => new InlineAnalyzer(engine, onLine, onError), onLine: (l) => lines.push(l) });
     await send(rec.port, 'POST', '/v1/chat/completions', JSON.stringify(a));
@@ -335,7 +335,7 @@ describe('kvdiff record: the previous reply is in the slot', () => {
 describe('kvdiff record: a break is flagged on the request that causes it', () => {
   it('the first cause is named on the line, and --json lines carry the same data', async () => {
     const up = await standIn(() => ({ chunks: ['{"timings":{"cache_n":0,"prompt_n":1}}'] }));
-    const lines: import('../src/record/analysis.js').RecordLine[] = [];
+    const lines: import('../src/node/record/analysis.js').RecordLine[] = [];
     const engine = buildEngine({ backend: 'llama.cpp', date: '2025-06-01' }, engineCtx);
     const rec = await startRecorder(up.url, { analyzer: (onLine, onError) => new InlineAnalyzer(engine, onLine, onError), onLine: (l) => lines.push(l) });
     for (const p of ['samples/session-reload/loop.json', 'samples/session-reload/reload.json']) {

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
-import { InlineAnalyzer, ProcessAnalyzer, analysisScript, type Analyzer } from '../record/analyzer.js';
-import { humanLine, jsonLine } from '../record/line.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../record/proxy.js';
-import { Recorder } from '../record/recorder.js';
-import { displayUrl } from '../record/secrets.js';
+import { InlineAnalyzer, ProcessAnalyzer, analysisScript, type Analyzer } from '../node/record/analyzer.js';
+import { humanLine, jsonLine } from '../node/record/line.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../node/record/proxy.js';
+import { Recorder } from '../node/record/recorder.js';
+import { displayUrl } from '../node/record/secrets.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, type EngineCliOptions } from './shared.js';
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import type { Processor } from '../engine.js';
+import type { Processor } from '../../processor.js';
 import { analyseRequest, type AnalysisJob, type RecordLine } from './analysis.js';
 
 /**
@@ -79,9 +79,9 @@ export type FromAnalysis =
   | { type: 'log'; text: string }
   | { type: 'fatal'; message: string; hint?: string };
 
-/** The analysis process's script, when running from the built package (dist/record/analysis-process.js). */
+/** The analysis process's script, when running from the built package (dist/cli/record-analysis.js). */
 export function analysisScript(): string | null {
-  const path = fileURLToPath(new URL('./analysis-process.js', import.meta.url));
+  const path = fileURLToPath(new URL('../../cli/record-analysis.js', import.meta.url));
   return existsSync(path) ? path : null;
 }
 

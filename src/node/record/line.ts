@@ -1,12 +1,9 @@
 import type { ChalkInstance } from 'chalk';
-import { num } from '../report/visible.js';
+import { num, safeText } from '../../report/format.js';
 import type { RecordLine } from './analysis.js';
 
 /** Control characters of untrusted text (paths, notes) shown as escapes, never sent to the terminal. */
-function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+const plain = safeText;
 
 /** The human line (or two, when prediction and server disagree) for one request. */
 export function humanLine(l: RecordLine, c: ChalkInstance): string {

@@ -3,12 +3,11 @@
 // so analysing never slows the traffic; it ignores Ctrl-C (the proxy decides when it stops) and ends with the proxy.
 import { Chalk } from 'chalk';
 import { KvdiffError } from '../errors.js';
-import { buildEngine, type EngineCliOptions } from '../cli/shared.js';
-import type { CliContext } from '../cli/context.js';
-import type { Processor } from '../engine.js';
-import type { Prefetching } from '../analyze.js';
-import { analyseRequest } from './analysis.js';
-import type { FromAnalysis, ToAnalysis } from './analyzer.js';
+import { buildEngine, type EngineCliOptions } from './shared.js';
+import type { CliContext } from './context.js';
+import type { Processor } from '../processor.js';
+import { analyseRequest } from '../node/record/analysis.js';
+import type { FromAnalysis, ToAnalysis } from '../node/record/analyzer.js';
 
 const send = (m: FromAnalysis) => process.send!(m);
 const ctx: CliContext = {
@@ -24,7 +23,7 @@ const ctx: CliContext = {
 process.on('SIGINT', () => {});
 process.on('disconnect', () => process.exit(0));
 
-let engine: Promise<Processor & Partial<Prefetching>> | null = null;
+let engine: Promise<Processor> | null = null;
 let chain: Promise<void> = Promise.resolve();
 process.on('message', (m: ToAnalysis) => {
   if (m.type === 'init') {

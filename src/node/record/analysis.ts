@@ -1,10 +1,12 @@
-import { analyzeAhead, type Prefetching } from '../analyze.js';
-import { Engine, type Processor } from '../engine.js';
-import { KvdiffError } from '../errors.js';
-import { readBody, type RequestBody } from '../payload/body.js';
-import { parseJson } from '../payload/json.js';
-import { formatPath } from '../payload/path.js';
-import type { GeneratedResponse } from '../payload/response.js';
+import { analyzeAhead } from '../../analyze.js';
+import { encodesReplies, type Processor } from '../../processor.js';
+import { readClientBody } from '../../dialect/index.js';
+import type { Api } from '../../payload/body.js';
+import { KvdiffError } from '../../errors.js';
+import type { RequestBody } from '../../payload/body.js';
+import { parseJson } from '../../payload/json.js';
+import { formatPath } from '../../payload/path.js';
+import type { GeneratedResponse } from '../../payload/response.js';
 import type { Dialect } from './routes.js';
 import type { ReuseField } from './counters.js';
 
@@ -52,15 +54,17 @@ export interface RecordLine {
   note: string | null;
 }
 
+/** The endpoint each route's bodies were sent to, as the dialect stage names it. */
+const API_OF: Record<Dialect, Api> = { chat: 'chat', anthropic: 'messages', responses: 'responses', completion: 'completion' };
+
 /**
- * The one place a captured body becomes what the pipeline reads. Chat-completions bodies are read as they are;
- * the other dialects (Anthropic /v1/messages, /v1/responses, raw /completion) wait for the dialect converter
- * (`readClientBody`), which plugs in here and nowhere else. Returns a reason instead of a body when it cannot.
+ * The one place a captured body becomes what the pipeline reads: read for the endpoint it was sent to (the route
+ * decides, not the shape), then converted by the dialect stage as llama-server converts it. Returns a reason
+ * instead of a body when it cannot.
  */
 export function pipelineBody(req: CapturedRequest): RequestBody | string {
-  if (req.dialect !== 'chat') return `${req.dialect} bodies are captured but not analysed yet (needs the dialect converter)`;
   try {
-    return readBody(req.body, req.label);
+    return readClientBody(req.body, req.label, API_OF[req.dialect]);
   } catch (err) {
     if (err instanceof KvdiffError) return err.message;
     throw err;
@@ -71,7 +75,7 @@ export function pipelineBody(req: CapturedRequest): RequestBody | string {
  * Analyses one request against the previous one of its session with the same pipeline as `kvdiff A B`
  * (`analyzeAhead`, so a live server as the engine, `--server`, gets its renders asked ahead).
  */
-export async function analyseRequest(engine: Processor & Partial<Prefetching>, job: AnalysisJob): Promise<RecordLine> {
+export async function analyseRequest(engine: Processor, job: AnalysisJob): Promise<RecordLine> {
   const { current, reported } = job;
   const line: RecordLine = {
     type: 'request',
@@ -92,7 +96,7 @@ export async function analyseRequest(engine: Processor & Partial<Prefetching>, j
   return out;
 }
 
-async function analyseBody(engine: Processor & Partial<Prefetching>, job: AnalysisJob, line: RecordLine): Promise<RecordLine> {
+async function analyseBody(engine: Processor, job: AnalysisJob, line: RecordLine): Promise<RecordLine> {
   const { current, previous } = job;
   const b = pipelineBody(current);
   if (typeof b === 'string') return { ...line, note: b };
@@ -104,7 +108,8 @@ async function analyseBody(engine: Processor & Partial<Prefetching>, job: Analys
       line.note = a === null ? 'first request of the session' : `previous request not analysed: ${a}`;
       return line;
     }
-    const response = engine instanceof Engine ? generated(previous!) : undefined;
+    // the previous reply stays in the slot; only an engine that tokenizes replies itself can place it (not --server)
+    const response = encodesReplies(engine) && previous!.dialect === 'chat' ? generated(previous!) : undefined;
     let report;
     try {
       report = await analyzeAhead(engine, a, b, { response });
