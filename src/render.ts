@@ -1,7 +1,8 @@
-import { Environment, Template } from '@huggingface/jinja';
+import { Environment } from '@huggingface/jinja';
 import { KvdiffError } from './errors.js';
 import { strftime } from './clock.js';
 import { LlamaInterpreter, TemplateLimitError } from './jinja/compat.js';
+import { parseTemplate } from './jinja/parse.js';
 import type { RV } from './jinja/values.js';
 import type { RenderInput, TemplateCaps } from './normalize.js';
 
@@ -13,7 +14,7 @@ export const MAX_RENDER_CHARS = 64 * 1024 * 1024;
 
 /** A parsed chat template plus the fixed clock it renders with. */
 export class ChatTemplate {
-  private readonly parsed: Template;
+  private readonly parsed: unknown;
 
   constructor(
     readonly source: string,
@@ -22,7 +23,7 @@ export class ChatTemplate {
     private readonly now: Date,
   ) {
     try {
-      this.parsed = new Template(lexerSource(source));
+      this.parsed = parseTemplate(lexerSource(source));
     } catch (err) {
       throw new KvdiffError(`chat template ${label} could not be parsed: ${(err as Error).message}`);
     }
@@ -75,7 +76,7 @@ export class ChatTemplate {
   private renderVars(vars: Record<string, unknown>, dialect: 'llama.cpp' | 'hf', side: string): string {
     let out: string;
     try {
-      out = this.run(vars, dialect).interp.run(this.parsed.parsed).value as string;
+      out = this.run(vars, dialect).interp.run(this.parsed).value as string;
     } catch (err) {
       if (err instanceof TemplateRaised) {
         throw new KvdiffError(`template ${this.label} raised an error while rendering ${side}: "${err.message}"`);
@@ -122,7 +123,7 @@ export class ChatTemplate {
     const watched = watch(env);
     let ok = true;
     try {
-      interp.run(this.parsed.parsed);
+      interp.run(this.parsed);
     } catch (err) {
       if (err instanceof TemplateLimitError) throw err;
       ok = false;
