@@ -1,5 +1,6 @@
 import { Environment, Interpreter } from '@huggingface/jinja';
 import { KvdiffError } from '../errors.js';
+import { assertJinjaInternals } from './guard.js';
 import { llamaToJson } from './tojson.js';
 import {
   asString, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
@@ -15,6 +16,9 @@ import {
  * 34af94cd) where the two differ in ways real chat templates hit. Each override below names the llama.cpp behaviour
  * it reproduces. @huggingface/jinja declares these methods private, so they are installed on the prototype.
  */
+
+// before anything below touches the Interpreter's private members
+assertJinjaInternals();
 
 /** Evaluation steps one render may take: a chat template needs thousands, a runaway one is stopped here. */
 export const MAX_TEMPLATE_STEPS = 20_000_000;
