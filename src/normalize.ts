@@ -32,6 +32,14 @@ export interface TemplateCaps {
    * Absent: assumed true.
    */
   thinking?: boolean;
+  /** The template uses a system message's content (caps.cpp `supports_system_role`). Absent: assumed true. */
+  systemRole?: boolean;
+  /** caps.cpp `supports_tools`, `supports_tool_calls`, `supports_parallel_tool_calls`: what the probes found. */
+  tools?: boolean;
+  toolCalls?: boolean;
+  parallelToolCalls?: boolean;
+  /** caps.cpp `supports_typed_content`: the template reads content as a list of parts. */
+  typedContent?: boolean;
 }
 
 export interface PrepareOptions {
@@ -92,6 +100,7 @@ function refuse(label: string, message: string): never {
 function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, label: string): RenderInput {
   const { model, caps, now } = opts;
   let messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
+  if (caps.systemRole === false) messages = mergeUnsupportedSystem(messages, label);
   if (isOldGemma4(model.chatTemplate)) messages = foldToolResponses(messages);
   const vars: Record<string, unknown> = { messages };
   if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
@@ -122,6 +131,21 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
   return { vars, dialect: 'llama.cpp', continueFinal };
+}
+
+/**
+ * chat.cpp `workaround::system_message_not_supported`, applied when the template does not support the system role:
+ * a leading system message is prepended to the next message's content with a newline, or dropped when it is the
+ * only message. Only the first message is looked at; a later system message reaches the template as it is.
+ */
+function mergeUnsupportedSystem(messages: Record<string, unknown>[], label: string): Record<string, unknown>[] {
+  if (messages[0]?.role !== 'system') return messages;
+  if (messages.length === 1) return [];
+  const [system, next, ...rest] = messages;
+  for (const c of [system.content, next.content]) {
+    if (typeof c !== 'string') refuse(label, `[json.exception.type_error.302] type must be string, but is ${jsonTypeName(c)}`);
+  }
+  return [{ ...next, content: `${system.content as string}\n${next.content as string}` }, ...rest];
 }
 
 /** Gemma-4 templates from before the official one (they call tools with `<|tool_call>call:` but lack its marker). */

@@ -117,19 +117,28 @@ export class ChatTemplate {
    * Runs the template the way llama.cpp's caps detection does (`ctx.is_get_stats`): whether it succeeded, and
    * which values it used.
    */
-  probe(vars: Record<string, unknown>, watch: (env: Environment) => RV[]): { ok: boolean; used: boolean[] } {
+  probe(vars: Record<string, unknown>, watch: (env: Environment) => RV[]): ProbeResult {
     const { env, interp } = this.run(vars, 'llama.cpp', true);
     // pick the watched values before the template can rebind the variables holding them
     const watched = watch(env);
     let ok = true;
+    let output = '';
     try {
-      interp.run(this.parsed);
+      output = interp.run(this.parsed).value as string;
     } catch (err) {
       if (err instanceof TemplateLimitError) throw err;
       ok = false;
     }
-    return { ok, used: watched.map((v) => interp.used.has(v)) };
+    return { ok, output, used: watched.map((v) => interp.used.has(v)), ops: watched.map((v) => interp.ops.get(v) ?? new Set()) };
   }
+}
+
+/** One caps probe: whether the render succeeded, its text, and for each watched value whether and how it was used. */
+export interface ProbeResult {
+  ok: boolean;
+  output: string;
+  used: boolean[];
+  ops: Set<string>[];
 }
 
 /** The text of a message's content: a string, or its text parts joined. */
@@ -168,89 +177,7 @@ function boundedRange(start: unknown, stop?: unknown, step?: unknown): number[] 
 }
 
 
-/** Probe text: distinctive enough never to appear in a template by itself. */
-const PROBE = 'KVDIFF_PROBE_7f3a';
-
-/**
- * What llama.cpp's `common/jinja/caps.cpp` (`caps_get`) learns about a template, found the same way: by running it
- * on probe conversations and watching which values it uses.
- */
-export function detectCaps(template: ChatTemplate): TemplateCaps {
-  const src = template.source;
-  const tryRender = (content: unknown): string => {
-    try {
-      return template.render({ vars: { messages: [{ role: 'user', content }], add_generation_prompt: true, bos_token: '', eos_token: '' } }, 'a probe');
-    } catch (err) {
-      if (err instanceof TemplateLimitError) throw err;
-      return '';
-    }
-  };
-  const stringOut = tryRender(PROBE);
-  const typedOut = stringOut.includes(PROBE) ? '' : tryRender([{ type: 'text', text: PROBE }]);
-  return {
-    objectArguments: detectObjectArguments(template),
-    stringContent: stringOut.includes(PROBE) || !typedOut.includes(PROBE),
-    keepsDeveloperRole: src.includes('<|channel|>'),
-    thinking: detectThinking(template),
-  };
-}
-
-/**
- * Whether llama-server starts with thinking on for this template (its `default_enable_thinking`). llama.cpp decides
- * with its chat-format analysis (which thinking tags the template prints, plus formats it knows by name); kvdiff
- * approximates it from the text: the template prints a `<think>` tag or reads `reasoning_content`. This agrees
- * with all 34 recorded templates wherever it matters (templates that read `enable_thinking`); Kimi-K2 and
- * Devstral, which llama.cpp recognises by name, come out false here but never read the variable.
- */
-function detectThinking(template: ChatTemplate): boolean {
-  return template.source.includes('<think>') || template.source.includes('reasoning_content');
-}
-
-/**
- * caps.cpp's "single tool with object arguments" probe: a tool call whose `arguments` is the object
- * `{"arg": "value"}`, a tool result, an answer and a new user turn, with one tool. The template supports object
- * arguments when that render succeeds, it used the tool calls, and it used the `arg` value itself (a member access
- * such as `arguments.arg`, a loop over `arguments.items()` printing the value, or `arguments | tojson`).
- */
-function detectObjectArguments(template: ChatTemplate): boolean {
-  const probe = template.probe({
-    messages: [
-      { role: 'user', content: 'User message' },
-      {
-        role: 'assistant',
-        content: '',
-        tool_calls: [{ id: 'call00001', type: 'function', function: { name: 'tool1', arguments: { arg: 'value' } } }],
-      },
-      { role: 'tool', content: 'Tool response', tool_call_id: 'call00001' },
-      { role: 'assistant', content: "The tool response was 'tool response'" },
-      { role: 'user', content: 'User message' },
-    ],
-    tools: [
-      {
-        name: 'tool',
-        type: 'function',
-        function: {
-          name: 'tool1',
-          description: 'Tool description',
-          parameters: {
-            type: 'object',
-            properties: { arg: { type: 'string', description: 'Arg description' } },
-            required: ['arg'],
-          },
-        },
-      },
-    ],
-    bos_token: '',
-    eos_token: '',
-    add_generation_prompt: true,
-  }, (env) => {
-    const at = (v: RV, key: string | number): RV =>
-      typeof key === 'number' ? (v.value as RV[])[key] : (v.value as Map<string, RV>).get(key)!;
-    const toolCalls = at(at(env.lookupVariable('messages') as unknown as RV, 1), 'tool_calls');
-    return [toolCalls, at(at(at(at(toolCalls, 0), 'function'), 'arguments'), 'arg')];
-  });
-  return probe.ok && probe.used.every(Boolean);
-}
+export { detectCaps } from './jinja/caps.js';
 
 /**
  * The reasoning tags a template's model writes, found from its text (llama.cpp finds them by analysing the

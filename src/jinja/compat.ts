@@ -97,8 +97,17 @@ export class LlamaInterpreter extends BaseInterpreter {
     return super.evaluate(statement, environment);
   }
 
-  mark(v: RV | undefined): void {
-    if (this.opts.trackUse && v && !isUndefined(v)) this.used.add(v);
+  /** Operations applied to a value (`array_access`, `object_access`, a filter's name): llama.cpp's `stats.ops`. */
+  readonly ops = new WeakMap<object, Set<string>>();
+
+  mark(v: RV | undefined, op?: string): void {
+    if (!this.opts.trackUse || !v || isUndefined(v)) return;
+    this.used.add(v);
+    if (op) {
+      let set = this.ops.get(v);
+      if (!set) this.ops.set(v, (set = new Set()));
+      set.add(op);
+    }
   }
 
   checkLength(s: string): string {
@@ -166,7 +175,7 @@ proto.evaluateMemberExpression = function (this: Self, node, env) {
     ? this.evaluate(node.property, env)
     : node.property.type === 'IntegerLiteral' ? new IntegerValue(node.property.value) : str(node.property.value as string);
   const v = memberOf(this, object, property, !node.computed);
-  this.mark(object);
+  this.mark(object, is(property, IntegerValue) ? 'array_access' : 'object_access');
   this.mark(v);
   return v;
 };
@@ -299,7 +308,7 @@ proto.evaluateFor = function (this: Self, node, env) {
   } else {
     throw new LlamaJinjaError(`Expected iterable or object type in for loop: got ${typeName(iterable)}`);
   }
-  this.mark(iterable);
+  this.mark(iterable, isDict ? 'object_access' : 'array_access');
   const loopvar = node.loopvar as Node;
   const bind = (target: Environment, current: RV) => {
     if (loopvar.type === 'Identifier') {
@@ -369,8 +378,8 @@ export const TEST_CALL_FILTER = '__kvdiff_test__';
  */
 proto.applyFilter = function (this: Self, operand, filter, env) {
   if (!this.llama) return base.applyFilter.call(this, operand, filter, env);
-  this.mark(operand);
   const name: string = filter.type === 'Identifier' ? filter.value : filter.type === 'CallExpression' ? filter.callee?.value : '';
+  this.mark(operand, FILTER_ALIASES[name] ?? name);
   const [pos, kw] = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args, env) : [[], new Map<string, RV>()];
   const v = llamaFilter(this, operand, name, pos, kw);
   if (v) return v;
