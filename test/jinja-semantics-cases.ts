@@ -213,9 +213,13 @@ export const JINJA_CASES: JinjaCase[] = [
   { name: 'none|selectattr is empty', template: "{{ n|selectattr('a')|list|length }}", context: { n: null }, expected: '0', src: V },
   { name: 'none|items is empty', template: '{% for k, v in n|items %}x{% endfor %}ok', context: { n: null }, expected: 'ok', src: V },
   { name: 'none|map is empty', template: "{{ n|map(attribute='a')|list|length }}", context: { n: null }, expected: '0', src: V },
-  { name: 'none|trim is "None"', template: '{{ n|trim }}', context: { n: null }, expected: 'None', src: V },
+  { name: 'none|trim coerces to "None"', template: '{{ n|trim }}', context: { n: null }, expected: 'None', src: V },
   { name: 'none|length raises', template: '{{ n|length }}', context: { n: null }, expected: ERR, src: V },
-  { name: 'none|upper raises', template: '{{ n|upper }}', context: { n: null }, expected: ERR, src: V },
+  { name: 'none|upper coerces to its string', template: '{{ n|upper }}', context: { n: null }, expected: 'NONE', src: R },
+  { name: 'list|upper coerces to its repr', template: '{{ items|upper }}', context: { items: ['hello', 'world'] }, expected: "['HELLO', 'WORLD']", src: T },
+  { name: 'dict|upper coerces to its repr', template: '{{ items|upper }}', context: { items: { hello: 'world' } }, expected: "{'HELLO': 'WORLD'}", src: T },
+  { name: 'number|lower coerces to its string', template: '{{ 5|lower }}|{{ true|lower }}', expected: '5|true', src: R },
+  { name: 'none|strip with arguments raises', template: "{{ n|strip('x') }}", context: { n: null }, expected: ERR, src: R },
 
   // ---- member access ----
   { name: 'dot notation', template: '{{ user.name }}', context: { user: { name: 'Bob' } }, expected: 'Bob', src: T },
@@ -285,7 +289,6 @@ export const JINJA_CASES: JinjaCase[] = [
   { name: 'string.rsplit() with sep', template: "{{ s.rsplit(',')|join('-') }}", context: { s: 'a,b,c' }, expected: 'a-b-c', src: T },
   { name: 'string.rsplit() with maxsplit', template: "{{ s.rsplit(',', 1)|join('-') }}", context: { s: 'a,b,c' }, expected: 'a,b-c', src: T },
   { name: 'string.replace() basic', template: "{{ s.replace('world', 'jinja') }}", context: { s: 'hello world' }, expected: 'hello jinja', src: T },
-  { name: 'string.replace() with count', template: "{{ s.replace('a', 'X', 2) }}", context: { s: 'banana' }, expected: 'bXnXna', src: T },
 
   // ---- list methods ----
   { name: 'array.pop() last', template: "{{ arr.pop() }}-{{ arr|join(',') }}", context: { arr: ['a', 'b', 'c'] }, expected: 'c-a,b', src: T },

@@ -190,9 +190,15 @@ export const UNDEFINED_FILTERS: Record<string, Empty> = {
   length: zero, count: zero, sum: zero, wordcount: zero,
 };
 
+/**
+ * String filters that, written without arguments (`x|upper`), first turn any defined non-string operand into its
+ * string (runtime.cpp `apply_filter`): `none|trim` is `None`, a list's `|upper` upper-cases its repr.
+ */
+export const COERCED_STRING_FILTERS = new Set(['capitalize', 'lower', 'replace', 'strip', 'title', 'upper', 'wordcount']);
+
 /** Filters none has in llama.cpp (besides `default` and `tojson`). */
 export const NONE_FILTERS: Record<string, Empty> = {
-  string: () => str('None'), safe: () => str('None'), strip: () => str('None'),
+  string: () => str('None'), safe: () => str('None'),
   items: emptyList, map: emptyList, reject: emptyList, rejectattr: emptyList, select: emptyList, selectattr: emptyList,
   unique: emptyList,
 };

@@ -3,11 +3,11 @@ import { KvdiffError } from '../errors.js';
 import { assertJinjaInternals } from './guard.js';
 import { llamaToJson } from './tojson.js';
 import {
-  asString, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
+  asString, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
   truthy, typeName, UNDEFINED_FILTERS,
 } from './builtins.js';
 import {
-  arr, bool, BooleanValue, fn, FloatValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
+  arr, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
   isUndefined, NamespaceValue, NullValue, ObjectValue, splitArgs, str, TupleValue, undef, is, type RV,
 } from './values.js';
 
@@ -182,6 +182,8 @@ proto.evaluateMemberExpression = function (this: Self, node, env) {
 
 function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
   if (isUndefined(object)) return undef();
+  // a function has no members (`tool.items.type` where `.items` found the dict builtin)
+  if (is(object, FunctionValue)) throw new LlamaJinjaError('Function has no builtins');
   const name = isString(property) ? (property.value as string) : undefined;
   if (isObject(object) || is(object, NamespaceValue)) {
     const map = object.value as Map<string, RV>;
@@ -381,6 +383,10 @@ proto.applyFilter = function (this: Self, operand, filter, env) {
   const name: string = filter.type === 'Identifier' ? filter.value : filter.type === 'CallExpression' ? filter.callee?.value : '';
   this.mark(operand, FILTER_ALIASES[name] ?? name);
   const [pos, kw] = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args, env) : [[], new Map<string, RV>()];
+  const alias0 = FILTER_ALIASES[name] ?? name;
+  if (filter.type === 'Identifier' && COERCED_STRING_FILTERS.has(alias0) && !isUndefined(operand) && !isString(operand)) {
+    operand = str(asString(operand));
+  }
   const v = llamaFilter(this, operand, name, pos, kw);
   if (v) return v;
   const alias = FILTER_ALIASES[name] ?? name;
