@@ -2,6 +2,7 @@ import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
+import { adjustForChatFormat, formatContinuation } from './chat-formats.js';
 
 /** Whose handling of a request kvdiff predicts. */
 export type BackendName = 'llama.cpp' | 'raw';
@@ -17,6 +18,11 @@ export interface RenderInput {
    * conversation ends with an assistant message (prefill, on by default).
    */
   continueFinal?: boolean;
+  /**
+   * For a continued message, what llama.cpp's chat-format handler appends to the render of the earlier messages
+   * (chat-formats.ts); absent: the generic continuation.
+   */
+  continuation?: (prefix: string) => string;
 }
 
 /** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
@@ -100,15 +106,16 @@ function refuse(label: string, message: string): never {
 function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, label: string): RenderInput {
   const { model, caps, now } = opts;
   let messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
-  if (caps.systemRole === false) messages = mergeUnsupportedSystem(messages, label);
-  if (isOldGemma4(model.chatTemplate)) messages = foldToolResponses(messages);
-  const vars: Record<string, unknown> = { messages };
-  if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
-  // server-common.cpp: a trailing assistant message is continued (prefill) and replaces the generation prompt
+  // server-common.cpp: a trailing assistant message of the request is continued (prefill) and replaces the
+  // generation prompt; decided on the request's messages, before any format folds them
   const continueFinal = messages.length > 0 && messages[messages.length - 1].role === 'assistant';
   if (continueFinal && messages.length >= 2 && messages[messages.length - 2].role === 'assistant') {
     refuse(label, 'Cannot have 2 or more assistant messages at the end of the list.');
   }
+  if (caps.systemRole === false) messages = mergeUnsupportedSystem(messages, label);
+  messages = adjustForChatFormat(model.chatTemplate, messages);
+  const vars: Record<string, unknown> = { messages };
+  if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
   if ((plain.add_generation_prompt ?? true) && !continueFinal) vars.add_generation_prompt = true;
   vars.bos_token = model.bosToken;
   vars.eos_token = model.eosToken;
@@ -130,7 +137,9 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   }
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
-  return { vars, dialect: 'llama.cpp', continueFinal };
+  const rawLast = (plain.messages as Record<string, unknown>[]).at(-1);
+  const continuation = continueFinal && rawLast ? formatContinuation(model.chatTemplate, rawLast) : undefined;
+  return { vars, dialect: 'llama.cpp', continueFinal, ...(continuation ? { continuation } : {}) };
 }
 
 /**
@@ -146,53 +155,6 @@ function mergeUnsupportedSystem(messages: Record<string, unknown>[], label: stri
     if (typeof c !== 'string') refuse(label, `[json.exception.type_error.302] type must be string, but is ${jsonTypeName(c)}`);
   }
   return [{ ...next, content: `${system.content as string}\n${next.content as string}` }, ...rest];
-}
-
-/** Gemma-4 templates from before the official one (they call tools with `<|tool_call>call:` but lack its marker). */
-function isOldGemma4(template: string): boolean {
-  return template.includes("'<|tool_call>call:'") && !template.includes('{#- OpenAI Chat Completions:');
-}
-
-/**
- * llama.cpp's `convert_tool_responses_gemma4`: an assistant turn with tool calls, the tool results after it and
- * a final assistant answer become one assistant message `{role, tool_calls, tool_responses, content?,
- * reasoning_content?}`; each result is matched to its call by position, its content parsed as JSON when it is.
- */
-function foldToolResponses(messages: Record<string, unknown>[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < messages.length; ) {
-    const m = messages[i];
-    const calls = m.tool_calls as { function?: { name?: string } }[] | undefined;
-    if (m.role !== 'assistant' || !Array.isArray(calls) || calls.length === 0) {
-      out.push(m);
-      i++;
-      continue;
-    }
-    const responses: { name: string; response: unknown }[] = [];
-    for (i++; i < messages.length && messages[i].role === 'tool'; i++) {
-      const t = messages[i];
-      let response: unknown = t.content;
-      if (typeof response === 'string') {
-        try {
-          response = JSON.parse(response);
-        } catch {
-          // not JSON: the text itself
-        }
-      }
-      const name = calls[responses.length]?.function?.name || (typeof t.tool_call_id === 'string' ? t.tool_call_id : '');
-      responses.push({ name, response });
-    }
-    const folded: Record<string, unknown> = { role: 'assistant', tool_calls: calls };
-    if (responses.length) folded.tool_responses = responses;
-    const next = messages[i];
-    if (next?.role === 'assistant' && !(Array.isArray(next.tool_calls) && next.tool_calls.length) && nonEmptyString(next.content)) {
-      folded.content = next.content;
-      i++;
-    }
-    if (typeof m.reasoning_content === 'string') folded.reasoning_content = m.reasoning_content;
-    out.push(folded);
-  }
-  return out;
 }
 
 /** nlohmann's type names, as its `type must be string, but is …` error prints them. */

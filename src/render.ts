@@ -48,6 +48,8 @@ export class ChatTemplate {
     const dialect = input.dialect ?? 'hf';
     const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
     const prefix = this.renderVars({ ...input.vars, messages: messages.slice(0, -1) }, dialect, side);
+    // a chat format llama.cpp recognises writes the continued message itself
+    if (input.continuation) return prefix + input.continuation(prefix);
     const full = this.renderVars(input.vars, dialect, side);
     let lcp = 0;
     while (lcp < prefix.length && lcp < full.length && prefix[lcp] === full[lcp]) lcp++;
