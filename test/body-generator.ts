@@ -61,6 +61,7 @@ export function generateBody(seed: number): Record<string, unknown> {
 const TEXTS = [
   'Hello', '  leading spaces', 'trailing newlines\n\n', 'Zürich, 東京 and 🙂 emoji', 'quotes "double" and \'single\'',
   'a\nmulti-line\nmessage', 'JSON-looking {"a": 1}', '<think>inline tags</think> kept', 'tabs\tand\\backslashes', '1.5',
+  '   ', '{{ not a template }} {% neither %}', 'ends with a backslash \\', 'True', 'None',
 ] as const;
 const NAMES = ['alice', 'bob_2', 'Ünïcode'] as const;
 const TOOL_NAMES = ['get_weather', 'search'] as const;
@@ -69,6 +70,8 @@ const ARGUMENTS: Record<string, unknown>[] = [
   { query: 'a "quoted" term', limit: 1.5, strict: true },
   {},
   { list: [1, 'two', null], nested: { deep: { deeper: 'x' } } },
+  { big: 12345678901, neg: -0.25, tiny: 0.000001, flag: false, text: "it's\n\"here\"" },
+  { empty_list: [], empty_obj: {}, unicode: '日本語 ✓', numbers: [1.5, 2, 3.25] },
 ];
 const TOOLS = [
   {
@@ -83,4 +86,22 @@ const TOOLS = [
     type: 'function',
     function: { name: 'search', description: 'Search the web', parameters: { type: 'object', properties: { query: { type: 'string', description: 'terms' }, items: { type: 'array', items: { type: 'string' } } } } },
   },
+  {
+    type: 'function',
+    function: {
+      name: 'schedule',
+      description: 'Book a slot.\nSecond line with "quotes".',
+      parameters: {
+        type: 'object',
+        properties: {
+          when: { anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }], default: null },
+          length: { type: 'number', minimum: 0.5, maximum: 8 },
+          attendees: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, optional: { type: 'boolean', default: false } } } },
+          kind: { type: 'string', enum: ['call', 'meeting'], description: 'kind of slot' },
+        },
+        required: ['when', 'kind'],
+      },
+    },
+  },
+  { type: 'function', function: { name: 'no_params', description: '' } },
 ];

@@ -58,9 +58,9 @@ export function typeName(v: RV): string {
 
 /** `std::to_string(double)` with trailing zeros removed but one kept: `3.14`, `5.0`, `0.0` for 1e-7. */
 export function floatString(x: number): string {
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? (Object.is(x, NaN) ? 'nan' : '-nan') : x > 0 ? 'inf' : '-inf';
-  let out = x.toFixed(6);
-  if (out.includes('e')) return out;
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
+  // from 1e21 JavaScript writes exponents; the double is an integer there, printed in full as %f does
+  let out = Math.abs(x) >= 1e21 ? `${BigInt(x)}.000000` : x.toFixed(6);
   out = out.replace(/0+$/, '');
   return out.endsWith('.') ? out + '0' : out;
 }

@@ -254,8 +254,10 @@ function pairs(map: Map<string, RV>): RV {
 
 /**
  * Binary operators as llama.cpp's `binary_expression`: `==`/`!=` by value (`1 == true`, lists and dicts by
- * content); `x in undefined` is false; `+`/`~` with a string on one side concatenate (none and undefined as "",
- * numbers as `5.0`, booleans as `True`); any other operator on undefined or none is an error.
+ * content); `in` as its `in` test (`x in undefined` is false, `none in list` is looked up); `+`/`~` with a string
+ * on one side concatenate (none and undefined as "", numbers as `5.0`, booleans as `True`); arithmetic and `<` on
+ * numbers (not booleans), `+` on lists, string repetition; anything else (`'a' < 'b'`, `1 ~ 2`, arithmetic on none
+ * or undefined) is an error, as in llama.cpp.
  */
 proto.evaluateBinaryExpression = function (this: Self, node, env) {
   if (!this.llama) return base.evaluateBinaryExpression.call(this, node, env);
@@ -264,31 +266,63 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   const left = this.evaluate(node.left, env);
   const right = this.evaluate(node.right, env);
   if (op === '==' || op === '!=') return bool(llamaEquals(left, right) === (op === '=='));
-  if ((op === 'in' || op === 'not in') && isUndefined(right)) return bool(op === 'not in');
-  const nullish = (v: RV) => isNone(v) || isUndefined(v);
-  if ((op === '+' || op === '~') && (isString(left) || isString(right) || op === '~')) {
-    if (isString(left) || isString(right) || !(nullish(left) || nullish(right))) {
-      const text = (v: RV) => (nullish(v) ? '' : asString(v));
-      return str(this.checkLength(text(left) + text(right)));
+  const membership = op === 'in' || op === 'not in';
+  const member = () => bool(runTest('in', left, [right]) === (op === 'in'));
+  const concatNull = (): RV | undefined => {
+    const nullish = (v: RV) => isNone(v) || isUndefined(v);
+    if ((op === '+' || op === '~') && ((nullish(left) && isString(right)) || (nullish(right) && isString(left)))) {
+      return str(this.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
+    }
+    return undefined;
+  };
+  if (isUndefined(left) || isUndefined(right)) {
+    if (isUndefined(right) && membership) return bool(op === 'not in');
+    const v = concatNull();
+    if (v) return v;
+    throw new LlamaJinjaError(`Cannot perform operation ${op} on undefined values`);
+  }
+  if (isNone(left) || isNone(right)) {
+    if (!isNone(right) && membership) return member();
+    const v = concatNull();
+    if (v) return v;
+    throw new LlamaJinjaError('Cannot perform operation on null values');
+  }
+  if (isNumber(left) && isNumber(right)) {
+    const a = left.value as number;
+    const b = right.value as number;
+    const float = is(left, FloatValue) || is(right, FloatValue);
+    const num = (x: number) => (float ? new FloatValue(x) : new IntegerValue(Math.trunc(x)));
+    switch (op) {
+      case '+': return num(a + b);
+      case '-': return num(a - b);
+      case '*': return num(a * b);
+      case '/': return new FloatValue(a / b);
+      case '%': return num(a % b); // C's fmod: the sign of the dividend
+      case '<': return bool(a < b);
+      case '>': return bool(a > b);
+      case '<=': return bool(a <= b);
+      case '>=': return bool(a >= b);
     }
   }
-  if (isUndefined(left) || isUndefined(right)) throw new LlamaJinjaError(`Cannot perform operation ${op} on undefined values`);
-  if (isNone(left) || isNone(right)) throw new LlamaJinjaError('Cannot perform operation on null values');
+  if (isArray(left) && isArray(right)) {
+    if (op === '+') return arr([...(left.value as RV[]), ...(right.value as RV[])]);
+  } else if (isArray(right) && membership) {
+    return member();
+  }
+  if ((isString(left) || isString(right)) && (op === '~' || op === '+')) {
+    return str(this.checkLength(asString(left) + asString(right)));
+  }
   if (op === '*' && ((isString(left) && is(right, IntegerValue)) || (is(left, IntegerValue) && isString(right)))) {
-    // Python's string repetition, which llama.cpp supports (functionary: `"    " * depth`)
     const [s, n] = isString(left) ? [left.value as string, right.value as number] : [right.value as string, left.value as number];
     return str(this.checkLength(n > 0 ? s.repeat(n) : ''));
   }
-  if (isNumber(left) && isNumber(right) && (op === '/' || op === '%')) {
-    const a = left.value as number;
-    const b = right.value as number;
-    if (op === '/') return new FloatValue(a / b);
-    const rem = a % b; // C's fmod: the sign of the dividend
-    return is(left, FloatValue) || is(right, FloatValue) ? new FloatValue(rem) : new IntegerValue(Math.trunc(rem));
+  if (isString(left) && isString(right) && membership) return member();
+  if ((isObject(right) || is(right, NamespaceValue)) && membership) return member();
+  if (isNumber(left) && isNumber(right) && (op === '//' || op === '**')) {
+    // not in llama.cpp's table; kept as @huggingface/jinja computes them
+    return base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
   }
-  const v = base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
-  if (isString(v)) this.checkLength(v.value as string);
-  return v;
+  throw new LlamaJinjaError(`Unknown operator "${op}" between ${typeName(left)} and ${typeName(right)}`);
 };
 
 /**
@@ -426,7 +460,8 @@ function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Ma
   if (isObject(operand) || is(operand, NamespaceValue)) return dictFilter(operand, name, get);
   switch (name) {
     case 'string':
-      return str(asString(operand));
+      // numbers go through tojson (value.cpp: int and float `string` is `tojson`): 1e-06, not 0.000001
+      return str(isNumber(operand) ? llamaToJson(operand) : asString(operand));
     case 'strip':
     case 'lstrip':
     case 'rstrip':
