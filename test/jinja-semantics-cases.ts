@@ -186,6 +186,11 @@ export const JINJA_CASES: JinjaCase[] = [
   { name: 'dictsort descending by key', template: '{% for k, v in obj|dictsort(reverse=true) %}{{ k }}={{ v }} {% endfor %}', context: { obj: { a: 1, b: 2, c: 3 } }, expected: 'c=3 b=2 a=1 ', src: T },
   { name: 'dictsort by value', template: "{% for k, v in obj|dictsort(by='value') %}{{ k }}={{ v }} {% endfor %}", context: { obj: { a: 3, b: 1, c: 2 } }, expected: 'b=1 c=2 a=3 ', src: T },
   { name: 'items filter on a dict', template: '{% for k, v in obj|items %}{{ k }}{{ v }}{% endfor %}', context: { obj: { a: 1, b: 2 } }, expected: 'a1b2', src: V },
+  { name: 'default without an argument raises', template: '{{ x|default }}', context: { x: 'a' }, expected: ERR, src: V },
+  { name: 'title starts words after whitespace only', template: "{{ 'a,b c-d'|title }}", expected: 'A,b C-d', src: V },
+  { name: 'case filters change ASCII letters only', template: "{{ 'éa'|upper }}|{{ 'ÉA'|lower }}", expected: 'éA|Éa', src: V },
+  { name: 'dictsort gives a sorted dict', template: "{{ {'b': 1, 'a': 2}|dictsort|string }}", expected: "{'a': 2, 'b': 1}", src: V },
+  { name: 'first of an empty list is undefined', template: '[{{ [][0] }}{{ []|first }}]{{ ([]|last) is defined }}', expected: '[]False', src: V },
   { name: 'unknown filter raises', template: '{{ x|no_such_filter }}', context: { x: 'a' }, expected: ERR, src: R },
 
   // ---- filters on undefined (value_undefined_t builtins) ----
@@ -231,6 +236,9 @@ export const JINJA_CASES: JinjaCase[] = [
   // ---- member access ----
   { name: 'dot notation', template: '{{ user.name }}', context: { user: { name: 'Bob' } }, expected: 'Bob', src: T },
   { name: 'attribute of undefined is undefined', template: '[{{ u.a }}{{ u.a.b }}]{{ u.a.b is defined }}', expected: '[]False', src: R },
+  { name: 'undefined has the methods of its builtin table', template: '[{{ u.upper() }}{{ u.items()|length }}]{{ u.nothing is defined }}', expected: '[0]False', src: R },
+  { name: 'none has the methods of its builtin table', template: '{{ n.items()|length }}|{{ n.string() }}', context: { n: null }, expected: '0|None', src: R },
+  { name: "a list's builtins are its methods", template: "{{ l.join('-') }}", context: { l: ['a', 'b'] }, expected: 'a-b', src: R },
   { name: 'attribute of none is undefined', template: '[{{ n.a }}]{{ n.a is defined }}', context: { n: null }, expected: '[]False', src: R },
   { name: 'attribute of a number is undefined', template: '{{ x.a is defined }}', context: { x: 1 }, expected: 'False', src: R },
   { name: 'object attribute and key access', template: "{{ obj.keys()|join(',') }} vs {{ obj['keys'] }} vs {{ obj.test }}", context: { obj: { keys: 'value', test: 'attr_value' } }, expected: 'keys,test vs value vs attr_value', src: T },
@@ -267,6 +275,7 @@ export const JINJA_CASES: JinjaCase[] = [
   { name: 'is test', template: "{{ 'yes' if 'sequence' is test }}", expected: 'yes', src: T },
   { name: 'is undefined', template: "{{ 'yes' if x is undefined }}", expected: 'yes', src: T },
   { name: 'is none', template: '{% if x is none %}yes{% endif %}', context: { x: null }, expected: 'yes', src: T },
+  { name: 'lower test needs a string', template: '{{ 1 is lower }}', expected: ERR, src: V },
   { name: 'undefined is not none', template: '{{ x is none }}', expected: 'False', src: V },
   { name: 'is string', template: '{% if x is string %}yes{% endif %}', context: { x: 'hello' }, expected: 'yes', src: T },
   { name: 'is number', template: '{% if x is number %}yes{% endif %}', context: { x: 42 }, expected: 'yes', src: T },

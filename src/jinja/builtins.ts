@@ -61,6 +61,7 @@ export function floatString(x: number): string {
   if (!Number.isFinite(x)) return Number.isNaN(x) ? 'nan' : x > 0 ? 'inf' : '-inf';
   // from 1e21 JavaScript writes exponents; the double is an integer there, printed in full as %f does
   let out = Math.abs(x) >= 1e21 ? `${BigInt(x)}.000000` : x.toFixed(6);
+  if (Object.is(x, -0) || (x < 0 && !out.startsWith('-'))) out = '-' + out; // %f keeps the sign of -0.0 and -1e-7
   out = out.replace(/0+$/, '');
   return out.endsWith('.') ? out + '0' : out;
 }
@@ -168,6 +169,19 @@ export function llamaCompare(a: RV, b: RV, op: 'eq' | 'ne' | 'lt' | 'gt' | 'ge')
   return false;
 }
 
+/**
+ * llama.cpp's string case functions work on bytes with C's `toupper`/`tolower`: ASCII letters change, others
+ * (é, ß, Cyrillic) stay. `title` starts a word after whitespace only (`a,b` → `A,b`).
+ */
+const asciiUpper = (s: string) => s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+export const CASE_FUNCTIONS: Record<string, (s: string) => string> = {
+  upper: asciiUpper,
+  lower: asciiLower,
+  capitalize: (s) => asciiUpper(s.slice(0, 1)) + asciiLower(s.slice(1)),
+  title: (s) => s.replace(/(^|\s)([^\s]*)/g, (_, space: string, word: string) => space + asciiUpper(word.slice(0, 1)) + asciiLower(word.slice(1))),
+};
+
 /** Python's truthiness, as llama.cpp's `as_bool`. */
 export function truthy(v: RV): boolean {
   return v.__bool__().value;
@@ -223,8 +237,8 @@ export const TESTS: Record<string, (v: RV, args: RV[]) => boolean> = {
   iterable: (v) => isArray(v) || isString(v) || isUndefined(v),
   sequence: (v) => isArray(v) || isString(v) || isUndefined(v),
   mapping: (v) => isObject(v) || is(v, NamespaceValue),
-  lower: (v) => isString(v) && (v.value as string) === (v.value as string).toLowerCase(),
-  upper: (v) => isString(v) && (v.value as string) === (v.value as string).toUpperCase(),
+  lower: (v) => !/[A-Z]/.test(stringArg(v, 'lower')),
+  upper: (v) => !/[a-z]/.test(stringArg(v, 'upper')),
   none: (v) => isNone(v),
   defined: (v) => !isUndefined(v),
   undefined: (v) => isUndefined(v),
@@ -253,6 +267,11 @@ export const TESTS: Record<string, (v: RV, args: RV[]) => boolean> = {
 function need(v: RV | undefined): RV {
   if (!v) throw new LlamaJinjaError('test expects an argument');
   return v;
+}
+
+function stringArg(v: RV, what: string): string {
+  if (!isString(v)) throw new LlamaJinjaError(`Function '${what}' expected value of type String, got ${typeName(v)}`);
+  return v.value as string;
 }
 
 function intArg(v: RV | undefined, what: string): number {

@@ -3,7 +3,7 @@ import { KvdiffError } from '../errors.js';
 import { assertJinjaInternals } from './guard.js';
 import { llamaToJson } from './tojson.js';
 import {
-  asString, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
+  asString, CASE_FUNCTIONS, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
   truthy, typeName, UNDEFINED_FILTERS,
 } from './builtins.js';
 import {
@@ -181,6 +181,18 @@ proto.evaluateMemberExpression = function (this: Self, node, env) {
 };
 
 function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
+  const name0 = isString(property) ? (property.value as string) : undefined;
+  // `obj.name` binds the builtin of that name first; undefined and none have their small tables (`u.items()` is [])
+  if (dotted && name0 !== undefined && (isUndefined(object) || isNone(object))) {
+    const table = isUndefined(object) ? UNDEFINED_FILTERS : NONE_FILTERS;
+    if (Object.hasOwn(table, name0)) return fn(() => table[name0]());
+    if (name0 === 'default' || (name0 === 'tojson' && isNone(object))) {
+      return fn((args) => {
+        const [pos, kw] = splitArgs(args);
+        return llamaFilter(self, object, name0, pos, kw) ?? undef();
+      });
+    }
+  }
   if (isUndefined(object)) return undef();
   // a function has no members (`tool.items.type` where `.items` found the dict builtin)
   if (is(object, FunctionValue)) throw new LlamaJinjaError('Function has no builtins');
@@ -210,11 +222,21 @@ function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
       if (isUndefined(property)) return undef();
       throw new LlamaJinjaError(`Cannot access property with non-string/non-number: got ${typeName(property)}`);
     }
+    // a list's builtins are its methods too (`items.join(', ')`, `items.map(...)`)
+    if (isArray(object) && LIST_METHODS.has(name)) {
+      return fn((args) => {
+        const [pos, kw] = splitArgs(args);
+        return llamaFilter(self, object, name, pos, kw) ?? undef();
+      });
+    }
   } else if (name === undefined) {
     throw new LlamaJinjaError(`Cannot access property with non-string: got ${typeName(property)}`);
   }
   return extraMethod(self, object, name!) ?? base.evaluateMemberExpression.call(self, { type: 'MemberExpression', object: valueNode(object), property: { type: 'Identifier', value: name }, computed: false }, new Environment());
 }
+
+/** List builtins reachable as methods whose llama.cpp semantics kvdiff implements (see `listFilter`). */
+const LIST_METHODS = new Set(['join', 'map', 'select', 'reject', 'selectattr', 'rejectattr', 'sort']);
 
 /** Dicts without builtins: the loop variable (`loop.length` is the number), as llama.cpp's `has_builtins = false`. */
 const NO_BUILTINS = new WeakSet<Map<string, RV>>();
@@ -442,6 +464,7 @@ function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Ma
   const name = FILTER_ALIASES[rawName] ?? rawName;
   const get = (k: string, i: number): RV | undefined => kw.get(k) ?? pos[i];
   if (name === 'default' && !isObject(operand)) {
+    if (!pos.length && !kw.size) throw new LlamaJinjaError("Function 'default' expected between 2 and 3 arguments, got 1");
     const fallback = get('default_value', 0) ?? str('');
     const missing = get('boolean', 1) && truthy(get('boolean', 1)!) ? !truthy(operand) : isUndefined(operand) || isNone(operand);
     return missing ? fallback : operand;
@@ -468,8 +491,11 @@ function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Ma
       if (!isString(operand)) break;
       return str(stripChars(operand.value as string, name === 'rstrip' ? 'right' : name === 'lstrip' ? 'left' : 'both', get('chars', 0)));
     case 'capitalize':
+    case 'upper':
+    case 'lower':
+    case 'title':
       if (!isString(operand)) break;
-      return str(capitalize(operand.value as string));
+      return str(CASE_FUNCTIONS[name](operand.value as string));
     case 'abs':
       if (!isNumber(operand)) break;
       return is(operand, FloatValue) ? new FloatValue(Math.abs(operand.value as number)) : new IntegerValue(Math.abs(operand.value as number));
@@ -526,7 +552,14 @@ function dictFilter(operand: RV, name: string, get: (k: string, i: number) => RV
       const entries = [...map].map(([k, v]) => [keyValue(map, k), v] as const);
       const at = byValue && isString(byValue) && byValue.value === 'value' ? 1 : 0;
       entries.sort((a, b) => (llamaCompare(a[at], b[at], 'lt') ? -1 : llamaCompare(b[at], a[at], 'lt') ? 1 : 0) * (reverse && truthy(reverse) ? -1 : 1));
-      return arr(entries.map(([k, v]) => new TupleValue([k, v])));
+      // a dict again, sorted (value.cpp copies the object and sorts its entries)
+      const sorted = new Map<string, RV>();
+      for (const [k, v] of entries) {
+        const text = dictKey(k);
+        sorted.set(text, v);
+        rememberKey(sorted, text, k);
+      }
+      return new ObjectValue(sorted);
     }
   }
   throw new LlamaJinjaError(`Unknown (built-in) filter '${name}' for type Object`);
@@ -576,7 +609,7 @@ function listFilter(self: Self, operand: RV, name: string, get: (k: string, i: n
         return llamaCompare(x, y, 'lt') ? -1 : llamaCompare(y, x, 'lt') ? 1 : 0;
       });
       if (reverse && truthy(reverse)) sorted.reverse();
-      return arr(sorted);
+      return is(operand, TupleValue) ? new TupleValue(sorted) : arr(sorted);
     }
     case 'select':
     case 'reject':
@@ -599,6 +632,13 @@ function listFilter(self: Self, operand: RV, name: string, get: (k: string, i: n
       };
       return arr(list.filter((x) => keep(x) !== reject));
     }
+    case 'first':
+    case 'last':
+      return (name === 'first' ? list[0] : list[list.length - 1]) ?? undef();
+    case 'list':
+      return arr([...list]);
+    case 'reverse':
+      return is(operand, TupleValue) ? new TupleValue([...list].reverse()) : arr([...list].reverse());
     case 'sum':
       return list.reduce<RV>((acc, x) => {
         const total = (acc.value as number) + Number(x.value);
@@ -629,11 +669,6 @@ function evaluateObjectLiteral(self: Self, node: Node, env: Environment): RV {
   return new ObjectValue(map);
 }
 
-/** Python's `str.capitalize`: the first character upper case, the rest lower case. */
-function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
-}
-
 /** ASCII whitespace as C's isspace: llama.cpp's strip never removes NBSP, U+3000 and other Unicode spaces. */
 const ASCII_SPACE = ' \t\n\v\f\r';
 
@@ -659,7 +694,10 @@ function extraMethod(self: Self, object: RV, name: string): RV | undefined {
           return str(stripChars(s, name === 'strip' ? 'both' : name === 'lstrip' ? 'left' : 'right', kw.get('chars') ?? pos[0]));
         });
       case 'capitalize':
-        return fn(() => str(capitalize(s)));
+      case 'upper':
+      case 'lower':
+      case 'title':
+        return fn(() => str(CASE_FUNCTIONS[name](s)));
       case 'rsplit':
         return fn((args) => {
           const [pos, kw] = splitArgs(args);
