@@ -496,6 +496,9 @@ function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Ma
     case 'title':
       if (!isString(operand)) break;
       return str(CASE_FUNCTIONS[name](operand.value as string));
+    case 'join':
+      if (isString(operand)) throw new LlamaJinjaError('NotImplemented: String join builtin not implemented');
+      break;
     case 'abs':
       if (!isNumber(operand)) break;
       return is(operand, FloatValue) ? new FloatValue(Math.abs(operand.value as number)) : new IntegerValue(Math.abs(operand.value as number));
@@ -598,7 +601,8 @@ function listFilter(self: Self, operand: RV, name: string, get: (k: string, i: n
         return arr(list.map((x) => llamaFilter(self, x, filterName.value as string, pos.slice(1), new Map()) ?? self.applyFilter(x, { type: 'Identifier', value: filterName.value }, new Environment())));
       }
       const fallback = kw.get('default') ?? undef();
-      return arr(list.map((x) => attributeOf(x, attribute, fallback)));
+      const mapped = list.map((x) => attributeOf(x, attribute, fallback));
+      return is(operand, TupleValue) ? new TupleValue(mapped) : arr(mapped);
     }
     case 'sort': {
       const reverse = get('reverse', 0);
