@@ -3,6 +3,7 @@ import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
+import { adjustForChatFormat, formatContinuation } from './chat-formats.js';
 
 /** What the backend hands to the template: every top-level variable, already decided. */
 export interface RenderInput {
@@ -14,6 +15,11 @@ export interface RenderInput {
    * conversation ends with an assistant message (prefill, on by default).
    */
   continueFinal?: boolean;
+  /**
+   * For a continued message, what llama.cpp's chat-format handler appends to the render of the earlier messages
+   * (chat-formats.ts); absent: the generic continuation.
+   */
+  continuation?: (prefix: string) => string;
 }
 
 /** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
@@ -29,6 +35,14 @@ export interface TemplateCaps {
    * Absent: assumed true.
    */
   thinking?: boolean;
+  /** The template uses a system message's content (caps.cpp `supports_system_role`). Absent: assumed true. */
+  systemRole?: boolean;
+  /** caps.cpp `supports_tools`, `supports_tool_calls`, `supports_parallel_tool_calls`: what the probes found. */
+  tools?: boolean;
+  toolCalls?: boolean;
+  parallelToolCalls?: boolean;
+  /** caps.cpp `supports_typed_content`: the template reads content as a list of parts. */
+  typedContent?: boolean;
 }
 
 export interface PrepareOptions {
@@ -84,14 +98,16 @@ function refuse(label: string, message: string): never {
 function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, label: string): RenderInput {
   const { model, caps, now } = opts;
   let messages = (plain.messages as Record<string, unknown>[]).map((m, i) => llamaMessage(m, i, caps, label));
-  if (isOldGemma4(model.chatTemplate)) messages = foldToolResponses(messages);
-  const vars: Record<string, unknown> = { messages };
-  if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
-  // server-common.cpp: a trailing assistant message is continued (prefill) and replaces the generation prompt
+  // server-common.cpp: a trailing assistant message of the request is continued (prefill) and replaces the
+  // generation prompt; decided on the request's messages, before any format folds them
   const continueFinal = messages.length > 0 && messages[messages.length - 1].role === 'assistant';
   if (continueFinal && messages.length >= 2 && messages[messages.length - 2].role === 'assistant') {
     refuse(label, 'Cannot have 2 or more assistant messages at the end of the list.');
   }
+  if (caps.systemRole === false) messages = mergeUnsupportedSystem(messages, label);
+  messages = adjustForChatFormat(model.chatTemplate, messages);
+  const vars: Record<string, unknown> = { messages };
+  if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
   if ((plain.add_generation_prompt ?? true) && !continueFinal) vars.add_generation_prompt = true;
   vars.bos_token = model.bosToken;
   vars.eos_token = model.eosToken;
@@ -113,54 +129,24 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   }
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
-  return { vars, continueFinal };
-}
-
-/** Gemma-4 templates from before the official one (they call tools with `<|tool_call>call:` but lack its marker). */
-function isOldGemma4(template: string): boolean {
-  return template.includes("'<|tool_call>call:'") && !template.includes('{#- OpenAI Chat Completions:');
+  const rawLast = (plain.messages as Record<string, unknown>[]).at(-1);
+  const continuation = continueFinal && rawLast ? formatContinuation(model.chatTemplate, rawLast) : undefined;
+  return { vars, continueFinal, ...(continuation ? { continuation } : {}) };
 }
 
 /**
- * llama.cpp's `convert_tool_responses_gemma4`: an assistant turn with tool calls, the tool results after it and
- * a final assistant answer become one assistant message `{role, tool_calls, tool_responses, content?,
- * reasoning_content?}`; each result is matched to its call by position, its content parsed as JSON when it is.
+ * chat.cpp `workaround::system_message_not_supported`, applied when the template does not support the system role:
+ * a leading system message is prepended to the next message's content with a newline, or dropped when it is the
+ * only message. Only the first message is looked at; a later system message reaches the template as it is.
  */
-function foldToolResponses(messages: Record<string, unknown>[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < messages.length; ) {
-    const m = messages[i];
-    const calls = m.tool_calls as { function?: { name?: string } }[] | undefined;
-    if (m.role !== 'assistant' || !Array.isArray(calls) || calls.length === 0) {
-      out.push(m);
-      i++;
-      continue;
-    }
-    const responses: { name: string; response: unknown }[] = [];
-    for (i++; i < messages.length && messages[i].role === 'tool'; i++) {
-      const t = messages[i];
-      let response: unknown = t.content;
-      if (typeof response === 'string') {
-        try {
-          response = JSON.parse(response);
-        } catch {
-          // not JSON: the text itself
-        }
-      }
-      const name = calls[responses.length]?.function?.name || (typeof t.tool_call_id === 'string' ? t.tool_call_id : '');
-      responses.push({ name, response });
-    }
-    const folded: Record<string, unknown> = { role: 'assistant', tool_calls: calls };
-    if (responses.length) folded.tool_responses = responses;
-    const next = messages[i];
-    if (next?.role === 'assistant' && !(Array.isArray(next.tool_calls) && next.tool_calls.length) && nonEmptyString(next.content)) {
-      folded.content = next.content;
-      i++;
-    }
-    if (typeof m.reasoning_content === 'string') folded.reasoning_content = m.reasoning_content;
-    out.push(folded);
+function mergeUnsupportedSystem(messages: Record<string, unknown>[], label: string): Record<string, unknown>[] {
+  if (messages[0]?.role !== 'system') return messages;
+  if (messages.length === 1) return [];
+  const [system, next, ...rest] = messages;
+  for (const c of [system.content, next.content]) {
+    if (typeof c !== 'string') refuse(label, `[json.exception.type_error.302] type must be string, but is ${jsonTypeName(c)}`);
   }
-  return out;
+  return [{ ...next, content: `${system.content as string}\n${next.content as string}` }, ...rest];
 }
 
 /** nlohmann's type names, as its `type must be string, but is …` error prints them. */

@@ -1,7 +1,8 @@
-import { Environment, Template } from '@huggingface/jinja';
+import { Environment } from '@huggingface/jinja';
 import { KvdiffError } from './errors.js';
 import { strftime } from './clock.js';
 import { LlamaInterpreter, MAX_RENDER_MS, TemplateLimitError } from './jinja/compat.js';
+import { parseTemplate } from './jinja/parse.js';
 import type { Deadline } from './deadline.js';
 import type { RV } from './jinja/values.js';
 import type { RenderInput, TemplateCaps } from './normalize.js';
@@ -23,7 +24,7 @@ export const MAX_STRFTIME_FORMAT_CHARS = 1024;
 
 /** A parsed chat template plus the fixed clock it renders with. */
 export class ChatTemplate {
-  private readonly parsed: Template;
+  private readonly parsed: unknown;
   /** The command's overall deadline: each render stops when it passes (see deadline.ts). */
   deadline?: Deadline;
 
@@ -34,7 +35,7 @@ export class ChatTemplate {
     private readonly now: Date,
   ) {
     try {
-      this.parsed = new Template(lexerSource(source));
+      this.parsed = parseTemplate(lexerSource(source));
     } catch (err) {
       throw new KvdiffError(`chat template ${label} could not be parsed: ${(err as Error).message}`);
     }
@@ -59,6 +60,8 @@ export class ChatTemplate {
     const dialect = input.jinja ?? 'hf';
     const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
     const prefix = this.renderVars({ ...input.vars, messages: messages.slice(0, -1) }, dialect, side);
+    // a chat format llama.cpp recognises writes the continued message itself
+    if (input.continuation) return prefix + input.continuation(prefix);
     const full = this.renderVars(input.vars, dialect, side);
     let lcp = 0;
     while (lcp < prefix.length && lcp < full.length && prefix[lcp] === full[lcp]) lcp++;
@@ -88,7 +91,7 @@ export class ChatTemplate {
     let out: string;
     this.deadline?.check(`rendering ${side}`);
     try {
-      out = this.run(vars, dialect).interp.run(this.parsed.parsed).value as string;
+      out = this.run(vars, dialect).interp.run(this.parsed).value as string;
     } catch (err) {
       if (err instanceof TemplateLimitError && this.deadline && this.deadline.remaining() <= 0) throw this.deadline.error(`rendering ${side}`);
       if (err instanceof TemplateRaised) {
@@ -137,13 +140,14 @@ export class ChatTemplate {
    * Runs the template the way llama.cpp's caps detection does (`ctx.is_get_stats`): whether it succeeded, and
    * which values it used.
    */
-  probe(vars: Record<string, unknown>, watch: (env: Environment) => RV[]): { ok: boolean; used: boolean[] } {
+  probe(vars: Record<string, unknown>, watch: (env: Environment) => RV[]): ProbeResult {
     const { env, interp } = this.run(vars, 'llama.cpp', true);
     // pick the watched values before the template can rebind the variables holding them
     const watched = watch(env);
     let ok = true;
+    let output = '';
     try {
-      interp.run(this.parsed.parsed);
+      output = interp.run(this.parsed).value as string;
     } catch (err) {
       if (err instanceof TemplateLimitError) {
         if (this.deadline && this.deadline.remaining() <= 0) throw this.deadline.error('probing the template');
@@ -151,8 +155,16 @@ export class ChatTemplate {
       }
       ok = false;
     }
-    return { ok, used: watched.map((v) => interp.used.has(v)) };
+    return { ok, output, used: watched.map((v) => interp.used.has(v)), ops: watched.map((v) => interp.ops.get(v) ?? new Set()) };
   }
+}
+
+/** One caps probe: whether the render succeeded, its text, and for each watched value whether and how it was used. */
+export interface ProbeResult {
+  ok: boolean;
+  output: string;
+  used: boolean[];
+  ops: Set<string>[];
 }
 
 /** The text of a message's content: a string, or its text parts joined. */
@@ -191,89 +203,7 @@ function boundedRange(start: unknown, stop?: unknown, step?: unknown): number[] 
 }
 
 
-/** Probe text: distinctive enough never to appear in a template by itself. */
-const PROBE = 'KVDIFF_PROBE_7f3a';
-
-/**
- * What llama.cpp's `common/jinja/caps.cpp` (`caps_get`) learns about a template, found the same way: by running it
- * on probe conversations and watching which values it uses.
- */
-export function detectCaps(template: ChatTemplate): TemplateCaps {
-  const src = template.source;
-  const tryRender = (content: unknown): string => {
-    try {
-      return template.render({ vars: { messages: [{ role: 'user', content }], add_generation_prompt: true, bos_token: '', eos_token: '' } }, 'a probe');
-    } catch (err) {
-      if (err instanceof TemplateLimitError) throw err;
-      return '';
-    }
-  };
-  const stringOut = tryRender(PROBE);
-  const typedOut = stringOut.includes(PROBE) ? '' : tryRender([{ type: 'text', text: PROBE }]);
-  return {
-    objectArguments: detectObjectArguments(template),
-    stringContent: stringOut.includes(PROBE) || !typedOut.includes(PROBE),
-    keepsDeveloperRole: src.includes('<|channel|>'),
-    thinking: detectThinking(template),
-  };
-}
-
-/**
- * Whether llama-server starts with thinking on for this template (its `default_enable_thinking`). llama.cpp decides
- * with its chat-format analysis (which thinking tags the template prints, plus formats it knows by name); kvdiff
- * approximates it from the text: the template prints a `<think>` tag or reads `reasoning_content`. This agrees
- * with all 34 recorded templates wherever it matters (templates that read `enable_thinking`); Kimi-K2 and
- * Devstral, which llama.cpp recognises by name, come out false here but never read the variable.
- */
-function detectThinking(template: ChatTemplate): boolean {
-  return template.source.includes('<think>') || template.source.includes('reasoning_content');
-}
-
-/**
- * caps.cpp's "single tool with object arguments" probe: a tool call whose `arguments` is the object
- * `{"arg": "value"}`, a tool result, an answer and a new user turn, with one tool. The template supports object
- * arguments when that render succeeds, it used the tool calls, and it used the `arg` value itself (a member access
- * such as `arguments.arg`, a loop over `arguments.items()` printing the value, or `arguments | tojson`).
- */
-function detectObjectArguments(template: ChatTemplate): boolean {
-  const probe = template.probe({
-    messages: [
-      { role: 'user', content: 'User message' },
-      {
-        role: 'assistant',
-        content: '',
-        tool_calls: [{ id: 'call00001', type: 'function', function: { name: 'tool1', arguments: { arg: 'value' } } }],
-      },
-      { role: 'tool', content: 'Tool response', tool_call_id: 'call00001' },
-      { role: 'assistant', content: "The tool response was 'tool response'" },
-      { role: 'user', content: 'User message' },
-    ],
-    tools: [
-      {
-        name: 'tool',
-        type: 'function',
-        function: {
-          name: 'tool1',
-          description: 'Tool description',
-          parameters: {
-            type: 'object',
-            properties: { arg: { type: 'string', description: 'Arg description' } },
-            required: ['arg'],
-          },
-        },
-      },
-    ],
-    bos_token: '',
-    eos_token: '',
-    add_generation_prompt: true,
-  }, (env) => {
-    const at = (v: RV, key: string | number): RV =>
-      typeof key === 'number' ? (v.value as RV[])[key] : (v.value as Map<string, RV>).get(key)!;
-    const toolCalls = at(at(env.lookupVariable('messages') as unknown as RV, 1), 'tool_calls');
-    return [toolCalls, at(at(at(at(toolCalls, 0), 'function'), 'arguments'), 'arg')];
-  });
-  return probe.ok && probe.used.every(Boolean);
-}
+export { detectCaps } from './jinja/caps.js';
 
 /**
  * The reasoning tags a template's model writes, found from its text (llama.cpp finds them by analysing the

@@ -117,19 +117,20 @@ describe('llama.cpp normalisation (one rule each)', () => {
     expect(render(e, { messages: [user('\u00a0 x \u3000\n ')] })).toBe('\u00a0 x \u3000|\u00a0 x \u3000');
   });
 
+  // llama.cpp's engine prints booleans as Python does (tests/test-jinja.cpp: `{{ true }}` is `True`)
   it('always defines enable_thinking: true for a template with a thinking mode, false otherwise, the request wins (b)', () => {
     const thinking = engine('{#- <think> -#}{{ enable_thinking }}');
     const plain = engine('{{ enable_thinking is defined }}:{{ enable_thinking }}');
-    expect(render(thinking, { messages: [user('hi')] })).toBe('true');
-    expect(render(plain, { messages: [user('hi')] })).toBe('true:false'); // Apertus-8B: default_enable_thinking false
-    expect(render(thinking, { messages: [user('hi')], chat_template_kwargs: { enable_thinking: false } })).toBe('false');
-    expect(render(thinking, { messages: [user('hi')], reasoning_effort: 'none' })).toBe('false');
+    expect(render(thinking, { messages: [user('hi')] })).toBe('True');
+    expect(render(plain, { messages: [user('hi')] })).toBe('True:False'); // Apertus-8B: default_enable_thinking false
+    expect(render(thinking, { messages: [user('hi')], chat_template_kwargs: { enable_thinking: false } })).toBe('False');
+    expect(render(thinking, { messages: [user('hi')], reasoning_effort: 'none' })).toBe('False');
   });
 
   it('passes add_generation_prompt only when true (b)', () => {
     const e = engine('{{ add_generation_prompt is defined }}');
-    expect(render(e, { messages: [user('hi')] })).toBe('true');
-    expect(render(e, { messages: [user('hi')], add_generation_prompt: false })).toBe('false');
+    expect(render(e, { messages: [user('hi')] })).toBe('True');
+    expect(render(e, { messages: [user('hi')], add_generation_prompt: false })).toBe('False');
   });
 
   it('passes date_string ("%d %b %Y") and datetime ("%b %d %Y") from the clock (b)', () => {

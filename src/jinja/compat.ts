@@ -1,8 +1,13 @@
 import { Environment, Interpreter } from '@huggingface/jinja';
 import { KvdiffError } from '../errors.js';
+import { assertJinjaInternals } from './guard.js';
 import { llamaToJson } from './tojson.js';
 import {
-  arr, ArrayValue, bool, BooleanValue, fn, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
+  asString, CASE_FUNCTIONS, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
+  truthy, typeName, UNDEFINED_FILTERS,
+} from './builtins.js';
+import {
+  arr, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
   isUndefined, NamespaceValue, NullValue, ObjectValue, splitArgs, str, TupleValue, undef, is, type RV,
 } from './values.js';
 
@@ -11,6 +16,9 @@ import {
  * 34af94cd) where the two differ in ways real chat templates hit. Each override below names the llama.cpp behaviour
  * it reproduces. @huggingface/jinja declares these methods private, so they are installed on the prototype.
  */
+
+// before anything below touches the Interpreter's private members
+assertJinjaInternals();
 
 /** Evaluation steps one render may take: a chat template needs thousands, a runaway one is stopped here. */
 export const MAX_TEMPLATE_STEPS = 20_000_000;
@@ -86,11 +94,22 @@ export class LlamaInterpreter extends BaseInterpreter {
     this.tick();
     const node = statement as unknown as Node | undefined;
     if (node?.type === VALUE_NODE) return node.rv;
+    if (this.llama && node?.type === 'TestExpression') return evaluateTest(this as unknown as Self, node, environment);
+    if (this.llama && node?.type === 'ObjectLiteral') return evaluateObjectLiteral(this as unknown as Self, node, environment);
     return super.evaluate(statement, environment);
   }
 
-  mark(v: RV | undefined): void {
-    if (this.opts.trackUse && v && !isUndefined(v)) this.used.add(v);
+  /** Operations applied to a value (`array_access`, `object_access`, a filter's name): llama.cpp's `stats.ops`. */
+  readonly ops = new WeakMap<object, Set<string>>();
+
+  mark(v: RV | undefined, op?: string): void {
+    if (!this.opts.trackUse || !v || isUndefined(v)) return;
+    this.used.add(v);
+    if (op) {
+      let set = this.ops.get(v);
+      if (!set) this.ops.set(v, (set = new Set()));
+      set.add(op);
+    }
   }
 
   checkLength(s: string): string {
@@ -119,12 +138,13 @@ const proto = LlamaInterpreter.prototype as unknown as Internals;
  * so `{{ range }}` fails the render there; @huggingface/jinja would print the interpreter's JavaScript source.
  */
 (FunctionValue.prototype as { toString(): string }).toString = function () {
-  throw new Error('Function is not a string value (the template prints a function, e.g. {{ range }})');
+  throw new Error('Function is not a string value (the template joins a function to a string, e.g. {{ range ~ "x" }})');
 };
 
 /**
- * Output of a block. llama.cpp prints nothing for a dict inside `{{ }}` (MiniCPM5 prints an object argument value
- * with `{{ param_value }}` and gets `<param name="location"></param>`); the rest prints as @huggingface/jinja does.
+ * Output of a block, as llama.cpp's `gather_string_parts_recursive`: strings, numbers (`5.0`) and booleans
+ * (`True`) print, a list prints its items one after another, and none, undefined and dicts print nothing (MiniCPM5
+ * prints an object argument value with `{{ param_value }}` and gets `<param name="location"></param>`).
  */
 proto.evaluateBlock = function (this: Self, nodes, env) {
   // a loop runs its body block once per item, even an empty one: count it, so `for` over `for` is bounded too
@@ -132,9 +152,7 @@ proto.evaluateBlock = function (this: Self, nodes, env) {
   if (!this.llama) return base.evaluateBlock.call(this, nodes, env);
   let out = '';
   for (const node of nodes) {
-    const v = this.evaluate(node, env);
-    if (isNone(v) || isUndefined(v) || isObject(v)) continue;
-    out += v.toString();
+    out += printValue(this.evaluate(node, env));
     this.checkLength(out);
   }
   return str(out);
@@ -149,31 +167,129 @@ proto.evaluateIdentifier = function (this: Self, node, env) {
 };
 
 /**
- * Member access. llama.cpp adds methods @huggingface/jinja lacks (string `strip(chars)`/`format`, ASCII-only
- * whitespace; list `append`/`pop`/...; dict `pop`) and marks both the object and the result used.
+ * Member access as llama.cpp's `member_expression`: anything of undefined is undefined; `obj.name` prefers a dict
+ * builtin (`items`, `keys`, `get`, ...) over a key of that name while `obj['name']` reads the key; a missing key,
+ * index or method is undefined; dict keys may be numbers. Methods @huggingface/jinja lacks are added (string
+ * `strip(chars)`/`format`, list `append`/`pop`/..., dict `pop`). The object and the result are marked used.
  */
 proto.evaluateMemberExpression = function (this: Self, node, env) {
   if (!this.llama) return base.evaluateMemberExpression.call(this, node, env);
   const object = this.evaluate(node.object, env);
   if (node.computed && node.property.type === 'SliceExpression') {
     this.mark(object);
-    return base.evaluateSliceExpression.call(this, object, node.property, env);
+    const sliced = base.evaluateSliceExpression.call(this, object, node.property, env);
+    // a tuple slices to a tuple (value.cpp `slice`)
+    return is(object, TupleValue) ? new TupleValue(sliced.value) : sliced;
   }
-  const name = node.computed ? undefined : node.property.type === 'Identifier' ? (node.property.value as string) : undefined;
-  const method = name !== undefined ? extraMethod(this, object, name) : undefined;
-  if (method) {
-    this.mark(object);
-    return method;
-  }
-  const v = base.evaluateMemberExpression.call(this, { ...node, object: valueNode(object) }, env);
-  this.mark(object);
+  const property: RV = node.computed
+    ? this.evaluate(node.property, env)
+    : node.property.type === 'IntegerLiteral' ? new IntegerValue(node.property.value) : str(node.property.value as string);
+  const v = memberOf(this, object, property, !node.computed);
+  this.mark(object, is(property, IntegerValue) ? 'array_access' : 'object_access');
   this.mark(v);
   return v;
 };
 
+function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
+  const name0 = isString(property) ? (property.value as string) : undefined;
+  // `obj.name` binds the builtin of that name first; undefined and none have their small tables (`u.items()` is [])
+  if (dotted && name0 !== undefined && (isUndefined(object) || isNone(object))) {
+    const table = isUndefined(object) ? UNDEFINED_FILTERS : NONE_FILTERS;
+    if (Object.hasOwn(table, name0)) return fn(() => table[name0]());
+    if (name0 === 'default' || (name0 === 'tojson' && isNone(object))) {
+      return fn((args) => {
+        const [pos, kw] = splitArgs(args);
+        return llamaFilter(self, object, name0, pos, kw) ?? undef();
+      });
+    }
+  }
+  if (isUndefined(object)) return undef();
+  // a function has no members (`tool.items.type` where `.items` found the dict builtin)
+  if (is(object, FunctionValue)) throw new LlamaJinjaError('Function has no builtins');
+  const name = isString(property) ? (property.value as string) : undefined;
+  if (isObject(object) || is(object, NamespaceValue)) {
+    const map = object.value as Map<string, RV>;
+    const builtin = dotted && name !== undefined && isObject(object) && !NO_BUILTINS.has(map) ? dictMethod(self, map, name) : undefined;
+    if (builtin) return builtin;
+    if (isArray(property) && !is(property, TupleValue)) throw new LlamaJinjaError(`Object key of unhashable type: ${typeName(property)}`);
+    if (isUndefined(property)) return undef();
+    const v = map.get(dictKey(property));
+    if (v !== undefined) return v;
+    if (name === undefined || NO_BUILTINS.has(map)) return undef();
+    return extraMethod(self, object, name) ?? dictMethod(self, map, name) ?? undef();
+  }
+  if (isArray(object) || isString(object)) {
+    if (is(property, IntegerValue)) {
+      const i = property.value as number;
+      if (isString(object)) {
+        const s = object.value as string;
+        return i >= 0 && i < s.length ? str(s[i]) : undef();
+      }
+      const list = object.value as RV[];
+      return list[i < 0 ? i + list.length : i] ?? undef();
+    }
+    if (name === undefined) {
+      if (isUndefined(property)) return undef();
+      throw new LlamaJinjaError(`Cannot access property with non-string/non-number: got ${typeName(property)}`);
+    }
+    // a list's builtins are its methods too (`items.join(', ')`, `items.map(...)`)
+    if (isArray(object) && LIST_METHODS.has(name)) {
+      return fn((args) => {
+        const [pos, kw] = splitArgs(args);
+        return llamaFilter(self, object, name, pos, kw) ?? undef();
+      });
+    }
+  } else if (name === undefined) {
+    throw new LlamaJinjaError(`Cannot access property with non-string: got ${typeName(property)}`);
+  }
+  return extraMethod(self, object, name!) ?? base.evaluateMemberExpression.call(self, { type: 'MemberExpression', object: valueNode(object), property: { type: 'Identifier', value: name }, computed: false }, new Environment());
+}
+
+/** List builtins reachable as methods whose llama.cpp semantics kvdiff implements (see `listFilter`). */
+const LIST_METHODS = new Set(['join', 'map', 'select', 'reject', 'selectattr', 'rejectattr', 'sort']);
+
+/** Dicts without builtins: the loop variable (`loop.length` is the number), as llama.cpp's `has_builtins = false`. */
+const NO_BUILTINS = new WeakSet<Map<string, RV>>();
+
+/** The dict builtins llama.cpp binds on `obj.name` (value.cpp `value_object_t::get_builtins`). */
+function dictMethod(self: Self, map: Map<string, RV>, name: string): RV | undefined {
+  const object = new ObjectValue(map);
+  switch (name) {
+    case 'get':
+      return fn((args) => {
+        const [pos] = splitArgs(args);
+        if (!pos[0] || !isString(pos[0])) throw new LlamaJinjaError('get: second argument must be a string (key)');
+        return map.get(pos[0].value as string) ?? pos[1] ?? new NullValue();
+      });
+    case 'keys':
+      return fn(() => arr([...map.keys()].map((k) => keyValue(map, k))));
+    case 'values':
+      return fn(() => arr([...map.values()]));
+    case 'items':
+      return fn(() => pairs(map));
+    case 'length':
+    case 'string':
+    case 'tojson':
+    case 'dictsort':
+      return fn((args) => {
+        const [pos, kw] = splitArgs(args);
+        return llamaFilter(self, object, name, pos, kw) ?? undef();
+      });
+  }
+  return undefined;
+}
+
+/** A dict's (key, value) pairs, numeric keys as numbers. */
+function pairs(map: Map<string, RV>): RV {
+  return arr([...map].map(([k, v]) => new TupleValue([keyValue(map, k), v])));
+}
+
 /**
- * Binary operators. llama.cpp (runtime.cpp `binary_expression`): `+`/`~` treat undefined or none as "" when the
- * other side is a string; `==`/`!=` compare values deeply (lists, dicts), not by identity.
+ * Binary operators as llama.cpp's `binary_expression`: `==`/`!=` by value (`1 == true`, lists and dicts by
+ * content); `in` as its `in` test (`x in undefined` is false, `none in list` is looked up); `+`/`~` with a string
+ * on one side concatenate (none and undefined as "", numbers as `5.0`, booleans as `True`); arithmetic and `<` on
+ * numbers (not booleans), `+` on lists, string repetition; anything else (`'a' < 'b'`, `1 ~ 2`, arithmetic on none
+ * or undefined) is an error, as in llama.cpp.
  */
 proto.evaluateBinaryExpression = function (this: Self, node, env) {
   if (!this.llama) return base.evaluateBinaryExpression.call(this, node, env);
@@ -181,18 +297,64 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   if (op === 'and' || op === 'or') return base.evaluateBinaryExpression.call(this, node, env);
   const left = this.evaluate(node.left, env);
   const right = this.evaluate(node.right, env);
-  if (op === '==' || op === '!=') return bool(deepEqual(left, right) === (op === '=='));
-  if ((op === '+' || op === '~') && isString(left) !== isString(right) && (isUndefined(left) || isNone(left) || isUndefined(right) || isNone(right))) {
-    return str(this.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
+  if (op === '==' || op === '!=') return bool(llamaEquals(left, right) === (op === '=='));
+  const membership = op === 'in' || op === 'not in';
+  const member = () => bool(runTest('in', left, [right]) === (op === 'in'));
+  const concatNull = (): RV | undefined => {
+    const nullish = (v: RV) => isNone(v) || isUndefined(v);
+    if ((op === '+' || op === '~') && ((nullish(left) && isString(right)) || (nullish(right) && isString(left)))) {
+      return str(this.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
+    }
+    return undefined;
+  };
+  if (isUndefined(left) || isUndefined(right)) {
+    if (isUndefined(right) && membership) return bool(op === 'not in');
+    const v = concatNull();
+    if (v) return v;
+    throw new LlamaJinjaError(`Cannot perform operation ${op} on undefined values`);
+  }
+  if (isNone(left) || isNone(right)) {
+    if (!isNone(right) && membership) return member();
+    const v = concatNull();
+    if (v) return v;
+    throw new LlamaJinjaError('Cannot perform operation on null values');
+  }
+  if (isNumber(left) && isNumber(right)) {
+    const a = left.value as number;
+    const b = right.value as number;
+    const float = is(left, FloatValue) || is(right, FloatValue);
+    const num = (x: number) => (float ? new FloatValue(x) : new IntegerValue(Math.trunc(x)));
+    switch (op) {
+      case '+': return num(a + b);
+      case '-': return num(a - b);
+      case '*': return num(a * b);
+      case '/': return new FloatValue(a / b);
+      case '%': return num(a % b); // C's fmod: the sign of the dividend
+      case '<': return bool(a < b);
+      case '>': return bool(a > b);
+      case '<=': return bool(a <= b);
+      case '>=': return bool(a >= b);
+    }
+  }
+  if (isArray(left) && isArray(right)) {
+    if (op === '+') return arr([...(left.value as RV[]), ...(right.value as RV[])]);
+  } else if (isArray(right) && membership) {
+    return member();
+  }
+  if ((isString(left) || isString(right)) && (op === '~' || op === '+')) {
+    return str(this.checkLength(asString(left) + asString(right)));
   }
   if (op === '*' && ((isString(left) && is(right, IntegerValue)) || (is(left, IntegerValue) && isString(right)))) {
-    // Python's string repetition, which llama.cpp supports (functionary: `"    " * depth`)
     const [s, n] = isString(left) ? [left.value as string, right.value as number] : [right.value as string, left.value as number];
     return str(this.checkLength(n > 0 ? s.repeat(n) : ''));
   }
-  const v = base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
-  if (isString(v)) this.checkLength(v.value as string);
-  return v;
+  if (isString(left) && isString(right) && membership) return member();
+  if ((isObject(right) || is(right, NamespaceValue)) && membership) return member();
+  if (isNumber(left) && isNumber(right) && (op === '//' || op === '**')) {
+    // not in llama.cpp's table; kept as @huggingface/jinja computes them
+    return base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
+  }
+  throw new LlamaJinjaError(`Unknown operator "${op}" between ${typeName(left)} and ${typeName(right)}`);
 };
 
 /**
@@ -206,30 +368,30 @@ proto.evaluateFor = function (this: Self, node, env) {
   let iterable = this.evaluate(select ? select.lhs : node.iterable, scope);
   if (isUndefined(iterable)) iterable = arr([]);
   let items: RV[];
-  const pairs = isObject(iterable);
-  if (pairs) {
-    items = [...(iterable.value as Map<string, RV>)].map(([k, v]) => new TupleValue([str(k), v]));
+  const isDict = isObject(iterable);
+  if (isDict) {
+    items = pairs(iterable.value as Map<string, RV>).value as RV[];
   } else if (isArray(iterable)) {
     items = iterable.value as RV[];
   } else {
-    throw new Error(`Expected iterable or object type in for loop: got ${iterable.type}`);
+    throw new LlamaJinjaError(`Expected iterable or object type in for loop: got ${typeName(iterable)}`);
   }
-  this.mark(iterable);
+  this.mark(iterable, isDict ? 'object_access' : 'array_access');
   const loopvar = node.loopvar as Node;
   const bind = (target: Environment, current: RV) => {
     if (loopvar.type === 'Identifier') {
-      target.setVariable(loopvar.value, pairs ? (current.value as RV[])[0] : current);
+      target.setVariable(loopvar.value, isDict ? (current.value as RV[])[0] : current);
     } else if (loopvar.type === 'TupleLiteral') {
-      if (!isArray(current)) throw new Error(`Cannot unpack non-iterable type: ${current.type}`);
+      if (!isArray(current)) throw new LlamaJinjaError(`Cannot unpack non-iterable type: ${typeName(current)}`);
       const vals = current.value as RV[];
       const names = loopvar.value as Node[];
-      if (names.length !== vals.length) throw new Error(`Too ${names.length > vals.length ? 'few' : 'many'} items to unpack`);
+      if (names.length !== vals.length) throw new LlamaJinjaError(`Too ${names.length > vals.length ? 'few' : 'many'} items to unpack`);
       names.forEach((n, j) => {
-        if (n.type !== 'Identifier') throw new Error(`Cannot unpack non-identifier type: ${n.type}`);
+        if (n.type !== 'Identifier') throw new LlamaJinjaError(`Cannot unpack non-identifier type: ${n.type}`);
         target.setVariable(n.value, vals[j]);
       });
     } else {
-      throw new Error(`Invalid loop variable(s): ${loopvar.type}`);
+      throw new LlamaJinjaError(`Invalid loop variable(s): ${loopvar.type}`);
     }
   };
   const kept: RV[] = [];
@@ -237,13 +399,14 @@ proto.evaluateFor = function (this: Self, node, env) {
     if (select) {
       const loopScope = new Environment(scope);
       bind(loopScope, current);
-      if (!this.evaluate(select.test, loopScope).__bool__().value) continue;
+      if (!truthy(this.evaluate(select.test, loopScope))) continue;
     }
     kept.push(current);
   }
   let out = '';
   let iterated = false;
   for (let i = 0; i < kept.length; i++) {
+    const item = (k: number) => (isDict ? (kept[k].value as RV[])[0] : kept[k]);
     const loop = new Map<string, RV>([
       ['index', new IntegerValue(i + 1)],
       ['index0', new IntegerValue(i)],
@@ -252,9 +415,10 @@ proto.evaluateFor = function (this: Self, node, env) {
       ['first', bool(i === 0)],
       ['last', bool(i === kept.length - 1)],
       ['length', new IntegerValue(kept.length)],
-      ['previtem', i > 0 ? (pairs ? (kept[i - 1].value as RV[])[0] : kept[i - 1]) : undef()],
-      ['nextitem', i < kept.length - 1 ? (pairs ? (kept[i + 1].value as RV[])[0] : kept[i + 1]) : undef()],
+      ['previtem', i > 0 ? item(i - 1) : undef()],
+      ['nextitem', i < kept.length - 1 ? item(i + 1) : undef()],
     ]);
+    NO_BUILTINS.add(loop);
     scope.setVariable('loop', new ObjectValue(loop) as never);
     bind(scope, kept[i]);
     try {
@@ -267,65 +431,257 @@ proto.evaluateFor = function (this: Self, node, env) {
     this.checkLength(out);
     iterated = true;
   }
-  if (!iterated) out += this.evaluateBlock(node.defaultBlock ?? [], scope).value as string;
+  if (!iterated) out += this.evaluateBlock(node.defaultBlock ?? [], env).value as string;
   return str(out);
 };
 
+/** Tests written with arguments (`x is divisibleby(3)`) reach the interpreter as this filter (see `rewriteTestCalls`). */
+export const TEST_CALL_FILTER = '__kvdiff_test__';
+
 /**
- * Filters as llama.cpp implements them (value.cpp builtins): ASCII-only `trim`/`strip` with optional chars;
- * its own `tojson`; `items` on dicts (and on none: empty); `min`/`max`; `string` of a bool is `True`/`False`.
- * The operand is marked used (runtime.cpp `try_builtin_func`).
+ * Filters as llama.cpp implements them: looked up on the operand's type (value.cpp builtin tables). Undefined and
+ * none have their own small tables (`undefined|length` is 0, `none|selectattr(...)` is empty, others are errors);
+ * `default` also replaces none; `string` prints Python-style reprs; `tojson` is llama.cpp's own. The operand is
+ * marked used (runtime.cpp `try_builtin_func`).
  */
 proto.applyFilter = function (this: Self, operand, filter, env) {
   if (!this.llama) return base.applyFilter.call(this, operand, filter, env);
-  this.mark(operand);
   const name: string = filter.type === 'Identifier' ? filter.value : filter.type === 'CallExpression' ? filter.callee?.value : '';
-  const args = (): [RV[], Map<string, RV>] => (filter.type === 'CallExpression' ? this.evaluateArguments(filter.args, env) : [[], new Map()]);
+  this.mark(operand, FILTER_ALIASES[name] ?? name);
+  const [pos, kw] = filter.type === 'CallExpression' ? this.evaluateArguments(filter.args, env) : [[], new Map<string, RV>()];
+  const alias0 = FILTER_ALIASES[name] ?? name;
+  if (filter.type === 'Identifier' && COERCED_STRING_FILTERS.has(alias0) && !isUndefined(operand) && !isString(operand)) {
+    operand = str(asString(operand));
+  }
+  const v = llamaFilter(this, operand, name, pos, kw);
+  if (v) return v;
+  const alias = FILTER_ALIASES[name] ?? name;
+  if (filter.type !== 'CallExpression') return base.applyFilter.call(this, operand, { type: 'Identifier', value: alias }, env);
+  const args = [...pos.map(valueNode), ...[...kw].map(([k, x]) => ({ type: 'KeywordArgumentExpression', key: { type: 'Identifier', value: k }, value: valueNode(x) }))];
+  return base.applyFilter.call(this, operand, { ...filter, callee: { type: 'Identifier', value: alias }, args }, env);
+};
+
+/** Filter names llama.cpp maps onto another (`trim` is `strip`; `d` and `count` as in Jinja2). */
+const FILTER_ALIASES: Record<string, string> = { trim: 'strip', d: 'default', count: 'length' };
+
+/** Type names whose builtin table llama.cpp closes: a filter missing from it is an error, not a fallback. */
+function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Map<string, RV>): RV | undefined {
+  if (rawName.startsWith(TEST_CALL_FILTER)) {
+    const negate = rawName.startsWith(TEST_CALL_FILTER + 'not_');
+    const test = rawName.slice(TEST_CALL_FILTER.length + (negate ? 4 : 0));
+    return bool(runTest(test, operand, pos) !== negate);
+  }
+  const name = FILTER_ALIASES[rawName] ?? rawName;
+  const get = (k: string, i: number): RV | undefined => kw.get(k) ?? pos[i];
+  if (name === 'default' && !isObject(operand)) {
+    if (!pos.length && !kw.size) throw new LlamaJinjaError("Function 'default' expected between 2 and 3 arguments, got 1");
+    const fallback = get('default_value', 0) ?? str('');
+    const missing = get('boolean', 1) && truthy(get('boolean', 1)!) ? !truthy(operand) : isUndefined(operand) || isNone(operand);
+    return missing ? fallback : operand;
+  }
+  if (name === 'tojson' && !isUndefined(operand)) return toJson(self, operand, get);
+  if (isUndefined(operand)) {
+    const empty = Object.hasOwn(UNDEFINED_FILTERS, name) ? UNDEFINED_FILTERS[name] : undefined;
+    if (!empty) throw new LlamaJinjaError(`Unknown (built-in) filter '${name}' for type Undefined`);
+    return empty();
+  }
+  if (isNone(operand)) {
+    const empty = Object.hasOwn(NONE_FILTERS, name) ? NONE_FILTERS[name] : undefined;
+    if (!empty) throw new LlamaJinjaError(`Unknown (built-in) filter '${name}' for type None`);
+    return empty();
+  }
+  if (isObject(operand) || is(operand, NamespaceValue)) return dictFilter(operand, name, get);
   switch (name) {
-    case 'trim':
+    case 'string':
+      // numbers go through tojson (value.cpp: int and float `string` is `tojson`): 1e-06, not 0.000001
+      return str(isNumber(operand) ? llamaToJson(operand) : asString(operand));
     case 'strip':
     case 'lstrip':
-    case 'rstrip': {
-      // an undefined value strips to "" (Hermes-3: `param_fields.description|trim` with no description)
-      if (isUndefined(operand)) return str('');
+    case 'rstrip':
       if (!isString(operand)) break;
-      const [pos, kw] = args();
-      const chars = kw.get('chars') ?? pos[0];
-      return str(stripChars(operand.value as string, name === 'rstrip' ? 'right' : name === 'lstrip' ? 'left' : 'both', chars));
-    }
-    case 'tojson': {
-      const [pos, kw] = args();
-      const get = (k: string, i: number) => kw.get(k) ?? pos[i];
-      if (get('sort_keys', 3)?.__bool__().value) throw new Error('tojson sort_keys=true not implemented');
-      const indent = get('indent', 1);
-      const seps = get('separators', 2);
-      const sepList = seps && isArray(seps) ? (seps.value as RV[]).map((s) => String(s.value)) : [];
-      return str(this.checkLength(llamaToJson(operand, {
-        indent: is(indent, IntegerValue) ? (indent.value as number) : undefined,
-        itemSep: sepList[0],
-        keySep: sepList[1],
-        ensureAscii: get('ensure_ascii', 0)?.__bool__().value ?? false,
-      }, (v) => this.mark(v))));
-    }
-    case 'items':
-      if (isObject(operand)) return arr([...(operand.value as Map<string, RV>)].map(([k, v]) => new TupleValue([str(k), v])));
-      if (isNone(operand) || isUndefined(operand)) return arr([]);
+      return str(stripChars(operand.value as string, name === 'rstrip' ? 'right' : name === 'lstrip' ? 'left' : 'both', get('chars', 0)));
+    case 'capitalize':
+    case 'upper':
+    case 'lower':
+    case 'title':
+      if (!isString(operand)) break;
+      return str(CASE_FUNCTIONS[name](operand.value as string));
+    case 'join':
+      if (isString(operand)) throw new LlamaJinjaError('NotImplemented: String join builtin not implemented');
       break;
+    case 'abs':
+      if (!isNumber(operand)) break;
+      return is(operand, FloatValue) ? new FloatValue(Math.abs(operand.value as number)) : new IntegerValue(Math.abs(operand.value as number));
+    case 'float':
+      if (is(operand, IntegerValue) || is(operand, BooleanValue)) return new FloatValue(Number(operand.value));
+      break;
+    case 'int':
+      if (!isString(operand)) break;
+      {
+        const base = get('base', 1);
+        const n = parseInt((operand.value as string).trim(), base ? Number(base.value) : 10);
+        const dflt = get('default', 0);
+        return new IntegerValue(Number.isNaN(n) ? (dflt ? Number(dflt.value) : 0) : n);
+      }
     case 'min':
     case 'max':
-      if (isArray(operand)) {
+      if (!isArray(operand)) break;
+      {
         const list = operand.value as RV[];
-        if (!list.length) return undef();
-        return list.reduce((a, b) => ((compare(b, a) < 0) === (name === 'min') ? b : a));
+        if (!list.length || get('attribute', 2)) return undef();
+        return list.reduce((a, b) => (llamaCompare(b, a, 'lt') === (name === 'min') ? b : a));
       }
-      break;
-    case 'string':
-      if (is(operand, BooleanValue)) return str(operand.value ? 'True' : 'False');
-      if (isNone(operand)) return str('None');
-      break;
   }
-  return base.applyFilter.call(this, operand, filter, env);
-};
+  if (isArray(operand)) return listFilter(self, operand, name, get, pos, kw);
+  return undefined;
+}
+
+function toJson(self: Self, operand: RV, get: (k: string, i: number) => RV | undefined): RV {
+  if (get('sort_keys', 3) && truthy(get('sort_keys', 3)!)) throw new LlamaJinjaError('tojson sort_keys=true not implemented');
+  const indent = get('indent', 1);
+  const seps = get('separators', 2);
+  const sepList = seps && isArray(seps) ? (seps.value as RV[]).map((s) => String(s.value)) : [];
+  return str(self.checkLength(llamaToJson(operand, {
+    indent: is(indent, IntegerValue) ? (indent!.value as number) : undefined,
+    itemSep: sepList[0],
+    keySep: sepList[1],
+    ensureAscii: get('ensure_ascii', 0) ? truthy(get('ensure_ascii', 0)!) : false,
+  }, (v) => self.mark(v))));
+}
+
+/** A dict's filters (value_object_t builtins); any other filter on a dict is an error in llama.cpp. */
+function dictFilter(operand: RV, name: string, get: (k: string, i: number) => RV | undefined): RV {
+  const map = operand.value as Map<string, RV>;
+  switch (name) {
+    case 'string':
+      return str(asString(operand));
+    case 'length':
+      return new IntegerValue(map.size);
+    case 'items':
+      return pairs(map);
+    case 'dictsort': {
+      const byValue = get('by', 1);
+      const reverse = get('reverse', 2);
+      const entries = [...map].map(([k, v]) => [keyValue(map, k), v] as const);
+      const at = byValue && isString(byValue) && byValue.value === 'value' ? 1 : 0;
+      entries.sort((a, b) => (llamaCompare(a[at], b[at], 'lt') ? -1 : llamaCompare(b[at], a[at], 'lt') ? 1 : 0) * (reverse && truthy(reverse) ? -1 : 1));
+      // a dict again, sorted (value.cpp copies the object and sorts its entries)
+      const sorted = new Map<string, RV>();
+      for (const [k, v] of entries) {
+        const text = dictKey(k);
+        sorted.set(text, v);
+        rememberKey(sorted, text, k);
+      }
+      return new ObjectValue(sorted);
+    }
+  }
+  throw new LlamaJinjaError(`Unknown (built-in) filter '${name}' for type Object`);
+}
+
+/** The item's attribute for `map`/`sort`/`join(attribute=...)`: a key of a dict, or an index of a list. */
+function attributeOf(item: RV, attribute: RV, fallback: RV): RV {
+  if (is(attribute, IntegerValue)) {
+    if (!isArray(item)) return fallback;
+    const list = item.value as RV[];
+    const i = attribute.value as number;
+    return list[i < 0 ? i + list.length : i] ?? fallback;
+  }
+  if (!isObject(item)) return fallback;
+  return (item.value as Map<string, RV>).get(dictKey(attribute)) ?? fallback;
+}
+
+/** A list's filters where llama.cpp differs from @huggingface/jinja; the rest fall through. */
+function listFilter(self: Self, operand: RV, name: string, get: (k: string, i: number) => RV | undefined, pos: RV[], kw: Map<string, RV>): RV | undefined {
+  const list = operand.value as RV[];
+  switch (name) {
+    case 'join': {
+      const delim = get('d', 0);
+      const attribute = get('attribute', 1);
+      return str(self.checkLength(list.map((x) => {
+        const item = attribute ? attributeOf(x, attribute, undef()) : x;
+        if (!isString(item) && !isNumber(item)) throw new LlamaJinjaError('join() can only join arrays of strings or numerics');
+        return asString(item);
+      }).join(delim ? asString(delim) : '')));
+    }
+    case 'map': {
+      const attribute = kw.get('attribute');
+      if (!attribute) {
+        const filterName = pos[0];
+        if (!filterName || !isString(filterName)) throw new LlamaJinjaError('map: attribute must be string or integer');
+        return arr(list.map((x) => llamaFilter(self, x, filterName.value as string, pos.slice(1), new Map()) ?? self.applyFilter(x, { type: 'Identifier', value: filterName.value }, new Environment())));
+      }
+      const fallback = kw.get('default') ?? undef();
+      const mapped = list.map((x) => attributeOf(x, attribute, fallback));
+      return is(operand, TupleValue) ? new TupleValue(mapped) : arr(mapped);
+    }
+    case 'sort': {
+      const reverse = get('reverse', 0);
+      const attribute = get('attribute', 2);
+      const key = (x: RV) => (attribute ? attributeOf(x, attribute, undef()) : x);
+      const sorted = [...list].sort((a, b) => {
+        const [x, y] = [key(a), key(b)];
+        return llamaCompare(x, y, 'lt') ? -1 : llamaCompare(y, x, 'lt') ? 1 : 0;
+      });
+      if (reverse && truthy(reverse)) sorted.reverse();
+      return is(operand, TupleValue) ? new TupleValue(sorted) : arr(sorted);
+    }
+    case 'select':
+    case 'reject':
+    case 'selectattr':
+    case 'rejectattr': {
+      const reject = name.startsWith('reject');
+      const byAttr = name.endsWith('attr');
+      const keep = (item: RV): boolean => {
+        let subject = item;
+        let rest = pos;
+        if (byAttr) {
+          if (!isObject(item)) throw new LlamaJinjaError(`${name}: item is not an object`);
+          subject = attributeOf(item, pos[0], undef());
+          rest = pos.slice(1);
+        }
+        if (!rest.length) return truthy(subject);
+        const test = rest[0];
+        if (!isString(test)) throw new LlamaJinjaError(`${name}: test name must be a string`);
+        return runTest(test.value as string, subject, rest.slice(1));
+      };
+      return arr(list.filter((x) => keep(x) !== reject));
+    }
+    case 'first':
+    case 'last':
+      return (name === 'first' ? list[0] : list[list.length - 1]) ?? undef();
+    case 'list':
+      return arr([...list]);
+    case 'reverse':
+      return is(operand, TupleValue) ? new TupleValue([...list].reverse()) : arr([...list].reverse());
+    case 'sum':
+      return list.reduce<RV>((acc, x) => {
+        const total = (acc.value as number) + Number(x.value);
+        return is(acc, FloatValue) || is(x, FloatValue) ? new FloatValue(total) : new IntegerValue(total);
+      }, new IntegerValue(0));
+  }
+  return undefined;
+}
+
+/**
+ * Tests as llama.cpp defines them (`test_is_*`): `none` is none only, `iterable` holds for undefined, unknown tests
+ * are errors.
+ */
+function evaluateTest(self: Self, node: Node, env: Environment): RV {
+  const operand = self.evaluate(node.operand, env);
+  return bool(runTest(node.test.value as string, operand, []) !== Boolean(node.negate));
+}
+
+/** Dict literals: keys may be numbers, none or tuples (llama.cpp hashes values), not only strings. */
+function evaluateObjectLiteral(self: Self, node: Node, env: Environment): RV {
+  const map = new Map<string, RV>();
+  for (const [k, v] of node.value as Map<Node, Node>) {
+    const key = self.evaluate(k, env);
+    const text = dictKey(key);
+    map.set(text, self.evaluate(v, env));
+    rememberKey(map, text, key);
+  }
+  return new ObjectValue(map);
+}
 
 /** ASCII whitespace as C's isspace: llama.cpp's strip never removes NBSP, U+3000 and other Unicode spaces. */
 const ASCII_SPACE = ' \t\n\v\f\r';
@@ -350,6 +706,22 @@ function extraMethod(self: Self, object: RV, name: string): RV | undefined {
         return fn((args) => {
           const [pos, kw] = splitArgs(args);
           return str(stripChars(s, name === 'strip' ? 'both' : name === 'lstrip' ? 'left' : 'right', kw.get('chars') ?? pos[0]));
+        });
+      case 'capitalize':
+      case 'upper':
+      case 'lower':
+      case 'title':
+        return fn(() => str(CASE_FUNCTIONS[name](s)));
+      case 'rsplit':
+        return fn((args) => {
+          const [pos, kw] = splitArgs(args);
+          const sep = kw.get('sep') ?? pos[0];
+          const max = kw.get('maxsplit') ?? pos[1];
+          if (!sep || !isString(sep)) throw new LlamaJinjaError('rsplit() without a separator is not supported');
+          const parts = s.split(sep.value as string);
+          const n = max && is(max, IntegerValue) && (max.value as number) >= 0 ? (max.value as number) : parts.length;
+          const head = parts.length - 1 > n ? [parts.slice(0, parts.length - n).join(sep.value as string), ...parts.slice(parts.length - n)] : parts;
+          return arr(head.map(str));
         });
       case 'format':
         return fn((args) => {
@@ -412,31 +784,3 @@ function extraMethod(self: Self, object: RV, name: string): RV | undefined {
   }
   return undefined;
 }
-
-/** Value equality as llama.cpp's `value ==`: by content for lists and dicts, numbers across int/float. */
-function deepEqual(a: RV, b: RV): boolean {
-  if (isNumber(a) && isNumber(b)) return a.value === b.value;
-  if (isArray(a) && isArray(b)) {
-    const x = a.value as RV[];
-    const y = b.value as RV[];
-    return x.length === y.length && x.every((v, i) => deepEqual(v, y[i]));
-  }
-  if (isObject(a) && isObject(b)) {
-    const x = a.value as Map<string, RV>;
-    const y = b.value as Map<string, RV>;
-    return x.size === y.size && [...x].every(([k, v]) => y.has(k) && deepEqual(v, y.get(k)!));
-  }
-  if (a.type !== b.type) {
-    // a bool is not equal to a number or string here, as in llama.cpp's typed comparison
-    return false;
-  }
-  if (is(a, FunctionValue) || is(a, ObjectValue) || is(a, ArrayValue)) return a === b;
-  return a.value === b.value;
-}
-
-function compare(a: RV, b: RV): number {
-  const x = a.value as number | string;
-  const y = b.value as number | string;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-

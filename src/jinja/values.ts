@@ -1,4 +1,8 @@
 import { Environment, Interpreter } from '@huggingface/jinja';
+import { assertJinjaInternals } from './guard.js';
+
+// the classes below are found by running the interpreter's private methods: check they are there first
+assertJinjaInternals();
 
 /**
  * @huggingface/jinja's runtime value classes. The package exports only `Environment` and `Interpreter`, so the
