@@ -40,6 +40,8 @@ export function emptyRecord(line: number): RequestRecord {
     progressPrompt: null,
     responseId: null,
     truncatedKeep: null,
+    startSeen: false,
+    slotAtLeast: null,
   };
 }
 

@@ -32,8 +32,12 @@ const RE_RAM = /found better prompt with f_keep = ([-\d.]+), (?:f_)?sim = ([\d.]
 const RE_CACHED = /^(?:cached )?n_tokens = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_OCT25 = /^n_past = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_KVRM = /^kv cache rm \[(\d+), end\)/;
-// Aug 2025: `cache_tokens.size()`; late 2025 on: `slot.prompt.tokens.size()` (then `, seq_id = 0, pos_min = N, n_swa = N`)
-const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\) = (\d+)(?:, seq_id = \d+, pos_min = -?\d+, n_swa = (\d+))?/;
+// Aug 2025: `cache_tokens.size()`; late 2025 on: `slot.prompt.tokens.size()` (then `, seq_id = 0, pos_min = N, n_swa = N`);
+// a paste cut after `.size()` still says where the prompt left the cache
+const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\)(?: = (\d+))?(?:, seq_id = \d+, pos_min = -?\d+, n_swa = (\d+))?/;
+// the checkpoint search (Feb 2026 on; lower-case and without the `n_past = ` line above it since summer 2026):
+// T = max(0, pos_next - n_swa), so T is n_past itself when n_swa = 0 (hybrid/recurrent memory)
+const RE_CKPT_CHECK = /^[Cc]hecking checkpoint with \[(\d+), (\d+)\] against (\d+)/;
 const RE_NSWA = /n_swa = (\d+)/;
 // LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
 const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
@@ -53,7 +57,8 @@ const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+)
 const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
 const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
-const RE_DONE = /^prompt done, n_(?:past|tokens) = (\d+)/;
+// `prompt done` became `prompt processing done` (2026): n_tokens is then the whole prompt
+const RE_DONE = /^prompt (?:processing )?done, n_(?:past|tokens) = (\d+)/;
 // May 2025: `n_past = END, n_tokens = BATCH`; Dec 2025 on: `n_tokens = END, batch.n_tokens = BATCH`
 const RE_PROGRESS = /^prompt processing progress, n_(?:past|tokens) = (\d+), (?:batch\.)?n_tokens = (\d+), progress = ([\d.]+)/;
 // slots-debug text printed without the slot prefix (LLAMA_SERVER_SLOTS_N_DIFF, Aug 2026 on)
@@ -118,7 +123,8 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
     if ((m = RE_OCT25.exec(msg))) return evn('seqRm', 'oct-2025', inst, slot, task, 'nPast', +m[1]);
     if ((m = RE_AUG25.exec(msg))) {
       // `cache_tokens` is the Aug 2025 wording, `slot.prompt.tokens` the one since the Oct 2025 prompt cache
-      const e: LogEvent = { ...ev('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task), nPast: +m[1], slotTokens: +m[2] };
+      const e: LogEvent = { ...ev('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task), nPast: +m[1] };
+      if (m[2] !== undefined) e.slotTokens = +m[2];
       if (m[3] !== undefined) e.nSwa = +m[3];
       return e;
     }
@@ -130,12 +136,16 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
     if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
   }
   if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
+  if ((m = RE_CKPT_CHECK.exec(msg))) {
+    return { ...ev('ckptCheck', null, inst, slot, task), nPast: +m[3], ckpt: { posMin: +m[1], posMax: +m[2], nTokens: null, nPast: null } };
+  }
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
   if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), tps: +m[1] };
   if ((m = RE_TRUNCATED.exec(msg))) return { ...ev('truncated', null, inst, slot, task), keep: +m[1], promptTokens: +m[2] };
   if (msg.startsWith('erased invalidated context checkpoint')) {
     const e = ev('ckptErased', null, inst, slot, task);
+    e.ckpt = checkpoint(msg);
     const n = RE_NSWA.exec(msg);
     if (n) e.nSwa = +n[1];
     return e;
@@ -221,15 +231,21 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
   const msg = m[2];
   let x: RegExpExecArray | null;
   if ((x = /^kv cache rm -? ?\[(\d+), end\)/.exec(msg))) return { ...ev('seqRm', 'llama-2023', inst, slot, null), nPast: +x[1] };
-  if ((x = /^in cache: (\d+) tokens \| to process: (\d+) tokens/.exec(msg))) {
-    return { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1], processed: +x[2], promptTokens: +x[1] + +x[2] };
+  if ((x = /^in cache: (\d+) tokens(?: \| to process: (\d+) tokens)?/.exec(msg))) {
+    const e: LogEvent = { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1] };
+    if (x[2] !== undefined) {
+      e.processed = +x[2];
+      e.promptTokens = +x[1] + +x[2];
+    }
+    return e;
   }
   if (msg.startsWith('we have to evaluate at least 1 token')) return ev('mustEvalOne', 'llama-2023', inst, slot, null);
   return null;
 }
 
-// ik_llama.cpp: `======== Cache: cache_size = N, n_past0 = M, n_past1 = ...` (the slot's size and the common prefix)
-const RE_IK_CACHE = /Cache: cache_size = (\d+), n_past0 = +(\d+)/;
+// ik_llama.cpp: `======== Cache: cache_size = N, n_past0 = M, n_past1 = ...` (the slot's size and the common prefix);
+// 2026: `======== Cache: cache_size = N, n_past = M, n_past_prompt = K`
+const RE_IK_CACHE = /Cache: cache_size = (\d+), n_past0? = +(\d+)/;
 // Ollama's runner (runner/ollamarunner/cache.go, OLLAMA_DEBUG=1): slog key=value fields
 const RE_OLLAMA_FIELD = /\b(id|cache|prompt|used|remaining)=(\d+)/g;
 // LM Studio's engine: three lines per request

@@ -29,6 +29,7 @@ export type LogEventKind =
   | 'ckptRestored'
   | 'ckptErased'
   | 'ckptCreated'
+  | 'ckptCheck' // `checking checkpoint with [a, b] against T`: T = max(0, n_past - n_swa), the checkpoint a candidate
   | 'rate' // `prompt processing, n_tokens = N, progress = F, t = T s / R tokens per second` (2026)
   | 'truncated' // `input truncated, …`: the prompt did not fit the context and its middle was cut
   | 'forcedFull' // `forcing full prompt re-processing due to lack of cache data`
@@ -130,4 +131,11 @@ export interface RequestRecord {
   responseId: string | null;
   /** The server cut the prompt to fit the context (`input truncated`), keeping this many tokens at the start. */
   truncatedKeep: number | null;
+  /**
+   * The excerpt shows how this request started (its `new prompt` / `processing task` / `n_past` / slot-selection
+   * line). When it does not, the first `memory_seq_rm` seen is batch progress, not the n_past the server chose.
+   */
+  startSeen: boolean;
+  /** The slot held at least this many tokens: a checkpoint checked or erased above the common prefix ends there. */
+  slotAtLeast: number | null;
 }
