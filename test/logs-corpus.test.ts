@@ -76,6 +76,7 @@ function facts(r: Json, e: Json): [string, unknown, unknown][] {
 for (const [folder, atLeast] of [
   ['logs-corpus', 40],
   ['logs-heldout', 30],
+  ['logs-heldout-2', 7],
 ] as const) {
   const CASES = cases(join(HERE, folder));
   describe(`real pasted logs (test/${folder})`, () => {
