@@ -245,7 +245,8 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   } else if (reused === null) {
     if (processed !== null) {
       verdict = 'TIMING_ONLY';
-      help.push('LOG_VERBOSITY');
+      // (llama-server's -lv 4; KoboldCpp's summary line carries the sizes already)
+      if (r.format !== 'koboldcpp') help.push('LOG_VERBOSITY');
     } else verdict = 'UNKNOWN';
   } else {
     const contained = common !== null && prompt !== null && common >= prompt;

@@ -253,6 +253,32 @@ const RE_LMS_SUMMARY = /Cache reuse summary: (\d+)\/(\d+) of prompt \([\d.]+%\),
 const RE_LMS_TOTAL = /^\s*Total prompt tokens: (\d+)/;
 const RE_LMS_DECODE = /^\s*Prompt tokens to decode: (\d+)/;
 
+// KoboldCpp (gpttype_adapter.cpp / koboldcpp.py): progress of the tokens it has to process (the rest came from
+// its cache), the generation, and one summary line per request in three generations of wording:
+// `CtxLimit: 1843/8192, Process:16.32s (11.0ms/T = 91.03T/s), ...` (2024), `CtxLimit:10584/12288, Amt:31/250,
+// Init:0.05s, Process:14.65s (1.4ms/T = 720.49T/s), ...` and `CtxLimit:2213/16384, Init:0.01s, Processed:2181 in
+// 0.68s (3212.08T/s), Generated:32/32 in 0.38s (83.33T/s), ...`
+const RE_KCPP_PROMPT = /Processing Prompt(?: \[\w+\])? \((\d+) \/ (\d+) tokens\)/;
+const RE_KCPP_GEN = /^\s*Generating \((\d+) \/ (\d+) tokens\)/;
+const RE_KCPP_CTX = /CtxLimit: ?(\d+)\/(\d+)/;
+const RE_KCPP_DEBUG = /\[Debug: embd_inp=(\d+) n_past=(\d+)/;
+
+function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
+  const e = ev('kcppCtx', 'koboldcpp', null, null, null);
+  e.slotTokens = +m[1];
+  let x: RegExpExecArray | null;
+  if ((x = /Amt: ?(\d+)\//.exec(raw)) || (x = /Generated: ?(\d+)\//.exec(raw))) e.size = +x[1];
+  if ((x = /Processed: ?(\d+) in ([\d.]+)s \(([\d.]+) ?T\/s\)/.exec(raw))) {
+    e.processed = +x[1];
+    e.ms = +x[2] * 1000;
+    e.tps = +x[3];
+  } else if ((x = /Process: ?([\d.]+)s \([^)]*?= ?([\d.]+) ?T\/s\)/.exec(raw))) {
+    e.ms = +x[1] * 1000;
+    e.tps = +x[2];
+  }
+  return e;
+}
+
 function ollamaSlot(raw: string): LogEvent | null {
   const f: Record<string, number> = {};
   for (const m of raw.matchAll(RE_OLLAMA_FIELD)) f[m[1]] ??= +m[2];
@@ -312,6 +338,14 @@ export function recogniseLine(raw: string): LogEvent | null {
   }
   if ((m = RE_LMS_TOTAL.exec(raw))) return { ...ev('lmsTotal', 'lmstudio', null, null, null), promptTokens: +m[1] };
   if ((m = RE_LMS_DECODE.exec(raw))) return { ...ev('lmsDecode', 'lmstudio', null, null, null), processed: +m[1] };
+  if (raw.includes('Processing Prompt') && (m = RE_KCPP_PROMPT.exec(raw))) {
+    return { ...ev('kcppPrompt', 'koboldcpp', null, null, null), processed: +m[2], progress: +m[2] > 0 ? +m[1] / +m[2] : 1 };
+  }
+  if (raw.includes('CtxLimit') && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
+  if ((m = RE_KCPP_GEN.exec(raw))) return { ...ev('kcppGen', 'koboldcpp', null, null, null), size: +m[1] };
+  if (raw.includes('[Debug: embd_inp') && (m = RE_KCPP_DEBUG.exec(raw))) {
+    return { ...ev('kcppDebug', 'koboldcpp', null, null, null), promptTokens: +m[1], nPast: +m[2] };
+  }
   if (raw.includes(': ...') && (m = RE_DEBUG_BARE.exec(raw))) {
     return { ...ev('divergence', null, m[1] ?? null, null, null), side: m[2] as 'old' | 'new', text: m[3] };
   }

@@ -323,6 +323,10 @@ export class LogParser {
       else this.pendingRam.set(e.instance ?? '', ram);
       return;
     }
+    if (e.kind === 'kcppDebug' || e.kind === 'kcppPrompt' || e.kind === 'kcppGen' || e.kind === 'kcppCtx') {
+      this.koboldcpp(e);
+      return;
+    }
     if (e.kind === 'lmsSummary' || e.kind === 'lmsTotal' || e.kind === 'lmsDecode') {
       // LM Studio: the summary line starts a request, the two lines after it complete it
       const k = `${e.instance ?? ''}#lmstudio`;
@@ -382,6 +386,59 @@ export class LogParser {
     r.instance = e.instance;
     this.update(r, e);
     this.finish(r);
+  }
+
+  /**
+   * KoboldCpp has one context: a request runs from its first `[Debug: ...]`/`Processing Prompt` line to its
+   * `CtxLimit` summary, which says what the context holds afterwards (the next request's cached tokens).
+   */
+  private koboldcpp(e: LogEvent): void {
+    const k = `${e.instance ?? ''}#koboldcpp`;
+    let r = this.open.get(k);
+    // a new debug line, or progress starting again after the generation began, is the next request
+    const otherTotal = e.kind === 'kcppPrompt' && r !== undefined && r.processed !== null && e.processed !== r.processed;
+    if (r && (e.kind === 'kcppDebug' || otherTotal || (e.kind === 'kcppPrompt' && r.generated !== null))) {
+      this.open.delete(k);
+      this.close(r);
+      r = undefined;
+    }
+    if (!r) {
+      r = emptyRecord(this.lineNo);
+      r.instance = e.instance;
+      r.format = 'koboldcpp';
+      r.slotTokensBefore = this.slotSize.get(k) ?? null;
+      r.startSeen = e.kind === 'kcppDebug' || (e.kind === 'kcppPrompt' && (e.progress ?? 1) < 1);
+      this.open.set(k, r);
+    }
+    r.lastLine = this.lineNo;
+    this.lastTouched = r;
+    switch (e.kind) {
+      case 'kcppDebug':
+        r.promptTokens = e.promptTokens ?? null;
+        r.nPastUsed = e.nPast ?? null;
+        break;
+      case 'kcppPrompt':
+        r.processed = e.processed ?? r.processed;
+        break;
+      case 'kcppGen':
+        r.generated = e.size ?? r.generated;
+        break;
+      case 'kcppCtx': {
+        if (e.size !== undefined) r.generated = e.size;
+        if (r.processed === null && e.processed !== undefined) r.processed = e.processed;
+        if (e.ms !== undefined) r.promptEvalMs = e.ms;
+        if (e.tps !== undefined && e.tps > 0) r.promptTps = e.tps;
+        const ctx = e.slotTokens!;
+        if (r.promptTokens === null && r.generated !== null && ctx >= r.generated) r.promptTokens = ctx - r.generated;
+        r.slotTokensAfter = ctx;
+        this.slotSize.set(k, ctx);
+        this.open.delete(k);
+        this.close(r);
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   private select(k: string, e: LogEvent): void {

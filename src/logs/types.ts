@@ -14,7 +14,8 @@ export type LogFormat =
   | 'timing-only' // default verbosity on a current build: only `prompt eval time = ... / N tokens`
   | 'response' // a pasted JSON response (`timings` / `usage`)
   | 'ollama' // Ollama's own runner (`loading cache slot`), not llama-server
-  | 'lmstudio'; // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
+  | 'lmstudio' // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
+  | 'koboldcpp'; // KoboldCpp (`Processing Prompt [BLAS] (N / M tokens)`, `CtxLimit:X/Y, Amt:a/b, ...`)
 
 export type SlotSelection = 'lcp' | 'lru';
 
@@ -42,6 +43,10 @@ export type LogEventKind =
   | 'lmsSummary' // LM Studio: `Cache reuse summary: A/B of prompt (P%), X prefix, Y non-prefix`
   | 'lmsTotal' // LM Studio: `Total prompt tokens: N`
   | 'lmsDecode' // LM Studio: `Prompt tokens to decode: N`
+  | 'kcppDebug' // KoboldCpp --debug: `[Debug: embd_inp=N n_past=M ...]` (prompt size, tokens kept)
+  | 'kcppPrompt' // KoboldCpp: `Processing Prompt [BLAS] (N / M tokens)`: M tokens to process (the cache gave the rest)
+  | 'kcppGen' // KoboldCpp: `Generating (a / b tokens)`
+  | 'kcppCtx' // KoboldCpp's summary: `CtxLimit:X/Y, Amt:a/b, ...`: X = prompt + generated, the context it keeps
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
   | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
@@ -138,4 +143,6 @@ export interface RequestRecord {
   startSeen: boolean;
   /** The slot held at least this many tokens: a checkpoint checked or erased above the common prefix ends there. */
   slotAtLeast: number | null;
+  /** Tokens generated (KoboldCpp's summary line counts them in its context size). */
+  generated: number | null;
 }
