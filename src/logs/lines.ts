@@ -52,6 +52,8 @@ const RE_RATE = /^prompt processing, n_tokens = +\d+, progress = [\d.]+, t = +[\
 const RE_TRUNCATED = /^input truncated, n_ctx = \d+, n_keep = (-?\d+), n_left = \d+, n_prompt_tokens = (\d+)/;
 const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
 const RE_CHUNK = /^reusing chunk with size (\d+)/;
+// --cache-reuse at -lv 4: the common prefix before any chunk is shifted into place
+const RE_CHUNK_TRY = /^trying to reuse chunks with size > \d+, (?:slot\.)?n_past = (\d+)/;
 const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
 const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
 const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
@@ -152,6 +154,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   }
   if ((m = RE_DEBUG_TEXT.exec(msg))) return { ...ev('divergence', null, inst, slot, task), side: m[1] as 'old' | 'new', text: m[2] };
   if ((m = RE_CHUNK.exec(msg))) return { ...ev('chunkReuse', null, inst, slot, task), size: +m[1] };
+  if ((m = RE_CHUNK_TRY.exec(msg))) return { ...ev('nPastBefore', null, inst, slot, task), nPast: +m[1] };
   if ((m = RE_SIM.exec(msg))) return { ...ev('sim', null, inst, slot, null), sim: +m[1], lcp: +m[2], promptTokens: +m[3] };
   if (msg.startsWith('- skipping, slot is empty')) return ev('slotEmpty', null, inst, slot, null);
   if ((m = RE_SEL_LCP.exec(msg))) {
