@@ -763,6 +763,13 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     expect([x.commonPrefix, x.reused, x.processed]).toEqual([100, 800, 100]);
   });
 
+  it('a `GET /slots` entry: n_prompt_tokens_cache kept, n_prompt_tokens_processed processed; idle entries without a task are skipped', () => {
+    const x = only(
+      '[{"id": 0, "n_ctx": 8192, "is_processing": false}, {"id": 3, "n_ctx": 80128, "is_processing": false, "id_task": 123, "n_prompt_tokens": 25656, "n_prompt_tokens_cache": 24160, "n_prompt_tokens_processed": 1496}]',
+    );
+    expect([x.record.slot, x.record.task, x.promptTokens, x.reused, x.processed]).toEqual([3, 123, 25656, 24160, 1496]);
+  });
+
   it('KoboldCpp: the summary line gives the prompt (context − generated) and the next request its cache', () => {
     const xs = explain(
       lines(
