@@ -770,6 +770,23 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     expect([x.record.slot, x.record.task, x.promptTokens, x.reused, x.processed]).toEqual([3, 123, 25656, 24160, 1496]);
   });
 
+  it('an idle slot saved to the RAM cache and cleared (`clearing prompt with N tokens`) is empty for its next request', () => {
+    const xs = explain(
+      lines(
+        'slot      release: id  0 | task 7 | stop processing: n_tokens = 656, truncated = 0',
+        'slot launch_slot_: id  3 | task 9 | processing task, is_child = 0',
+        'slot process_sing: id  0 | task -1 | saving idle slot to prompt cache',
+        'slot prompt_clear: id  0 | task -1 | clearing prompt with 656 tokens',
+        'slot launch_slot_: id  0 | task 12 | processing task, is_child = 0',
+        'slot update_slots: id  0 | task 12 | new prompt, n_ctx_slot = 8192, n_keep = 0, task.n_tokens = 300',
+        'slot update_slots: id  0 | task 12 | n_tokens = 0, memory_seq_rm [0, end)',
+      ),
+    );
+    const x = xs.find((r) => r.record.task === 12)!;
+    expect([x.cachedTokens, x.reused, x.lostTokens]).toEqual([0, 0, 0]);
+    expect(x.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
+  });
+
   it('KoboldCpp: the summary line gives the prompt (context − generated) and the next request its cache', () => {
     const xs = explain(
       lines(

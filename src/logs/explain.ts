@@ -82,7 +82,8 @@ export type Note =
   | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
   | { code: 'DIVERGENCE'; old: string; new: string }
   | { code: 'INPUT_TRUNCATED'; keep: number }
-  | { code: 'CACHE_AT_LEAST'; tokens: number };
+  | { code: 'CACHE_AT_LEAST'; tokens: number }
+  | { code: 'SLOT_CLEARED'; tokens: number };
 
 /** Where the fix is. */
 export type HelpCode =
@@ -310,6 +311,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     notes.push({ code: 'CHECKPOINT_RESTORED', posMin: c.posMin, posMax: c.posMax, nTokens: c.nTokens });
   }
   if (r.truncatedKeep !== null) notes.push({ code: 'INPUT_TRUNCATED', keep: r.truncatedKeep });
+  if (r.clearedTokens !== null) notes.push({ code: 'SLOT_CLEARED', tokens: r.clearedTokens });
   // lostTokens is then a lower bound: the slot's exact size is not in the log
   if (slotBefore === null && r.slotAtLeast !== null && lost > 0) notes.push({ code: 'CACHE_AT_LEAST', tokens: r.slotAtLeast });
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });

@@ -43,6 +43,7 @@ export function emptyRecord(line: number): RequestRecord {
     startSeen: false,
     slotAtLeast: null,
     generated: null,
+    clearedTokens: null,
   };
 }
 

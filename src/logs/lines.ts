@@ -163,6 +163,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if ((m = RE_SEL_LCS.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lcp', lcp: +m[1], sim: +m[2] };
   if ((m = RE_SEL_LRU.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lru', tLast: +m[1] };
   if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
+  if (msg.startsWith('clearing prompt with ')) return { ...ev('slotCleared', null, inst, slot, task), slotTokens: parseInt(msg.slice(21), 10) };
   if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
   if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
   if ((m = RE_DONE.exec(msg))) return { ...ev('progress', null, inst, slot, task), promptTokens: +m[1] };

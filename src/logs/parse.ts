@@ -110,6 +110,8 @@ export class LogParser {
   private readonly open = new Map<string, RequestRecord>();
   /** Tokens left in each slot by its last finished request. */
   private readonly slotSize = new Map<string, number>();
+  /** Slots emptied by `clearing prompt with N tokens` since their last request, with N. */
+  private readonly cleared = new Map<string, number>();
   private readonly pending = new Map<string, PendingSelection>();
   private readonly pendingRam = new Map<string, { fKeep: number; fSim: number }>();
   /** ik_llama.cpp's slotless `Cache: cache_size = N, n_past = M` line, printed before its request's first slot line. */
@@ -273,6 +275,16 @@ export class LogParser {
       return;
     }
     const k = keyOf(e.instance, e.slot);
+    if (e.kind === 'slotCleared') {
+      // prompt_clear(): the slot's tokens are gone (idle slots are saved to the RAM cache and cleared when
+      // another task starts); the next request on it finds it empty unless the RAM cache refills it
+      const open = this.open.get(k);
+      if (!open || open.task === null || open.task !== e.task) {
+        this.slotSize.set(k, 0);
+        if (e.slotTokens !== undefined && Number.isSafeInteger(e.slotTokens) && e.slotTokens > 0) this.cleared.set(k, e.slotTokens);
+      }
+      return;
+    }
     if (e.kind === 'sim' || e.kind === 'selected' || e.kind === 'slotEmpty') {
       this.select(k, e);
       return;
@@ -468,6 +480,8 @@ export class LogParser {
     r.slot = e.slot;
     r.task = e.task;
     r.slotTokensBefore = this.slotSize.get(k) ?? null;
+    r.clearedTokens = this.cleared.get(k) ?? null;
+    this.cleared.delete(k);
     const p = this.pending.get(k);
     if (p) {
       this.pending.delete(k);

@@ -52,7 +52,8 @@ export type LogEventKind =
   | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
   | 'progress' // `prompt done`: promptTokens (the total)
   | 'batch' // `prompt processing progress, n_past = END, n_tokens = BATCH, progress = F`: the first one tells where processing started
-  | 'release'; // the slot finished the task; slotTokens = tokens left in the slot
+  | 'release' // the slot finished the task; slotTokens = tokens left in the slot
+  | 'slotCleared'; // `clearing prompt with N tokens`: an idle slot saved to the RAM cache and emptied (2026)
 
 export interface LogEvent {
   kind: LogEventKind;
@@ -145,4 +146,6 @@ export interface RequestRecord {
   slotAtLeast: number | null;
   /** Tokens generated (KoboldCpp's summary line counts them in its context size). */
   generated: number | null;
+  /** The slot was emptied (`clearing prompt with N tokens`) after its last request: N. */
+  clearedTokens: number | null;
 }
