@@ -83,7 +83,8 @@ export type Note =
   | { code: 'DIVERGENCE'; old: string; new: string }
   | { code: 'INPUT_TRUNCATED'; keep: number }
   | { code: 'CACHE_AT_LEAST'; tokens: number }
-  | { code: 'SLOT_CLEARED'; tokens: number };
+  | { code: 'SLOT_CLEARED'; tokens: number }
+  | { code: 'SLOT_AFTER'; tokens: number };
 
 /** Where the fix is. */
 export type HelpCode =
@@ -312,6 +313,8 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   }
   if (r.truncatedKeep !== null) notes.push({ code: 'INPUT_TRUNCATED', keep: r.truncatedKeep });
   if (r.clearedTokens !== null) notes.push({ code: 'SLOT_CLEARED', tokens: r.clearedTokens });
+  // a request seen only at its end: what it left is what the next request on the slot can reuse
+  if ((verdict === 'UNKNOWN' || verdict === 'TIMING_ONLY') && r.slotTokensAfter !== null) notes.push({ code: 'SLOT_AFTER', tokens: r.slotTokensAfter });
   // lostTokens is then a lower bound: the slot's exact size is not in the log
   if (slotBefore === null && r.slotAtLeast !== null && lost > 0) notes.push({ code: 'CACHE_AT_LEAST', tokens: r.slotAtLeast });
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });

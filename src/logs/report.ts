@@ -128,6 +128,8 @@ export function noteText(note: Note): string {
       return `prompt eval: ${fmtInt(note.tokens)} tokens in ${fmtDuration(note.ms / 1000)}${note.tps ? ` (${fmtTps(note.tps)} t/s)` : ''}`;
     case 'INPUT_TRUNCATED':
       return `the prompt did not fit the context: the server kept its first ${plural(note.keep, 'token')} and cut the middle (raise -c, or trim history in the client)`;
+    case 'SLOT_AFTER':
+      return `it left ${plural(note.tokens, 'token')} in the slot for the next request`;
     case 'SLOT_CLEARED':
       return `the server had cleared this slot (${plural(note.tokens, 'token')}, saved to the RAM prompt cache while idle): only a RAM-cache load could bring them back`;
     case 'CACHE_AT_LEAST':
