@@ -662,3 +662,146 @@ describe('autumn 2024 wordings', () => {
     expect(x.notes).toContainEqual({ code: 'INPUT_TRUNCATED', keep: 0 });
   });
 });
+
+describe('held-out rules (lines written for these tests; numbers read off them)', () => {
+  it('2026 without the n_past line: `checking checkpoint … against T` on one-position checkpoints is n_past; the break is priced from the lowest bound', () => {
+    const x = only(
+      lines(
+        'I slot launch_slot_: id  0 | task 9 | processing task, is_child = 0',
+        'I slot   operator(): id  0 | task 9 | new prompt, n_ctx_slot = 65536, n_keep = 0, task.n_tokens = 5000',
+        'I slot   operator(): id  0 | task 9 | checking checkpoint with [4600, 4600] against 3000...',
+        'I slot   operator(): id  0 | task 9 | checking checkpoint with [4100, 4100] against 3000...',
+        'W slot   operator(): id  0 | task 9 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory, see https://github.com/ggml-org/llama.cpp/pull/13194#issuecomment-2868343055)',
+        'I slot   operator(): id  0 | task 9 | cached n_tokens = 0, memory_seq_rm [0, end)',
+      ),
+    );
+    expect(x.commonPrefix).toBe(3000);
+    expect(x.verdict).toBe('PREFIX_BREAK');
+    expect(x.model).toBe('hybrid');
+    expect(x.lostTokens).toBe(1601); // at least 4,601 tokens were cached
+    expect(x.notes.map((n) => n.code)).toContain('CACHE_AT_LEAST');
+  });
+
+  it('an SWA checkpoint window ([150, 405]) says nothing about n_past (T = n_past - n_swa)', () => {
+    const x = only(
+      lines(
+        'I slot   operator(): id  0 | task 43 | new prompt, n_ctx_slot = 16384, n_keep = 0, task.n_tokens = 410',
+        'I slot   operator(): id  0 | task 43 | checking checkpoint with [150, 405] against 0...',
+        'I slot   operator(): id  0 | task 43 | checking checkpoint with [0, 0] against 0...',
+        'I slot   operator(): id  0 | task 43 | restored context checkpoint (pos_min = 0, pos_max = 0, n_tokens = 1, n_past = 1, size = 0.001 MiB)',
+      ),
+    );
+    // not 0: the window only says n_past <= n_swa, and the restore kept the first token
+    expect(x.commonPrefix).toBeNull();
+    expect(x.reused).toBe(1);
+  });
+
+  it('a request already under way when the paste starts: reuse is prompt − processed, not the first memory_seq_rm', () => {
+    const x = only(
+      lines(
+        'slot update_slots: id  2 | task 8 | n_tokens = 9000, memory_seq_rm [9000, end)',
+        'slot update_slots: id  2 | task 8 | prompt processing done, n_tokens = 9004, batch.n_tokens = 4',
+        'slot print_timing: id  2 | task 8 | ',
+        'prompt eval time =    1000.00 ms /  1004 tokens (    1.00 ms per token,  1004.00 tokens per second)',
+      ),
+    );
+    expect(x.promptTokens).toBe(9004);
+    expect(x.reused).toBe(8000);
+  });
+
+  it('`n_past = N, slot.prompt.tokens.size()` cut after size(): the break against the previous release', () => {
+    const xs = explain(
+      lines(
+        'slot      release: id  1 | task 3 | stop processing: n_tokens = 700, truncated = 0',
+        'slot launch_slot_: id  1 | task 4 | processing task, is_child = 0',
+        'slot update_slots: id  1 | task 4 | new prompt, n_ctx_slot = 8192, n_keep = 0, task.n_tokens = 900',
+        'slot update_slots: id  1 | task 4 | n_past = 650, slot.prompt.tokens.size()',
+      ),
+    );
+    const x = xs.find((r) => r.record.task === 4)!;
+    expect(x.verdict).toBe('PREFIX_BREAK');
+    expect(x.lostTokens).toBe(50);
+  });
+
+  it('task 0 is the first task of the process: a cold start', () => {
+    const x = only(
+      lines(
+        'slot launch_slot_: id  2 | task 0 | processing task, is_child = 0',
+        'slot update_slots: id  2 | task 0 | new prompt, n_ctx_slot = 8192, n_keep = 0, task.n_tokens = 300',
+        'slot update_slots: id  2 | task 0 | n_tokens = 0, memory_seq_rm [0, end)',
+      ),
+    );
+    expect(x.verdict).toBe('COLD_START');
+  });
+
+  it('a headless timing block right before a release belongs to the released task', () => {
+    const x = only(
+      lines(
+        'prompt eval time =     100.00 ms /   200 tokens (    0.50 ms per token,  2000.00 tokens per second)',
+        '       eval time =     100.00 ms /    10 tokens (   10.00 ms per token,   100.00 tokens per second)',
+        '      total time =     200.00 ms /   210 tokens',
+        'INFO [           release_slots] slot released | tid="1" timestamp=1 id_slot=0 id_task=12 n_ctx=4096 n_past=209 n_system_tokens=0 n_cache_tokens=209 truncated=false',
+      ),
+    );
+    expect([x.record.slot, x.record.task, x.processed, x.record.slotTokensAfter]).toEqual([0, 12, 200, 209]);
+  });
+
+  it('`jq .timings, .usage` output is one response', () => {
+    const x = only(lines('{', '  "cache_n": 30,', '  "prompt_n": 10,', '  "prompt_ms": 20.0', '}', '{', '  "prompt_tokens": 40,', '  "completion_tokens": 5,', '  "prompt_tokens_details": { "cached_tokens": 30 }', '}'));
+    expect([x.promptTokens, x.reused, x.processed]).toEqual([40, 30, 10]);
+  });
+
+  it('--cache-reuse at -lv 4: the common prefix before the chunk shift', () => {
+    const x = only(
+      lines(
+        'slot update_slots: id  0 | task 5 | new prompt, n_ctx_slot = 4096, n_keep = 0, task.n_tokens = 900',
+        'slot update_slots: id  0 | task 5 | trying to reuse chunks with size > 64, n_past = 100',
+        'slot update_slots: id  0 | task 5 | reusing chunk with size 700, shifting KV cache [300, 1000) -> [100, 800)',
+        'slot update_slots: id  0 | task 5 | n_tokens = 800, memory_seq_rm [800, end)',
+      ),
+    );
+    expect([x.commonPrefix, x.reused, x.processed]).toEqual([100, 800, 100]);
+  });
+
+  it('a `GET /slots` entry: n_prompt_tokens_cache kept, n_prompt_tokens_processed processed; idle entries without a task are skipped', () => {
+    const x = only(
+      '[{"id": 0, "n_ctx": 8192, "is_processing": false}, {"id": 3, "n_ctx": 80128, "is_processing": false, "id_task": 123, "n_prompt_tokens": 25656, "n_prompt_tokens_cache": 24160, "n_prompt_tokens_processed": 1496}]',
+    );
+    expect([x.record.slot, x.record.task, x.promptTokens, x.reused, x.processed]).toEqual([3, 123, 25656, 24160, 1496]);
+  });
+
+  it('an idle slot saved to the RAM cache and cleared (`clearing prompt with N tokens`) is empty for its next request', () => {
+    const xs = explain(
+      lines(
+        'slot      release: id  0 | task 7 | stop processing: n_tokens = 656, truncated = 0',
+        'slot launch_slot_: id  3 | task 9 | processing task, is_child = 0',
+        'slot process_sing: id  0 | task -1 | saving idle slot to prompt cache',
+        'slot prompt_clear: id  0 | task -1 | clearing prompt with 656 tokens',
+        'slot launch_slot_: id  0 | task 12 | processing task, is_child = 0',
+        'slot update_slots: id  0 | task 12 | new prompt, n_ctx_slot = 8192, n_keep = 0, task.n_tokens = 300',
+        'slot update_slots: id  0 | task 12 | n_tokens = 0, memory_seq_rm [0, end)',
+      ),
+    );
+    const x = xs.find((r) => r.record.task === 12)!;
+    expect([x.cachedTokens, x.reused, x.lostTokens]).toEqual([0, 0, 0]);
+    expect(x.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
+  });
+
+  it('KoboldCpp: the summary line gives the prompt (context − generated) and the next request its cache', () => {
+    const xs = explain(
+      lines(
+        'Processing Prompt [BLAS] (1000 / 1000 tokens)',
+        'Generating (50 / 200 tokens)',
+        'CtxLimit:1050/8192, Amt:50/200, Init:0.01s, Process:2.00s (2.0ms/T = 500.00T/s), Generate:5.00s (100.0ms/T = 10.00T/s), Total:7.00s',
+        'Processing Prompt (20 / 20 tokens)',
+        'Generating (30 / 200 tokens)',
+        'CtxLimit:1100/8192, Amt:30/200, Init:0.01s, Process:0.10s (5.0ms/T = 200.00T/s), Generate:3.00s (100.0ms/T = 10.00T/s), Total:3.10s',
+      ),
+    );
+    expect(xs.map((x) => [x.promptTokens, x.reused, x.processed])).toEqual([
+      [1000, 0, 1000],
+      [1070, 1050, 20],
+    ]);
+    expect(xs[1].verdict).toBe('FULL_REUSE');
+  });
+});

@@ -60,6 +60,8 @@ export interface VerdictArgs {
   tps: number | null;
   ms: number | null;
   model: ModelKind;
+  /** The slot's size is not logged, but a checkpoint beyond the common prefix shows it held at least this many. */
+  atLeast?: number;
   /** SLOT_TAKEN: the task that took the slot, and the conversation's earlier prompt it evicted. */
   intruderTask?: number | null;
   evictedTask?: number | null;
@@ -79,7 +81,10 @@ export type Note =
   | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
   | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
   | { code: 'DIVERGENCE'; old: string; new: string }
-  | { code: 'INPUT_TRUNCATED'; keep: number };
+  | { code: 'INPUT_TRUNCATED'; keep: number }
+  | { code: 'CACHE_AT_LEAST'; tokens: number }
+  | { code: 'SLOT_CLEARED'; tokens: number }
+  | { code: 'SLOT_AFTER'; tokens: number };
 
 /** Where the fix is. */
 export type HelpCode =
@@ -158,6 +163,10 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   let slotBefore = r.slotTokensBefore;
   if (slotBefore === null && r.format === 'response' && prev && prev.slotTokensAfter !== null) slotBefore = prev.slotTokensAfter;
   if (slotBefore === null && r.selection === 'lru' && r.selectionTLast === -1) slotBefore = 0;
+  // task ids count from 0 per server process (slot save/restore and metrics are tasks too): task 0 is the
+  // first thing the server ever did, so every slot and the RAM prompt cache were empty
+  // (read only when the log shows the request start: a lone timing block keeps its TIMING_ONLY reading)
+  if (slotBefore === null && r.task === 0 && r.startSeen && r.format !== 'response') slotBefore = 0;
   // an empty slot has nothing to reuse, unless the RAM prompt cache filled it first
   if (reused === null && slotBefore === 0 && r.ramRestore === null && !r.mustEvalOne) {
     reused = 0;
@@ -225,17 +234,21 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   // a response's cache_n is a lower bound of what the slot held
   const cached = slotBefore ?? (r.format === 'response' ? reused : null);
   args.cached = cached;
+  if (cached === null && r.slotAtLeast !== null) args.atLeast = r.slotAtLeast;
 
-  const brokeUnknown = reused === null && common !== null && slotBefore !== null && common < slotBefore - 1 && (prompt === null || common < prompt);
+  // the slot's size, or a lower bound of it from a checkpoint that lay beyond the common prefix
+  const cacheEnd = slotBefore ?? r.slotAtLeast;
+  const brokeUnknown = reused === null && common !== null && cacheEnd !== null && common < cacheEnd - 1 && (prompt === null || common < prompt);
   if (brokeUnknown) {
     // the server logged where the prompt left the cache, but the paste ends before it says what it kept
     verdict = 'PREFIX_BREAK';
-    lost = Math.max(0, slotBefore! - common! - r.chunkReuseTokens);
+    lost = Math.max(0, cacheEnd! - common! - r.chunkReuseTokens);
     help.push('CLIENT_PREFIX');
   } else if (reused === null) {
     if (processed !== null) {
       verdict = 'TIMING_ONLY';
-      help.push('LOG_VERBOSITY');
+      // (llama-server's -lv 4; KoboldCpp's summary line carries the sizes already)
+      if (r.format !== 'koboldcpp') help.push('LOG_VERBOSITY');
     } else verdict = 'UNKNOWN';
   } else {
     const contained = common !== null && prompt !== null && common >= prompt;
@@ -243,7 +256,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     const keepable = slotBefore !== null ? (prompt !== null ? Math.min(slotBefore, prompt - 1) : slotBefore) : null;
     // the prompt left the cached tokens before their end; the slot's last token is often the final
     // generated one, which the next prompt renders differently (or not at all): not a break
-    const broke = common !== null && slotBefore !== null && common < slotBefore - 1 && (prompt === null || common < prompt);
+    const broke = common !== null && cacheEnd !== null && common < cacheEnd - 1 && (prompt === null || common < prompt);
     if ((contained || r.mustEvalOne) && prompt !== null && reused < prompt - 1 && !broke) {
       verdict = 'IDENTICAL_NO_REUSE';
       wasted = prompt - 1 - reused;
@@ -268,7 +281,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     } else if (broke) {
       verdict = 'PREFIX_BREAK';
       // tokens a --cache-reuse chunk shift moved into place were not thrown away
-      lost = Math.max(0, slotBefore! - common! - r.chunkReuseTokens);
+      lost = Math.max(0, cacheEnd! - common! - r.chunkReuseTokens);
       wasted = fallbackCost;
       help.push('CLIENT_PREFIX');
       if (fallbackCost > 0 && model === 'swa') help.push('SWA_FULL');
@@ -299,6 +312,11 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
     notes.push({ code: 'CHECKPOINT_RESTORED', posMin: c.posMin, posMax: c.posMax, nTokens: c.nTokens });
   }
   if (r.truncatedKeep !== null) notes.push({ code: 'INPUT_TRUNCATED', keep: r.truncatedKeep });
+  if (r.clearedTokens !== null) notes.push({ code: 'SLOT_CLEARED', tokens: r.clearedTokens });
+  // a request seen only at its end: what it left is what the next request on the slot can reuse
+  if ((verdict === 'UNKNOWN' || verdict === 'TIMING_ONLY') && r.slotTokensAfter !== null) notes.push({ code: 'SLOT_AFTER', tokens: r.slotTokensAfter });
+  // lostTokens is then a lower bound: the slot's exact size is not in the log
+  if (slotBefore === null && r.slotAtLeast !== null && lost > 0) notes.push({ code: 'CACHE_AT_LEAST', tokens: r.slotAtLeast });
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });
   if (r.selection === 'lcp') notes.push({ code: 'SELECTED_LCP', sim: r.selectionSim, keep: r.selectionKeep });
   else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });

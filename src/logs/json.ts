@@ -40,6 +40,10 @@ export function emptyRecord(line: number): RequestRecord {
     progressPrompt: null,
     responseId: null,
     truncatedKeep: null,
+    startSeen: false,
+    slotAtLeast: null,
+    generated: null,
+    clearedTokens: null,
   };
 }
 
@@ -63,9 +67,18 @@ export function responseRecord(o: Record<string, unknown>, firstLine: number, la
   const details = usage ? (obj(usage.prompt_tokens_details) ?? obj(usage.input_tokens_details)) : null;
   // a streamed chunk with return_progress: {total, cache, processed, time_ms}
   const progress = obj(o.prompt_progress);
-  const cacheN = int(timings?.cache_n) ?? int(details?.cached_tokens) ?? int(o.tokens_cached_prompt) ?? int(progress?.cache);
-  const promptN = int(timings?.prompt_n);
-  let prompt = int(usage?.prompt_tokens) ?? int(o.tokens_evaluated) ?? (details ? int(usage?.input_tokens) : null) ?? int(progress?.total);
+  // a `GET /slots` entry: n_prompt_tokens = n_prompt_tokens_cache (kept) + n_prompt_tokens_processed, once
+  // the slot is idle (while processing, n_prompt_tokens is only as far as it got)
+  const slotEntry = 'id_task' in o && 'n_prompt_tokens_cache' in o;
+  const cacheN =
+    int(timings?.cache_n) ?? int(details?.cached_tokens) ?? int(o.tokens_cached_prompt) ?? int(progress?.cache) ?? (slotEntry ? int(o.n_prompt_tokens_cache) : null);
+  const promptN = int(timings?.prompt_n) ?? (slotEntry ? int(o.n_prompt_tokens_processed) : null);
+  let prompt =
+    int(usage?.prompt_tokens) ??
+    int(o.tokens_evaluated) ??
+    (details ? int(usage?.input_tokens) : null) ??
+    int(progress?.total) ??
+    (slotEntry && o.is_processing !== true ? int(o.n_prompt_tokens) : null);
   if (prompt === null && cacheN !== null && promptN !== null) prompt = cacheN + promptN;
   let reused = cacheN;
   if (reused === null && prompt !== null && promptN !== null && prompt >= promptN) reused = prompt - promptN;
@@ -73,7 +86,8 @@ export function responseRecord(o: Record<string, unknown>, firstLine: number, la
   const r = emptyRecord(firstLine);
   r.lastLine = lastLine;
   r.format = 'response';
-  r.slot = int(o.id_slot);
+  r.slot = int(o.id_slot) ?? (slotEntry ? int(o.id) : null);
+  if (slotEntry) r.task = int(o.id_task);
   r.responseId = typeof o.id === 'string' ? o.id : null;
   r.promptTokens = prompt;
   r.nPastUsed = reused;
@@ -82,7 +96,7 @@ export function responseRecord(o: Record<string, unknown>, firstLine: number, la
   r.promptTps = real(timings?.prompt_per_second);
   const generated = int(usage?.completion_tokens) ?? int(timings?.predicted_n) ?? int(o.tokens_predicted);
   // the slot keeps the prompt plus every generated token except the last one
-  if (prompt !== null) r.slotTokensAfter = int(o.tokens_cached) ?? prompt + Math.max(0, (generated ?? 1) - 1);
+  if (prompt !== null && !slotEntry) r.slotTokensAfter = int(o.tokens_cached) ?? prompt + Math.max(0, (generated ?? 1) - 1);
   return r;
 }
 

@@ -32,8 +32,12 @@ const RE_RAM = /found better prompt with f_keep = ([-\d.]+), (?:f_)?sim = ([\d.]
 const RE_CACHED = /^(?:cached )?n_tokens = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_OCT25 = /^n_past = (\d+), memory_seq_rm \[\d+, end\)/;
 const RE_KVRM = /^kv cache rm \[(\d+), end\)/;
-// Aug 2025: `cache_tokens.size()`; late 2025 on: `slot.prompt.tokens.size()` (then `, seq_id = 0, pos_min = N, n_swa = N`)
-const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\) = (\d+)(?:, seq_id = \d+, pos_min = -?\d+, n_swa = (\d+))?/;
+// Aug 2025: `cache_tokens.size()`; late 2025 on: `slot.prompt.tokens.size()` (then `, seq_id = 0, pos_min = N, n_swa = N`);
+// a paste cut after `.size()` still says where the prompt left the cache
+const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\)(?: = (\d+))?(?:, seq_id = \d+, pos_min = -?\d+, n_swa = (\d+))?/;
+// the checkpoint search (Feb 2026 on; lower-case and without the `n_past = ` line above it since summer 2026):
+// T = max(0, pos_next - n_swa), so T is n_past itself when n_swa = 0 (hybrid/recurrent memory)
+const RE_CKPT_CHECK = /^[Cc]hecking checkpoint with \[(\d+), (\d+)\] against (\d+)/;
 const RE_NSWA = /n_swa = (\d+)/;
 // LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
 const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
@@ -48,12 +52,15 @@ const RE_RATE = /^prompt processing, n_tokens = +\d+, progress = [\d.]+, t = +[\
 const RE_TRUNCATED = /^input truncated, n_ctx = \d+, n_keep = (-?\d+), n_left = \d+, n_prompt_tokens = (\d+)/;
 const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
 const RE_CHUNK = /^reusing chunk with size (\d+)/;
+// --cache-reuse at -lv 4: the common prefix before any chunk is shifted into place
+const RE_CHUNK_TRY = /^trying to reuse chunks with size > \d+, (?:slot\.)?n_past = (\d+)/;
 const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
 const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
 const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
 const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
-const RE_DONE = /^prompt done, n_(?:past|tokens) = (\d+)/;
+// `prompt done` became `prompt processing done` (2026): n_tokens is then the whole prompt
+const RE_DONE = /^prompt (?:processing )?done, n_(?:past|tokens) = (\d+)/;
 // May 2025: `n_past = END, n_tokens = BATCH`; Dec 2025 on: `n_tokens = END, batch.n_tokens = BATCH`
 const RE_PROGRESS = /^prompt processing progress, n_(?:past|tokens) = (\d+), (?:batch\.)?n_tokens = (\d+), progress = ([\d.]+)/;
 // slots-debug text printed without the slot prefix (LLAMA_SERVER_SLOTS_N_DIFF, Aug 2026 on)
@@ -118,7 +125,8 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
     if ((m = RE_OCT25.exec(msg))) return evn('seqRm', 'oct-2025', inst, slot, task, 'nPast', +m[1]);
     if ((m = RE_AUG25.exec(msg))) {
       // `cache_tokens` is the Aug 2025 wording, `slot.prompt.tokens` the one since the Oct 2025 prompt cache
-      const e: LogEvent = { ...ev('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task), nPast: +m[1], slotTokens: +m[2] };
+      const e: LogEvent = { ...ev('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task), nPast: +m[1] };
+      if (m[2] !== undefined) e.slotTokens = +m[2];
       if (m[3] !== undefined) e.nSwa = +m[3];
       return e;
     }
@@ -130,18 +138,23 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
     if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
   }
   if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
+  if ((m = RE_CKPT_CHECK.exec(msg))) {
+    return { ...ev('ckptCheck', null, inst, slot, task), nPast: +m[3], ckpt: { posMin: +m[1], posMax: +m[2], nTokens: null, nPast: null } };
+  }
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
   if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), tps: +m[1] };
   if ((m = RE_TRUNCATED.exec(msg))) return { ...ev('truncated', null, inst, slot, task), keep: +m[1], promptTokens: +m[2] };
   if (msg.startsWith('erased invalidated context checkpoint')) {
     const e = ev('ckptErased', null, inst, slot, task);
+    e.ckpt = checkpoint(msg);
     const n = RE_NSWA.exec(msg);
     if (n) e.nSwa = +n[1];
     return e;
   }
   if ((m = RE_DEBUG_TEXT.exec(msg))) return { ...ev('divergence', null, inst, slot, task), side: m[1] as 'old' | 'new', text: m[2] };
   if ((m = RE_CHUNK.exec(msg))) return { ...ev('chunkReuse', null, inst, slot, task), size: +m[1] };
+  if ((m = RE_CHUNK_TRY.exec(msg))) return { ...ev('nPastBefore', null, inst, slot, task), nPast: +m[1] };
   if ((m = RE_SIM.exec(msg))) return { ...ev('sim', null, inst, slot, null), sim: +m[1], lcp: +m[2], promptTokens: +m[3] };
   if (msg.startsWith('- skipping, slot is empty')) return ev('slotEmpty', null, inst, slot, null);
   if ((m = RE_SEL_LCP.exec(msg))) {
@@ -150,6 +163,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if ((m = RE_SEL_LCS.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lcp', lcp: +m[1], sim: +m[2] };
   if ((m = RE_SEL_LRU.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lru', tLast: +m[1] };
   if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
+  if (msg.startsWith('clearing prompt with ')) return { ...ev('slotCleared', null, inst, slot, task), slotTokens: parseInt(msg.slice(21), 10) };
   if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
   if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
   if ((m = RE_DONE.exec(msg))) return { ...ev('progress', null, inst, slot, task), promptTokens: +m[1] };
@@ -221,21 +235,53 @@ function event2023(m: RegExpExecArray, inst: string | null): LogEvent | null {
   const msg = m[2];
   let x: RegExpExecArray | null;
   if ((x = /^kv cache rm -? ?\[(\d+), end\)/.exec(msg))) return { ...ev('seqRm', 'llama-2023', inst, slot, null), nPast: +x[1] };
-  if ((x = /^in cache: (\d+) tokens \| to process: (\d+) tokens/.exec(msg))) {
-    return { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1], processed: +x[2], promptTokens: +x[1] + +x[2] };
+  if ((x = /^in cache: (\d+) tokens(?: \| to process: (\d+) tokens)?/.exec(msg))) {
+    const e: LogEvent = { ...ev('nPastBefore', 'llama-2023', inst, slot, null), nPast: +x[1] };
+    if (x[2] !== undefined) {
+      e.processed = +x[2];
+      e.promptTokens = +x[1] + +x[2];
+    }
+    return e;
   }
   if (msg.startsWith('we have to evaluate at least 1 token')) return ev('mustEvalOne', 'llama-2023', inst, slot, null);
   return null;
 }
 
-// ik_llama.cpp: `======== Cache: cache_size = N, n_past0 = M, n_past1 = ...` (the slot's size and the common prefix)
-const RE_IK_CACHE = /Cache: cache_size = (\d+), n_past0 = +(\d+)/;
+// ik_llama.cpp: `======== Cache: cache_size = N, n_past0 = M, n_past1 = ...` (the slot's size and the common prefix);
+// 2026: `======== Cache: cache_size = N, n_past = M, n_past_prompt = K`
+const RE_IK_CACHE = /Cache: cache_size = (\d+), n_past0? = +(\d+)/;
 // Ollama's runner (runner/ollamarunner/cache.go, OLLAMA_DEBUG=1): slog key=value fields
 const RE_OLLAMA_FIELD = /\b(id|cache|prompt|used|remaining)=(\d+)/g;
 // LM Studio's engine: three lines per request
 const RE_LMS_SUMMARY = /Cache reuse summary: (\d+)\/(\d+) of prompt \([\d.]+%\), (\d+) prefix, (\d+) non-prefix/;
 const RE_LMS_TOTAL = /^\s*Total prompt tokens: (\d+)/;
 const RE_LMS_DECODE = /^\s*Prompt tokens to decode: (\d+)/;
+
+// KoboldCpp (gpttype_adapter.cpp / koboldcpp.py): progress of the tokens it has to process (the rest came from
+// its cache), the generation, and one summary line per request in three generations of wording:
+// `CtxLimit: 1843/8192, Process:16.32s (11.0ms/T = 91.03T/s), ...` (2024), `CtxLimit:10584/12288, Amt:31/250,
+// Init:0.05s, Process:14.65s (1.4ms/T = 720.49T/s), ...` and `CtxLimit:2213/16384, Init:0.01s, Processed:2181 in
+// 0.68s (3212.08T/s), Generated:32/32 in 0.38s (83.33T/s), ...`
+const RE_KCPP_PROMPT = /Processing Prompt(?: \[\w+\])? \((\d+) \/ (\d+) tokens\)/;
+const RE_KCPP_GEN = /^\s*Generating \((\d+) \/ (\d+) tokens\)/;
+const RE_KCPP_CTX = /CtxLimit: ?(\d+)\/(\d+)/;
+const RE_KCPP_DEBUG = /\[Debug: embd_inp=(\d+) n_past=(\d+)/;
+
+function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
+  const e = ev('kcppCtx', 'koboldcpp', null, null, null);
+  e.slotTokens = +m[1];
+  let x: RegExpExecArray | null;
+  if ((x = /Amt: ?(\d+)\//.exec(raw)) || (x = /Generated: ?(\d+)\//.exec(raw))) e.size = +x[1];
+  if ((x = /Processed: ?(\d+) in ([\d.]+)s \(([\d.]+) ?T\/s\)/.exec(raw))) {
+    e.processed = +x[1];
+    e.ms = +x[2] * 1000;
+    e.tps = +x[3];
+  } else if ((x = /Process: ?([\d.]+)s \([^)]*?= ?([\d.]+) ?T\/s\)/.exec(raw))) {
+    e.ms = +x[1] * 1000;
+    e.tps = +x[2];
+  }
+  return e;
+}
 
 function ollamaSlot(raw: string): LogEvent | null {
   const f: Record<string, number> = {};
@@ -296,6 +342,14 @@ export function recogniseLine(raw: string): LogEvent | null {
   }
   if ((m = RE_LMS_TOTAL.exec(raw))) return { ...ev('lmsTotal', 'lmstudio', null, null, null), promptTokens: +m[1] };
   if ((m = RE_LMS_DECODE.exec(raw))) return { ...ev('lmsDecode', 'lmstudio', null, null, null), processed: +m[1] };
+  if (raw.includes('Processing Prompt') && (m = RE_KCPP_PROMPT.exec(raw))) {
+    return { ...ev('kcppPrompt', 'koboldcpp', null, null, null), processed: +m[2], progress: +m[2] > 0 ? +m[1] / +m[2] : 1 };
+  }
+  if (raw.includes('CtxLimit') && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
+  if ((m = RE_KCPP_GEN.exec(raw))) return { ...ev('kcppGen', 'koboldcpp', null, null, null), size: +m[1] };
+  if (raw.includes('[Debug: embd_inp') && (m = RE_KCPP_DEBUG.exec(raw))) {
+    return { ...ev('kcppDebug', 'koboldcpp', null, null, null), promptTokens: +m[1], nPast: +m[2] };
+  }
   if (raw.includes(': ...') && (m = RE_DEBUG_BARE.exec(raw))) {
     return { ...ev('divergence', null, m[1] ?? null, null, null), side: m[2] as 'old' | 'new', text: m[3] };
   }

@@ -43,6 +43,23 @@ function empty(r: RequestRecord): boolean {
 
 const NONE: readonly RequestRecord[] = Object.freeze([]);
 
+/** `jq '.timings, .usage'` prints the two objects one after the other; a shell prompt line may sit between. */
+const BARE_SIBLING_LINES = 3;
+
+/**
+ * A response's `timings` (cache_n, prompt_n) or `usage` (prompt_tokens with its details) object pasted on its
+ * own, as `jq .timings` prints it: which of the two, or null.
+ */
+function bareResponsePart(o: Record<string, unknown>): 'timings' | 'usage' | null {
+  if ('timings' in o || 'usage' in o || 'choices' in o) return null;
+  if (typeof o.prompt_n === 'number' && (typeof o.cache_n === 'number' || typeof o.prompt_ms === 'number')) return 'timings';
+  if (typeof o.prompt_tokens === 'number' && (typeof o.prompt_tokens_details === 'object' || typeof o.completion_tokens === 'number')) return 'usage';
+  return null;
+}
+
+/** A headless timing block and the release line that names its task are this close (2024's `print_timings` block is 3 lines). */
+const ADOPT_WITHIN_LINES = 4;
+
 interface PendingSelection {
   /** Line number of the first selection line, where the request's story starts. */
   line: number;
@@ -71,6 +88,17 @@ export interface ParseStats {
   skippedLong: number;
 }
 
+/** Events that only occur once a request is under way: a record opened by one of them started before the excerpt. */
+const MIDWAY_KINDS: ReadonlySet<LogEvent['kind']> = new Set(['seqRm', 'batch', 'progress', 'ckptCreated', 'promptEval', 'rate', 'timingHeader', 'release']);
+
+/**
+ * Wordings printed once per prompt batch (Sep 2024 on): the first one after the request's start is the n_past the
+ * server chose, a later one only says how far processing got. 2023/2024 logged `kv cache rm` once per request.
+ */
+function perBatch(e: LogEvent): boolean {
+  return e.format === 'current' || e.format === 'oct-2025' || e.format === 'may-2025';
+}
+
 function keyOf(instance: string | null, slot: number | null): string {
   return `${instance ?? ''}#${slot ?? '?'}`;
 }
@@ -82,8 +110,12 @@ export class LogParser {
   private readonly open = new Map<string, RequestRecord>();
   /** Tokens left in each slot by its last finished request. */
   private readonly slotSize = new Map<string, number>();
+  /** Slots emptied by `clearing prompt with N tokens` since their last request, with N. */
+  private readonly cleared = new Map<string, number>();
   private readonly pending = new Map<string, PendingSelection>();
   private readonly pendingRam = new Map<string, { fKeep: number; fSim: number }>();
+  /** ik_llama.cpp's slotless `Cache: cache_size = N, n_past = M` line, printed before its request's first slot line. */
+  private pendingIkCache: LogEvent | null = null;
   /** The request a `slot print_timing: id N | task M |` header opened a timing block for. */
   private timingTarget: RequestRecord | null = null;
   /** A slots-debug text that may continue on the next lines. */
@@ -92,6 +124,8 @@ export class LogParser {
   /** The last closed request, kept one step so that a headless `prompt eval time` line can still join it. */
   private held: RequestRecord | null = null;
   private json: JsonBuffer | null = null;
+  /** The held response was read from a bare `timings`/`usage` object: its sibling object may follow. */
+  private bareHeld: RequestRecord | null = null;
   private out: RequestRecord[] = [];
 
   get stats(): ParseStats {
@@ -201,14 +235,22 @@ export class LogParser {
     const instance = /^\s*\[\s*(\d{2,5})\] /.exec(rawFirst)?.[1] ?? null;
     for (const item of items) {
       if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
-      const o = item as Record<string, unknown>;
+      let o = item as Record<string, unknown>;
       const e = jsonLogEvent(o, instance);
       if (e) {
         this.recognised++;
         this.apply(e);
         continue;
       }
+      // `jq .timings, .usage`: a response's objects printed on their own
+      const bare = bareResponsePart(o);
+      if (bare) o = { [bare]: o };
       const r = responseRecord(o, firstLine, this.lineNo);
+      if (r && bare && this.mergeBare(r)) {
+        this.recognised++;
+        continue;
+      }
+      if (r && bare) this.bareHeld = r;
       if (r) {
         this.recognised++;
         r.instance = instance;
@@ -233,6 +275,16 @@ export class LogParser {
       return;
     }
     const k = keyOf(e.instance, e.slot);
+    if (e.kind === 'slotCleared') {
+      // prompt_clear(): the slot's tokens are gone (idle slots are saved to the RAM cache and cleared when
+      // another task starts); the next request on it finds it empty unless the RAM cache refills it
+      const open = this.open.get(k);
+      if (!open || open.task === null || open.task !== e.task) {
+        this.slotSize.set(k, 0);
+        if (e.slotTokens !== undefined && Number.isSafeInteger(e.slotTokens) && e.slotTokens > 0) this.cleared.set(k, e.slotTokens);
+      }
+      return;
+    }
     if (e.kind === 'sim' || e.kind === 'selected' || e.kind === 'slotEmpty') {
       this.select(k, e);
       return;
@@ -250,9 +302,10 @@ export class LogParser {
       else if (e.kind !== 'release') this.update(this.held, e);
       return;
     }
+    if (!r && e.kind === 'release' && this.adoptHeadless(e, k)) return;
     if (!r) {
-      if (e.kind === 'release' && e.slotTokens !== undefined) {
-        // a release without any line of its request: only remember the slot's size
+      if (e.kind === 'release' && e.slotTokens !== undefined && e.task === null) {
+        // a 2023 release without any line of its request: only remember the slot's size
         this.slotSize.set(k, e.slotTokens);
         return;
       }
@@ -280,6 +333,10 @@ export class LogParser {
       const r = this.lastTouched;
       if (r && this.open.get(keyOf(r.instance, r.slot)) === r && r.nPastUsed === null) r.ramRestore = ram;
       else this.pendingRam.set(e.instance ?? '', ram);
+      return;
+    }
+    if (e.kind === 'kcppDebug' || e.kind === 'kcppPrompt' || e.kind === 'kcppGen' || e.kind === 'kcppCtx') {
+      this.koboldcpp(e);
       return;
     }
     if (e.kind === 'lmsSummary' || e.kind === 'lmsTotal' || e.kind === 'lmsDecode') {
@@ -314,12 +371,12 @@ export class LogParser {
       return;
     }
     if (e.kind === 'nPastBefore') {
-      // ik_llama.cpp's slotless `Cache:` line belongs to the request that just started
+      // ik_llama.cpp's slotless `Cache:` line belongs to the request that just started, or to the next one
       const r = this.lastTouched;
-      if (r && this.open.get(keyOf(r.instance, r.slot)) === r) {
+      if (r && this.open.get(keyOf(r.instance, r.slot)) === r && r.nPastBefore === null) {
         r.lastLine = this.lineNo;
         this.update(r, e);
-      }
+      } else this.pendingIkCache = e;
       return;
     }
     if (e.kind !== 'promptEval') return;
@@ -341,6 +398,59 @@ export class LogParser {
     r.instance = e.instance;
     this.update(r, e);
     this.finish(r);
+  }
+
+  /**
+   * KoboldCpp has one context: a request runs from its first `[Debug: ...]`/`Processing Prompt` line to its
+   * `CtxLimit` summary, which says what the context holds afterwards (the next request's cached tokens).
+   */
+  private koboldcpp(e: LogEvent): void {
+    const k = `${e.instance ?? ''}#koboldcpp`;
+    let r = this.open.get(k);
+    // a new debug line, or progress starting again after the generation began, is the next request
+    const otherTotal = e.kind === 'kcppPrompt' && r !== undefined && r.processed !== null && e.processed !== r.processed;
+    if (r && (e.kind === 'kcppDebug' || otherTotal || (e.kind === 'kcppPrompt' && r.generated !== null))) {
+      this.open.delete(k);
+      this.close(r);
+      r = undefined;
+    }
+    if (!r) {
+      r = emptyRecord(this.lineNo);
+      r.instance = e.instance;
+      r.format = 'koboldcpp';
+      r.slotTokensBefore = this.slotSize.get(k) ?? null;
+      r.startSeen = e.kind === 'kcppDebug' || (e.kind === 'kcppPrompt' && (e.progress ?? 1) < 1);
+      this.open.set(k, r);
+    }
+    r.lastLine = this.lineNo;
+    this.lastTouched = r;
+    switch (e.kind) {
+      case 'kcppDebug':
+        r.promptTokens = e.promptTokens ?? null;
+        r.nPastUsed = e.nPast ?? null;
+        break;
+      case 'kcppPrompt':
+        r.processed = e.processed ?? r.processed;
+        break;
+      case 'kcppGen':
+        r.generated = e.size ?? r.generated;
+        break;
+      case 'kcppCtx': {
+        if (e.size !== undefined) r.generated = e.size;
+        if (r.processed === null && e.processed !== undefined) r.processed = e.processed;
+        if (e.ms !== undefined) r.promptEvalMs = e.ms;
+        if (e.tps !== undefined && e.tps > 0) r.promptTps = e.tps;
+        const ctx = e.slotTokens!;
+        if (r.promptTokens === null && r.generated !== null && ctx >= r.generated) r.promptTokens = ctx - r.generated;
+        r.slotTokensAfter = ctx;
+        this.slotSize.set(k, ctx);
+        this.open.delete(k);
+        this.close(r);
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   private select(k: string, e: LogEvent): void {
@@ -370,6 +480,8 @@ export class LogParser {
     r.slot = e.slot;
     r.task = e.task;
     r.slotTokensBefore = this.slotSize.get(k) ?? null;
+    r.clearedTokens = this.cleared.get(k) ?? null;
+    this.cleared.delete(k);
     const p = this.pending.get(k);
     if (p) {
       this.pending.delete(k);
@@ -381,6 +493,12 @@ export class LogParser {
       r.selectionKeep = p.keep;
       r.selectionTLast = p.tLast;
       if (p.empty) r.slotTokensBefore = 0;
+    }
+    r.startSeen = p !== undefined || !MIDWAY_KINDS.has(e.kind);
+    if (this.pendingIkCache) {
+      this.update(r, this.pendingIkCache);
+      this.pendingIkCache = null;
+      r.startSeen = true;
     }
     const ram = this.pendingRam.get(e.instance ?? '');
     if (ram) {
@@ -401,8 +519,22 @@ export class LogParser {
         break;
       case 'seqRm':
         if (r.nPastUsed === null && e.nPast !== undefined) {
-          r.nPastUsed = e.nPast;
           r.format = e.format;
+          // a request already under way when the excerpt starts: this is batch progress, not its n_past
+          if (r.startSeen || !perBatch(e)) r.nPastUsed = e.nPast;
+        }
+        break;
+      case 'ckptCheck':
+        if (e.ckpt) {
+          // the newest checkpoint is checked first; one that covers a single position past 0 is a recurrent
+          // state (hybrid/recurrent memory, n_swa = 0), so T is n_past itself. An SWA checkpoint spans a
+          // window ([150, 405]); the first token's [0, 0] says nothing
+          const first = r.slotAtLeast === null;
+          r.slotAtLeast = Math.max(r.slotAtLeast ?? 0, e.ckpt.posMax + 1);
+          if (first && e.ckpt.posMin === e.ckpt.posMax && e.ckpt.posMin > 0 && (r.nSwa === null || r.nSwa <= 1)) {
+            if (r.nPastBefore === null && e.nPast !== undefined) r.nPastBefore = e.nPast;
+            r.nSwa ??= 0;
+          }
         }
         break;
       case 'nPastBefore':
@@ -434,6 +566,7 @@ export class LogParser {
         break;
       case 'ckptErased':
         r.checkpointsErased++;
+        if (e.ckpt && e.ckpt.posMax > 0) r.slotAtLeast = Math.max(r.slotAtLeast ?? 0, e.ckpt.posMax + 1);
         break;
       case 'ollamaSlot':
         r.slotTokensBefore = e.slotTokens ?? null;
@@ -461,7 +594,7 @@ export class LogParser {
         r.truncatedKeep = e.keep ?? 0;
         break;
       case 'batch':
-        if (r.firstBatchStart === null && e.nPast !== undefined && e.size !== undefined) {
+        if (r.firstBatchStart === null && e.nPast !== undefined && e.size !== undefined && (r.startSeen || e.nPast === e.size)) {
           const start = e.nPast - e.size;
           r.firstBatchStart = start >= 0 ? start : null;
           // progress = processed / prompt; exact enough to give the prompt size when the rounding error of
@@ -496,6 +629,40 @@ export class LogParser {
     }
     if (e.nSwa !== undefined && r.nSwa === null) r.nSwa = e.nSwa;
     if (r.format === null && e.format !== null && e.kind !== 'launch' && e.kind !== 'release') r.format = e.format;
+  }
+
+  /** The other half (`usage` after `timings`, or the reverse) of the bare response just held: fill in what it lacks. */
+  private mergeBare(r: RequestRecord): boolean {
+    const h = this.held;
+    if (!h || h !== this.bareHeld || r.firstLine - h.lastLine > BARE_SIBLING_LINES) return false;
+    if (h.promptTokens !== null && r.promptTokens !== null && h.promptTokens !== r.promptTokens) return false;
+    h.promptTokens ??= r.promptTokens;
+    h.nPastUsed ??= r.nPastUsed;
+    h.processed ??= r.processed;
+    h.promptEvalMs ??= r.promptEvalMs;
+    h.promptTps ??= r.promptTps;
+    h.slotTokensAfter ??= r.slotTokensAfter;
+    h.lastLine = r.lastLine;
+    this.bareHeld = null;
+    return true;
+  }
+
+  /**
+   * A release line right after a timing block that had no slot prefix (ik_llama.cpp, pastes cut above the
+   * `print_timing` header): the block was the released task's.
+   */
+  private adoptHeadless(e: LogEvent, k: string): boolean {
+    const h = this.held;
+    if (!h || h.slot !== null || h.task !== null || h.format !== 'timing-only' || this.lineNo - h.lastLine > ADOPT_WITHIN_LINES) return false;
+    h.instance = e.instance;
+    h.slot = e.slot;
+    h.task = e.task;
+    h.lastLine = this.lineNo;
+    if (e.slotTokens !== undefined) {
+      h.slotTokensAfter = e.slotTokens;
+      this.slotSize.set(k, e.slotTokens);
+    }
+    return true;
   }
 
   private close(r: RequestRecord): void {

@@ -71,7 +71,7 @@ export function headline(x: ExplainedRequest): string {
         a.reused === 0
           ? a.prompt !== null ? `all ${P} prompt tokens re-processed` : 'the whole prompt re-processed'
           : `${n(a.processed)} of ${P} prompt tokens re-processed`;
-      return `prefix break at token ${n(a.at)} of ${n(a.cached)} cached: ${plural(a.lost, 'cached token')} lost${cost(a.lost, a.tps)}; ${after}`;
+      return `prefix break at token ${n(a.at)} of ${a.cached === null && a.atLeast !== undefined ? `at least ${fmtInt(a.atLeast)}` : n(a.cached)} cached: ${plural(a.lost, 'cached token')} lost${cost(a.lost, a.tps)}; ${after}`;
     }
     case 'CHECKPOINT_FALLBACK':
       return a.reused === 0
@@ -128,6 +128,12 @@ export function noteText(note: Note): string {
       return `prompt eval: ${fmtInt(note.tokens)} tokens in ${fmtDuration(note.ms / 1000)}${note.tps ? ` (${fmtTps(note.tps)} t/s)` : ''}`;
     case 'INPUT_TRUNCATED':
       return `the prompt did not fit the context: the server kept its first ${plural(note.keep, 'token')} and cut the middle (raise -c, or trim history in the client)`;
+    case 'SLOT_AFTER':
+      return `it left ${plural(note.tokens, 'token')} in the slot for the next request`;
+    case 'SLOT_CLEARED':
+      return `the server had cleared this slot (${plural(note.tokens, 'token')}, saved to the RAM prompt cache while idle): only a RAM-cache load could bring them back`;
+    case 'CACHE_AT_LEAST':
+      return `the slot held at least ${plural(note.tokens, 'token')} (a checkpoint lay beyond the common prefix); its exact size is not in this log, so the loss is a lower bound`;
     case 'DIVERGENCE':
       return `divergence (LLAMA_SERVER_SLOTS_DEBUG, \`|\` at n_past):\n       old: ${visibleText(note.old)}\n       new: ${visibleText(note.new)}`;
   }

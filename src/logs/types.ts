@@ -14,7 +14,8 @@ export type LogFormat =
   | 'timing-only' // default verbosity on a current build: only `prompt eval time = ... / N tokens`
   | 'response' // a pasted JSON response (`timings` / `usage`)
   | 'ollama' // Ollama's own runner (`loading cache slot`), not llama-server
-  | 'lmstudio'; // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
+  | 'lmstudio' // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
+  | 'koboldcpp'; // KoboldCpp (`Processing Prompt [BLAS] (N / M tokens)`, `CtxLimit:X/Y, Amt:a/b, ...`)
 
 export type SlotSelection = 'lcp' | 'lru';
 
@@ -29,6 +30,7 @@ export type LogEventKind =
   | 'ckptRestored'
   | 'ckptErased'
   | 'ckptCreated'
+  | 'ckptCheck' // `checking checkpoint with [a, b] against T`: T = max(0, n_past - n_swa), the checkpoint a candidate
   | 'rate' // `prompt processing, n_tokens = N, progress = F, t = T s / R tokens per second` (2026)
   | 'truncated' // `input truncated, …`: the prompt did not fit the context and its middle was cut
   | 'forcedFull' // `forcing full prompt re-processing due to lack of cache data`
@@ -41,12 +43,17 @@ export type LogEventKind =
   | 'lmsSummary' // LM Studio: `Cache reuse summary: A/B of prompt (P%), X prefix, Y non-prefix`
   | 'lmsTotal' // LM Studio: `Total prompt tokens: N`
   | 'lmsDecode' // LM Studio: `Prompt tokens to decode: N`
+  | 'kcppDebug' // KoboldCpp --debug: `[Debug: embd_inp=N n_past=M ...]` (prompt size, tokens kept)
+  | 'kcppPrompt' // KoboldCpp: `Processing Prompt [BLAS] (N / M tokens)`: M tokens to process (the cache gave the rest)
+  | 'kcppGen' // KoboldCpp: `Generating (a / b tokens)`
+  | 'kcppCtx' // KoboldCpp's summary: `CtxLimit:X/Y, Amt:a/b, ...`: X = prompt + generated, the context it keeps
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
   | 'timingHeader' // `slot print_timing: id 0 | task 3 |` followed by timing lines without a prefix
   | 'progress' // `prompt done`: promptTokens (the total)
   | 'batch' // `prompt processing progress, n_past = END, n_tokens = BATCH, progress = F`: the first one tells where processing started
-  | 'release'; // the slot finished the task; slotTokens = tokens left in the slot
+  | 'release' // the slot finished the task; slotTokens = tokens left in the slot
+  | 'slotCleared'; // `clearing prompt with N tokens`: an idle slot saved to the RAM cache and emptied (2026)
 
 export interface LogEvent {
   kind: LogEventKind;
@@ -130,4 +137,15 @@ export interface RequestRecord {
   responseId: string | null;
   /** The server cut the prompt to fit the context (`input truncated`), keeping this many tokens at the start. */
   truncatedKeep: number | null;
+  /**
+   * The excerpt shows how this request started (its `new prompt` / `processing task` / `n_past` / slot-selection
+   * line). When it does not, the first `memory_seq_rm` seen is batch progress, not the n_past the server chose.
+   */
+  startSeen: boolean;
+  /** The slot held at least this many tokens: a checkpoint checked or erased above the common prefix ends there. */
+  slotAtLeast: number | null;
+  /** Tokens generated (KoboldCpp's summary line counts them in its context size). */
+  generated: number | null;
+  /** The slot was emptied (`clearing prompt with N tokens`) after its last request: N. */
+  clearedTokens: number | null;
 }
