@@ -10,10 +10,17 @@ import { causeHelp } from '../report/hints.js';
 import { helpTarget } from '../report/dialect.js';
 import { num, plural } from '../report/visible.js';
 import type { CliContext } from './context.js';
+import { htmlSessionPage } from '../report/html/page.js';
+import { redactReport } from '../report/redact.js';
+import { parseRate, writeReport } from './output.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 interface CheckOptions extends EngineCliOptions {
   json?: boolean;
+  format: 'human' | 'json' | 'html';
+  out?: string;
+  redact?: boolean;
+  ppRate?: number;
   allow: string[];
   color?: boolean;
 }
@@ -23,7 +30,11 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
   const cmd = new Command('check')
     .description('check that a recorded sequence of requests stays prefix-stable (for pre-commit hooks and CI)')
     .argument('<paths...>', 'request bodies in order: .json files, .jsonl files (one body per line), or folders of .json files or of rendered prompts (.txt, as llama-server --log-prompts-dir writes them) in name order')
-    .option('--json', 'print the JSON report')
+    .option('--json', 'print the JSON report (same as --format json)')
+    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'html']).default('human'))
+    .option('--out <file>', 'write the report to this file (atomically) instead of stdout')
+    .option('--redact', 'replace message text by placeholders of the same length (structure, token counts and break positions stay)')
+    .option('--pp-rate <tokens/s>', 'prompt-processing speed, to price the re-processed tokens in time (html)', parseRate)
     .addOption(new Option('--allow <code...>', 'finding codes that do not fail the check (e.g. TEMPLATE_REWRITES_HISTORY)').default([]))
     .option('--no-color', 'plain text even on a terminal')
     .addHelpText('after', '\nExit status: 0 when every request reuses all of the previous one, 1 on a break, 2 on bad input.')
@@ -34,13 +45,21 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
       const allowed = new Set(opts.allow);
       const steps: { report: DiffReport; ok: boolean }[] = [];
       for (let i = 1; i < bodies.length; i++) {
-        const report = await analyzeAhead(engine, bodies[i - 1], bodies[i]);
+        const analysed = await analyzeAhead(engine, bodies[i - 1], bodies[i]);
+        const report = opts.redact ? redactReport(analysed, bodies[i - 1], bodies[i]) : analysed;
         const breaking = report.causes.filter((f) => f.breaks);
         const ok = report.reusesAll || (breaking.length > 0 && breaking.every((f) => allowed.has(f.code)));
         steps.push({ report, ok });
       }
       const breaks = steps.filter((s) => !s.ok).length;
-      ctx.stdout(opts.json ? jsonCheck(steps, breaks) : humanCheck(steps, breaks, ctx.colors({ color: opts.color })));
+      const format = opts.json ? 'json' : opts.format;
+      const text =
+        format === 'json'
+          ? jsonCheck(steps, breaks, opts.redact)
+          : format === 'html'
+            ? htmlSessionPage(steps, { ppRate: opts.ppRate })
+            : humanCheck(steps, breaks, ctx.colors({ color: opts.out ? false : opts.color }));
+      await writeReport(ctx, text, opts.out);
       ctx.exitCode = breaks ? 1 : 0;
     });
   addEngineOptions(cmd);
@@ -98,10 +117,11 @@ function humanCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number
   return `${out.join('\n')}\n${summary}\n`;
 }
 
-function jsonCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number): string {
+function jsonCheck(steps: { report: DiffReport; ok: boolean }[], breaks: number, redacted?: boolean): string {
   return `${JSON.stringify(
     {
       schemaVersion: 1,
+      ...(redacted ? { redacted: true } : {}),
       breaks,
       steps: steps.map(({ report: r, ok }) => ({
         a: r.a.label,

@@ -1,0 +1,83 @@
+import type { DiffReport } from '../../analyze.js';
+import { commonTextPrefix } from '../../compare.js';
+
+/** Characters of the prompt kept before and after the first difference when a page keeps only a window (session steps). */
+export interface ViewWindow {
+  before: number;
+  after: number;
+}
+
+/** What the page script needs to draw one side: the text from `base`, and token starts (delta-coded, relative to `base`). */
+interface SideData {
+  label: string;
+  text: string;
+  starts: number[];
+  /** True when the window stops before the end of the prompt. */
+  cut: boolean;
+}
+
+/** The data block of one diff view. B's text and starts leave out what it shares with A, which the script copies back. */
+export interface ViewData {
+  id: string;
+  /** UTF-16 offset in both prompts where the embedded text starts (0 unless windowed). */
+  base: number;
+  /** Index of the first token drawn. */
+  tok0: number;
+  /** The common token prefix (index of the first differing token). */
+  lcp: number;
+  diverges: boolean;
+  /** Characters of A's embedded text that B shares. */
+  shared: number;
+  a: SideData;
+  b: SideData;
+}
+
+function startOf(s: DiffReport['a'], i: number): number {
+  return i < s.starts.length ? s.starts[i] : s.rendered.length;
+}
+
+function deltas(xs: number[], base: number): number[] {
+  const out = new Array<number>(xs.length);
+  let prev = base;
+  for (let i = 0; i < xs.length; i++) {
+    out[i] = xs[i] - prev;
+    prev = xs[i];
+  }
+  return out;
+}
+
+/** The first token index in [lo, hi] whose start is at or after `at` (starts are non-decreasing). */
+function firstAtOrAfter(s: DiffReport['a'], at: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (startOf(s, mid) >= at) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The embedded data for one diff: the whole of both prompts, or a window around the first difference. */
+export function viewData(r: DiffReport, id: string, win?: ViewWindow): ViewData {
+  const { a, b } = r;
+  const lcp = r.comparison.commonPrefix;
+  const anchor = startOf(a, lcp);
+  const tok0 = win ? firstAtOrAfter(a, Math.max(0, anchor - win.before), 0, lcp) : 0;
+  const base = startOf(a, tok0);
+  const end = (s: DiffReport['a']) => (win ? firstAtOrAfter(s, anchor + win.after, lcp, s.ids.length) : s.ids.length);
+  const endA = end(a);
+  const endB = end(b);
+  const textEndA = startOf(a, endA);
+  const shared = Math.min(commonTextPrefix(a.rendered, b.rendered), textEndA) - base;
+  const startsA = a.starts.slice(tok0, endA);
+  const startsB = b.starts.slice(lcp, endB);
+  return {
+    id,
+    base,
+    tok0,
+    lcp,
+    diverges: r.comparison.firstDivergence !== null,
+    shared,
+    a: { label: a.label, text: a.rendered.slice(base, textEndA), starts: deltas(startsA, base), cut: endA < a.ids.length },
+    b: { label: b.label, text: b.rendered.slice(base + shared, startOf(b, endB)), starts: deltas(startsB, base), cut: endB < b.ids.length },
+  };
+}
