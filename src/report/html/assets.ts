@@ -40,7 +40,7 @@ mark{background:rgba(213,94,0,.22);outline:1px solid var(--first);color:inherit}
 .bar[aria-pressed=true]{outline:3px solid var(--ink);outline-offset:1px}
 .axis{display:flex;gap:3px;padding:0 .2rem;font-size:11px;color:var(--dim)}.axis span{flex:1 1 0;min-width:14px;max-width:48px;text-align:center}
 .legend span{display:inline-block;width:.9rem;height:.9rem;vertical-align:-.1rem;margin:0 .3rem 0 1rem}
-table.steps{border-collapse:collapse;margin:.6rem 0;font-size:13px}table.steps td,table.steps th{border-bottom:1px solid var(--line);padding:.15rem .6rem;text-align:right}table.steps td:nth-child(2),table.steps th:nth-child(2){text-align:left}
+table.steps{border-collapse:collapse;margin:.6rem 0;font-size:13px}table.steps td,table.steps th{border-bottom:1px solid var(--line);padding:.15rem .6rem;text-align:right}table.steps td:nth-child(2),table.steps th:nth-child(2),table.steps td:last-child,table.steps th:last-child{text-align:left}
 .stepdiff{border-top:3px solid var(--ink);margin-top:1rem}
 footer{color:var(--dim);font-size:12px;margin-top:2rem}
 @media (max-width:800px){.prompts,.json .cols{grid-template-columns:1fr}}

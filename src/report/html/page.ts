@@ -19,7 +19,7 @@ function documentShell(title: string, body: string): string {
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; img-src data:; form-action 'none'; base-uri 'none'`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escAttr(csp)}">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escText(title)}</title>
@@ -129,7 +129,7 @@ function causeItem(r: DiffReport, f: Finding, title: string, viewId: string, mar
   }
   return `<li><b>${escText(title)}</b>: <span class="tag">${escText(f.code)}</span>${where} · ${escText(sideLabel(r, f))} <code>${escText(path)}</code>
 ${vals.length ? `<div class="vals mono">${escText(vals.join('\n'))}</div>` : ''}${notes.join('')}
-<div class="help"><b>help</b>: ${escText(causeHelp(helpTarget(f), r.backend))}</div>
+${f.code === 'MESSAGES_APPENDED' && !f.breaks ? '<div class="sub">they extend A\'s prompt without changing it</div>' : `<div class="help"><b>help</b>: ${escText(causeHelp(helpTarget(f), r.backend))}</div>`}
 <div>${links.join(' · ')}</div></li>`;
 }
 
