@@ -115,3 +115,17 @@ describe('--out', () => {
 
 // the hostile text itself is checked in a browser by html-browser.test.ts
 void HOSTILE;
+
+describe('packed token starts', () => {
+  it('unpack(pack(starts)) gives the starts back, a token longer than the packing limit too', async () => {
+    const { viewData, unpack } = await import('../src/report/html/view.js');
+    const text = `${'a'.repeat(70_000)}bc`;
+    const side = { label: 'x', rendered: text, ids: [1, 2, 3, 4], starts: [0, 0, 70_000, 70_001] };
+    const r = { a: side, b: { ...side, rendered: `${'a'.repeat(70_000)}bd`, ids: [1, 2, 3, 5], starts: [0, 0, 70_000, 70_001] }, comparison: { commonPrefix: 3, firstDivergence: { token: 3, char: 70_001, utf16: 70_001 } } };
+    const v = viewData(r as never, 'v');
+    expect(unpack(v.a.starts)).toEqual(side.starts);
+    expect(unpack(v.b.starts)).toEqual([70_001]);
+    expect(v.shared).toBe(70_001);
+    expect(unpack({ first: -1, d: '' })).toEqual([]);
+  });
+});

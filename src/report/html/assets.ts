@@ -20,7 +20,7 @@ button{font:inherit;font-size:13px;border:1px solid #888;background:var(--soft);
 .pane{border:1px solid var(--line);border-radius:4px;min-width:0}
 .pane h3{padding:.3rem .5rem;background:var(--soft);border-bottom:1px solid var(--line)}
 .txt{margin:0;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere;max-height:65vh;overflow:auto}
-.ws{color:#8a8a8a}
+.ws{color:#8a8a8a}.same{color:var(--dim);font-style:italic}
 .show-tokens .t1,.txt:hover .t1{background:rgba(0,114,178,.10)}
 .show-tokens .t0,.txt:hover .t0{background:rgba(230,159,0,.10)}
 .after{text-decoration:underline dotted var(--redo)}
@@ -67,14 +67,23 @@ function appendVisible(el,s){
   }
   if(from<s.length)el.appendChild(document.createTextNode(s.slice(from)));
 }
-function decode(d,first){var out=new Array(d.length),x=first;for(var i=0;i<d.length;i++){x+=d[i];out[i]=x;}return out;}
+function decode(p){
+  if(p.first<0)return [];
+  var out=[p.first],x=p.first,d=p.d;
+  for(var i=0;i<d.length;i++){
+    var c=d.charCodeAt(i);
+    if(c===65535){var e=d.indexOf(",",i);x+=+d.slice(i+1,e);i=e;}else x+=c-48;
+    out.push(x);
+  }
+  return out;
+}
 var views={};
 function View(root){
   var data=JSON.parse(document.getElementById(root.getAttribute("data-view")).textContent);
   this.root=root;this.d=data;
   var a=data.a,b=data.b;
-  var sa=decode(a.starts,0);
-  var sb=sa.slice(0,Math.max(0,data.lcp-data.tok0)).concat(decode(b.starts,0));
+  var sa=decode(a.starts);
+  var sb=sa.slice(0,Math.max(0,data.lcp-data.tok0)).concat(decode(b.starts));
   var ta=a.text,tb=a.text.slice(0,data.shared)+b.text;
   this.sides={
     a:{text:ta,starts:sa,pane:root.querySelector('[data-side="a"] .txt'),lo:0,hi:0,count:sa.length},

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { DiffReport } from '../../analyze.js';
 import type { Finding } from '../../attribute/attribute.js';
-import type { JsonNode } from '../../payload/json.js';
+import { nodesEqual, type JsonNode } from '../../payload/json.js';
 import { formatPath } from '../../payload/path.js';
 import { causeHelp, ignoredNote } from '../hints.js';
 import { dialectCauseNotes, dialectIgnoredNote, helpTarget } from '../dialect.js';
@@ -34,6 +34,8 @@ ${body}
 /** Where each highlighted JSON path is drawn: its class and the id of its `<mark>` on each side. */
 interface Marks {
   byPath: Map<string, { cls: string; k: number }>;
+  /** Paths that hold a marked path below them (drawn open). */
+  ancestors: Set<string>;
   /** ids emitted, per side. */
   emitted: { a: Set<number>; b: Set<number> };
 }
@@ -42,11 +44,22 @@ function pathSeg(seg: string | number): string {
   return formatPath([seg]).slice(1);
 }
 
-/** Pretty JSON (2-space indent, key order and number text as written) with the marked paths wrapped in `<mark>`. */
-function prettyJson(root: JsonNode, marks: Marks, side: 'a' | 'b', prefix: string): string {
+/** Longest equal string shown whole in the JSON panel; longer ones are cut (they are in the prompts anyway). */
+const SAME_STRING_CHARS = 80;
+
+/**
+ * Pretty JSON (2-space indent, key order and number text as written) with the marked paths wrapped in `<mark>`.
+ * What is the same in both requests and holds no marked path is folded to one line (`{… 4 keys}`), so two 100K-token
+ * bodies do not make the page twice their size.
+ */
+function prettyJson(root: JsonNode, other: JsonNode, marks: Marks, side: 'a' | 'b', prefix: string): string {
   const out: string[] = [];
-  const walk = (node: JsonNode, path: string, ind: string) => {
+  const walk = (node: JsonNode, twin: JsonNode | undefined, path: string, ind: string) => {
     const m = marks.byPath.get(path);
+    if (!m && !marks.ancestors.has(path) && twin && nodesEqual(node, twin)) {
+      out.push(`<span class="same" title="the same in A and B">${escText(folded(node))}</span>`);
+      return;
+    }
     if (m) {
       out.push(`<mark class="${m.cls}" id="${prefix}-${side}-${m.k}" tabindex="-1" title="${escAttr(path)}">`);
       marks.emitted[side].add(m.k);
@@ -58,7 +71,8 @@ function prettyJson(root: JsonNode, marks: Marks, side: 'a' | 'b', prefix: strin
           out.push('{\n');
           node.entries.forEach((e, i) => {
             out.push(`${ind}  ${escText(JSON.stringify(e.key))}: `);
-            walk(e.value, path + pathSeg(e.key), `${ind}  `);
+            const t = twin?.type === 'object' ? twin.entries.find((x) => x.key === e.key)?.value : undefined;
+            walk(e.value, t, path + pathSeg(e.key), `${ind}  `);
             out.push(i < node.entries.length - 1 ? ',\n' : '\n');
           });
           out.push(`${ind}}`);
@@ -70,7 +84,7 @@ function prettyJson(root: JsonNode, marks: Marks, side: 'a' | 'b', prefix: strin
           out.push('[\n');
           node.items.forEach((v, i) => {
             out.push(`${ind}  `);
-            walk(v, path + pathSeg(i), `${ind}  `);
+            walk(v, twin?.type === 'array' ? twin.items[i] : undefined, path + pathSeg(i), `${ind}  `);
             out.push(i < node.items.length - 1 ? ',\n' : '\n');
           });
           out.push(`${ind}]`);
@@ -87,8 +101,29 @@ function prettyJson(root: JsonNode, marks: Marks, side: 'a' | 'b', prefix: strin
     }
     if (m) out.push('</mark>');
   };
-  walk(root, '$', '');
+  walk(root, other, '$', '');
   return out.join('');
+}
+
+/** One line for a subtree that is the same on both sides. */
+function folded(node: JsonNode): string {
+  switch (node.type) {
+    case 'object': {
+      const role = node.entries.find((e) => e.key === 'role' && e.value.type === 'string');
+      const tag = role?.value.type === 'string' ? ` role ${JSON.stringify(role.value.value)},` : '';
+      return `{…${tag} ${node.entries.length} ${node.entries.length === 1 ? 'key' : 'keys'}}`;
+    }
+    case 'array':
+      return `[… ${node.items.length} ${node.items.length === 1 ? 'item' : 'items'}]`;
+    case 'string': {
+      const j = JSON.stringify(node.value);
+      return j.length > SAME_STRING_CHARS ? `${j.slice(0, SAME_STRING_CHARS)}…" (${node.value.length} chars)` : j;
+    }
+    case 'number':
+      return node.raw;
+    default:
+      return node.type === 'null' ? 'null' : String(node.value);
+  }
 }
 
 function sideLabel(r: DiffReport, f: Finding): string {
@@ -135,16 +170,18 @@ ${f.code === 'MESSAGES_APPENDED' && !f.breaks ? '<div class="sub">they extend A\
 
 function markTable(r: DiffReport): Marks {
   const byPath = new Map<string, { cls: string; k: number }>();
+  const ancestors = new Set<string>();
   const add = (fs: Finding[], cls: string) => {
     for (const f of fs) {
       const p = formatPath(f.path);
       if (!byPath.has(p)) byPath.set(p, { cls, k: byPath.size });
+      for (let i = 0; i < f.path.length; i++) ancestors.add(formatPath(f.path.slice(0, i)));
     }
   };
   add(r.causes, 'cause');
   add(r.growth, 'grow');
   add(r.ignored, 'ign');
-  return { byPath, emitted: { a: new Set(), b: new Set() } };
+  return { byPath, ancestors, emitted: { a: new Set(), b: new Set() } };
 }
 
 /** One diff: headline, causes, the two prompts (drawn by the script), and optionally both request bodies. */
@@ -152,9 +189,9 @@ export function diffSection(r: DiffReport, id: string, opts: { bodies?: { a: Jso
   const marks = opts.bodies ? markTable(r) : null;
   const json =
     opts.bodies && marks
-      ? `<details class="json" open><summary><h2 style="display:inline">Request JSON</h2> <span class="sub">(<mark class="cause">cause</mark> <mark class="grow">appended</mark> <mark class="ign">ignored</mark>)</span></summary>
-<div class="cols"><div><h3>A: ${escText(r.a.label)}</h3><pre tabindex="0">${prettyJson(opts.bodies.a, marks, 'a', `${id}-j`)}</pre></div>
-<div><h3>B: ${escText(r.b.label)}</h3><pre tabindex="0">${prettyJson(opts.bodies.b, marks, 'b', `${id}-j`)}</pre></div></div></details>`
+      ? `<details class="json" open><summary><h2 style="display:inline">Request JSON</h2> <span class="sub">(<mark class="cause">cause</mark> <mark class="grow">appended</mark> <mark class="ign">ignored</mark>; what is the same in both and holds none of these is folded to one line)</span></summary>
+<div class="cols"><div><h3>A: ${escText(r.a.label)}</h3><pre tabindex="0">${prettyJson(opts.bodies.a, opts.bodies.b, marks, 'a', `${id}-j`)}</pre></div>
+<div><h3>B: ${escText(r.b.label)}</h3><pre tabindex="0">${prettyJson(opts.bodies.b, opts.bodies.a, marks, 'b', `${id}-j`)}</pre></div></div></details>`
       : '';
   const breaking = r.causes.filter((f) => f.breaks);
   const later = r.causes.filter((f) => !f.breaks);

@@ -11,7 +11,7 @@ export interface ViewWindow {
 interface SideData {
   label: string;
   text: string;
-  starts: number[];
+  starts: PackedStarts;
   /** True when the window stops before the end of the prompt. */
   cut: boolean;
 }
@@ -36,12 +36,37 @@ function startOf(s: DiffReport['a'], i: number): number {
   return i < s.starts.length ? s.starts[i] : s.rendered.length;
 }
 
-function deltas(xs: number[], base: number): number[] {
-  const out = new Array<number>(xs.length);
-  let prev = base;
-  for (let i = 0; i < xs.length; i++) {
-    out[i] = xs[i] - prev;
-    prev = xs[i];
+/** Token starts, packed: `first` (relative to base), then one character per token length (code = length + 48), or
+ * for a rare very long token U+FFFF, the length in decimal and a comma; `first` is -1 for no tokens. A third of the bytes of a JSON number array. */
+export interface PackedStarts {
+  first: number;
+  d: string;
+}
+const PACK_OFFSET = 48;
+const PACK_LIMIT = 0xd000;
+
+function pack(xs: number[], base: number): PackedStarts {
+  const parts: string[] = [];
+  for (let i = 1; i < xs.length; i++) {
+    const len = xs[i] - xs[i - 1];
+    parts.push(len + PACK_OFFSET < PACK_LIMIT ? String.fromCharCode(len + PACK_OFFSET) : `\uffff${len},`);
+  }
+  return { first: xs.length ? xs[0] - base : -1, d: parts.join('') };
+}
+
+/** The inverse of `pack` (the page script does the same). */
+export function unpack(p: PackedStarts): number[] {
+  if (p.first < 0) return [];
+  const out = [p.first];
+  let x = p.first;
+  for (let i = 0; i < p.d.length; i++) {
+    const c = p.d.charCodeAt(i);
+    if (c === 0xffff) {
+      const end = p.d.indexOf(',', i);
+      x += Number(p.d.slice(i + 1, end));
+      i = end;
+    } else x += c - PACK_OFFSET;
+    out.push(x);
   }
   return out;
 }
@@ -77,7 +102,7 @@ export function viewData(r: DiffReport, id: string, win?: ViewWindow): ViewData 
     lcp,
     diverges: r.comparison.firstDivergence !== null,
     shared,
-    a: { label: a.label, text: a.rendered.slice(base, textEndA), starts: deltas(startsA, base), cut: endA < a.ids.length },
-    b: { label: b.label, text: b.rendered.slice(base + shared, startOf(b, endB)), starts: deltas(startsB, base), cut: endB < b.ids.length },
+    a: { label: a.label, text: a.rendered.slice(base, textEndA), starts: pack(startsA, base), cut: endA < a.ids.length },
+    b: { label: b.label, text: b.rendered.slice(base + shared, startOf(b, endB)), starts: pack(startsB, base), cut: endB < b.ids.length },
   };
 }
