@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,11 +61,9 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     diffUrl = await page([loop, reload, '--format', 'html'], 'diff.html');
-    // a three-request session: a break (the reload), then one that reuses everything
-    const grown = JSON.parse(readFileSync(reload, 'utf8'));
-    grown.messages.push({ role: 'assistant', content: 'Found it.' }, { role: 'user', content: 'Fix it.' });
-    const third = files.write('grown.json', grown);
-    sessionUrl = await page(['check', loop, reload, third, '--format', 'html', '--pp-rate', '500'], 'session.html');
+    // a five-request session (test/html-session continues the reload sample): a break, two turns that reuse all, a clock
+    const session = ['3-answer.json', '4-fixed.json', '5-clock.json'].map((f) => `test/html-session/${f}`);
+    sessionUrl = await page(['check', loop, reload, ...session, '--format', 'html', '--pp-rate', '500'], 'session.html');
   }, 60_000);
   afterAll(async () => browser?.close());
 
@@ -126,7 +124,8 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
 
   it('the session page loads clean; clicking a step opens that step and only that step', async () => {
     const { p, problems, requests } = await open(browser, sessionUrl);
-    await expect(p.$$eval('.bar', (b) => b.length)).resolves.toBe(2);
+    await expect(p.$$eval('.bar', (b) => b.length)).resolves.toBe(4);
+    await expect(p.$$eval('.bar.brk', (b) => b.map((x) => x.getAttribute('data-step')))).resolves.toEqual(['1', '4']);
     await expect(p.isVisible('#step-1')).resolves.toBe(false);
     await p.click('.bar[data-step="1"]');
     await expect(p.isVisible('#step-1')).resolves.toBe(true);

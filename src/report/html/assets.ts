@@ -33,7 +33,7 @@ button{font:inherit;font-size:13px;border:1px solid #888;background:var(--soft);
 .json pre{margin:0;padding:.5rem;border:1px solid var(--line);border-radius:4px;white-space:pre-wrap;overflow-wrap:anywhere;max-height:60vh;overflow:auto}
 mark{background:rgba(213,94,0,.22);outline:1px solid var(--first);color:inherit}mark.ign{background:rgba(0,114,178,.15);outline-color:var(--reused)}mark.grow{background:rgba(0,158,115,.15);outline:1px dashed #009E73}
 .summary{display:flex;gap:2rem;flex-wrap:wrap;margin:.4rem 0}.summary div b{display:block;font-size:1.25rem}
-.chart{display:flex;align-items:flex-end;gap:3px;height:220px;border-bottom:1px solid var(--ink);padding:0 .2rem;overflow-x:auto}
+.chart{display:flex;align-items:flex-end;gap:3px;height:240px;padding-top:1.4rem!important;border-bottom:1px solid var(--ink);padding:0 .2rem;overflow-x:auto}
 .bar{display:flex;flex-direction:column-reverse;justify-content:flex-start;align-items:stretch;height:100%;min-width:14px;flex:1 1 0;max-width:48px;padding:0;border:0;background:none;border-radius:0;position:relative}
 .bar .r{background:var(--reused)}.bar .p{background:repeating-linear-gradient(45deg,var(--redo) 0 4px,#f6d28a 4px 7px)}
 .bar.brk::after{content:"\\2715";position:absolute;top:-1.2rem;left:0;right:0;text-align:center;color:var(--first);font-weight:700}
