@@ -129,3 +129,23 @@ describe('packed token starts', () => {
     expect(unpack({ first: -1, d: '' })).toEqual([]);
   });
 });
+
+describe('session page numbers', () => {
+  const pair = ['samples/session-reload/loop.json', 'samples/session-reload/reload.json'];
+  it('cached tokens thrown away and the time they cost at --pp-rate, or at the speed a server log measured', async () => {
+    const d = JSON.parse((await runCli([...pair, ...DATE, '--json'])).stdout);
+    const lost = d.tokens.a - Math.min(d.commonPrefix, d.nPast);
+    expect(lost).toBeGreaterThan(0);
+    const page = (await runCli(['check', ...pair, ...DATE, '--format', 'html', '--pp-rate', '10'])).stdout;
+    expect(page).toContain(`cached tokens thrown away<b>${lost}</b>`);
+    expect(page).toContain(`time lost<b>${(lost / 10).toFixed(lost / 10 >= 10 ? 0 : 1)} s</b>`);
+    // the log's own summary says what speed it measured
+    const log = 'test/logs-corpus/10-2024-info-text.log';
+    const tps = JSON.parse((await runCli(['logs', log, '--json'])).stdout).summary.promptTps;
+    const timed = (await runCli(['check', ...pair, ...DATE, '--format', 'html', '--timings', log])).stdout;
+    expect(timed).toContain(`at ${Math.round(tps)} tokens/s, as measured in ${log}`);
+    const none = await runCli(['check', ...pair, ...DATE, '--format', 'html', '--timings', 'samples/session-reload/loop.json']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/logs no prompt speed/);
+  });
+});

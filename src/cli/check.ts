@@ -13,6 +13,7 @@ import type { CliContext } from './context.js';
 import { htmlSessionPage } from '../report/html/page.js';
 import { redactReport } from '../report/redact.js';
 import { parseRate, writeReport } from './output.js';
+import { explainLogText } from '../logs/index.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 interface CheckOptions extends EngineCliOptions {
@@ -21,6 +22,7 @@ interface CheckOptions extends EngineCliOptions {
   out?: string;
   redact?: boolean;
   ppRate?: number;
+  timings?: string;
   allow: string[];
   color?: boolean;
 }
@@ -35,6 +37,7 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'write the report to this file (atomically) instead of stdout')
     .option('--redact', 'replace message text by placeholders of the same length (structure, token counts and break positions stay)')
     .option('--pp-rate <tokens/s>', 'prompt-processing speed, to price the re-processed tokens in time (html)', parseRate)
+    .option('--timings <file>', 'a llama-server log (or saved responses with timings) of the session: its measured prompt speed prices the lost tokens when --pp-rate is not given (html)')
     .addOption(new Option('--allow <code...>', 'finding codes that do not fail the check (e.g. TEMPLATE_REWRITES_HISTORY)').default([]))
     .option('--no-color', 'plain text even on a terminal')
     .addHelpText('after', '\nExit status: 0 when every request reuses all of the previous one, 1 on a break, 2 on bad input.')
@@ -57,13 +60,27 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
         format === 'json'
           ? jsonCheck(steps, breaks, opts.redact)
           : format === 'html'
-            ? htmlSessionPage(steps, { ppRate: opts.ppRate })
+            ? htmlSessionPage(steps, await sessionRate(opts))
             : humanCheck(steps, breaks, ctx.colors({ color: opts.out ? false : opts.color }));
       await writeReport(ctx, text, opts.out);
       ctx.exitCode = breaks ? 1 : 0;
     });
   addEngineOptions(cmd);
   program.addCommand(cmd);
+}
+
+/** The prompt speed for the session page: --pp-rate, else the speed measured in the --timings log. */
+async function sessionRate(opts: CheckOptions): Promise<{ ppRate?: number; rateFrom?: string }> {
+  if (opts.ppRate !== undefined || !opts.timings) return { ppRate: opts.ppRate };
+  let text: string;
+  try {
+    text = await fsp.readFile(opts.timings, 'utf8');
+  } catch (err) {
+    throw new KvdiffError(`cannot read timings ${opts.timings}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const tps = explainLogText(text).summary.promptTps;
+  if (!tps) throw new KvdiffError(`${opts.timings} logs no prompt speed ("prompt eval time" lines or response timings)`, 'pass --pp-rate TOKENS_PER_SECOND instead');
+  return { ppRate: tps, rateFrom: opts.timings };
 }
 
 /** The bodies a path stands for: a file, a JSON-lines file, or a folder of .json files in name order. */

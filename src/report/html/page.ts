@@ -243,7 +243,7 @@ function seconds(tokens: number, rate: number): string {
 }
 
 /** `kvdiff check --format html`: a bar per step (reused, re-processed), a summary, and each step's diff on a click. */
-export function htmlSessionPage(steps: SessionStep[], opts: { ppRate?: number } = {}): string {
+export function htmlSessionPage(steps: SessionStep[], opts: { ppRate?: number; rateFrom?: string } = {}): string {
   const max = Math.max(1, ...steps.map((s) => s.report.comparison.tokensB));
   let reused = 0;
   let reprocessed = 0;
@@ -276,7 +276,7 @@ export function htmlSessionPage(steps: SessionStep[], opts: { ppRate?: number } 
     sections.push(`<section class="stepdiff" id="step-${n}" hidden><p class="sub">step ${n} of ${steps.length}: ${escText(r.a.label)} → ${escText(r.b.label)}</p>${diffSection(r, `s${n}`, { window: STEP_WINDOW })}</section>`);
   });
   const rate = opts.ppRate;
-  const time = rate ? `<div>time lost<b>${seconds(lost, rate)}</b><span class="sub">at ${num(rate)} tokens/s (re-processing all: ${seconds(reprocessed, rate)})</span></div>` : '<div>time lost<b>–</b><span class="sub">pass --pp-rate &lt;tokens/s&gt;</span></div>';
+  const time = rate ? `<div>time lost<b>${seconds(lost, rate)}</b><span class="sub">at ${num(Math.round(rate))} tokens/s${opts.rateFrom ? `, as measured in ${escText(opts.rateFrom)}` : ''} (re-processing all: ${seconds(reprocessed, rate)})</span></div>` : '<div>time lost<b>–</b><span class="sub">pass --pp-rate &lt;tokens/s&gt; or --timings &lt;server log&gt;</span></div>';
   const head = breaks
     ? `<h1><span class="bad">${plural(breaks, 'break')}</span> in ${plural(steps.length, 'step')}</h1>`
     : `<h1><span class="ok">ok</span>: ${plural(steps.length, 'step')}, every request reuses all of the one before</h1>`;
