@@ -36,11 +36,20 @@ async function open(browser: Browser, url: string) {
   return { p, problems, requests };
 }
 
+/** The browser's window, seen from code that runs in the page (the tests are type-checked without the DOM library). */
+interface PageWindow {
+  innerHeight: number;
+  innerWidth: number;
+  scrollTo(x: number, y: number): void;
+  __pwned?: unknown;
+}
+
 /** Whether an element is inside the window and inside every scrolling box around it. */
 function inView(p: Page, selector: string): Promise<boolean> {
   return p.$eval(selector, (el) => {
+    const w = globalThis as unknown as PageWindow;
     const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth) return false;
+    if (r.width === 0 || r.bottom < 0 || r.top > w.innerHeight || r.right < 0 || r.left > w.innerWidth) return false;
     for (let box = el.parentElement; box; box = box.parentElement) {
       if (box.scrollHeight <= box.clientHeight) continue;
       const b = box.getBoundingClientRect();
@@ -144,7 +153,7 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
     expect(requests).toEqual([]);
     if (process.env.KVDIFF_SCREENSHOTS) {
       await p.click('.bar[data-step="1"]');
-      await p.evaluate(() => scrollTo(0, 0));
+      await p.evaluate(() => (globalThis as unknown as PageWindow).scrollTo(0, 0));
       await p.screenshot({ path: 'docs/html-session.png' });
     }
     await p.close();
@@ -159,7 +168,7 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
     await p.click('.causes [data-token]');
     expect(problems).toEqual([]);
     expect(requests).toEqual([]);
-    await expect(p.evaluate(() => (window as { __pwned?: unknown }).__pwned)).resolves.toBeUndefined();
+    await expect(p.evaluate(() => (globalThis as unknown as PageWindow).__pwned)).resolves.toBeUndefined();
     await expect(p.$$eval('img,svg,iframe', (e) => e.length)).resolves.toBe(0);
     // the text is shown as text
     await expect(p.textContent('[data-side="b"] .txt')).resolves.toContain('<img src=x onerror=');
