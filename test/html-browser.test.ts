@@ -104,8 +104,12 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
     const { p } = await open(browser, diffUrl);
     const pane = '[data-side="a"] .txt';
     const before = await p.$$eval(`${pane} [data-i]`, (els) => els.length);
-    await p.click(`${pane} .fold`);
+    // by keyboard: the fold is a button
+    await p.focus(`${pane} .fold`);
+    await expect(p.getAttribute(`${pane} .fold`, 'aria-expanded')).resolves.toBe('false');
+    await p.keyboard.press('Enter');
     await expect(p.$(`${pane} .fold`)).resolves.toBeNull();
+    await expect(p.$('[data-side="b"] .txt .fold')).resolves.toBeNull();
     const drawn = await p.$$eval(`${pane} [data-i]`, (els) => els.map((e) => [Number(e.getAttribute('data-i')), e.textContent ?? '']));
     expect(drawn.length).toBeGreaterThan(before);
     expect(drawn.map(([i]) => i)).toEqual(drawn.map((_, i) => i));
@@ -156,6 +160,19 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
       await p.evaluate(() => (globalThis as unknown as PageWindow).scrollTo(0, 0));
       await p.screenshot({ path: 'docs/html-session.png' });
     }
+    await p.close();
+  });
+
+  it('prints: controls hidden, every step of a session drawn', async () => {
+    const { p, problems } = await open(browser, sessionUrl);
+    await p.emulateMedia({ media: 'print' });
+    await p.evaluate(() => (globalThis as unknown as { dispatchEvent(e: Event): void }).dispatchEvent(new Event('beforeprint')));
+    await expect(p.isVisible('#step-4')).resolves.toBe(true);
+    await expect(p.isVisible('.bar')).resolves.toBe(true);
+    await expect(p.isVisible('#step-4 .tools')).resolves.toBe(false);
+    await expect(p.$$eval('#step-4 [data-side="b"] [data-i]', (e) => e.length)).resolves.toBeGreaterThan(0);
+    expect((await p.pdf()).length).toBeGreaterThan(1000);
+    expect(problems).toEqual([]);
     await p.close();
   });
 

@@ -44,7 +44,7 @@ table.steps{border-collapse:collapse;margin:.6rem 0;font-size:13px}table.steps t
 .stepdiff{border-top:3px solid var(--ink);margin-top:1rem}
 footer{color:var(--dim);font-size:12px;margin-top:2rem}
 @media (max-width:800px){.prompts,.json .cols{grid-template-columns:1fr}}
-@media print{button,.tools,.status{display:none!important}.txt,.json pre{max-height:none;overflow:visible}.stepdiff[hidden]{display:block!important}.first{outline:2px solid #000}.bar .p{print-color-adjust:exact;-webkit-print-color-adjust:exact}.bar .r{print-color-adjust:exact;-webkit-print-color-adjust:exact}body{max-width:none}}
+@media print{button:not(.bar),.tools,.status{display:none!important}.txt,.json pre{max-height:none;overflow:visible}.stepdiff[hidden]{display:block!important}.first{outline:2px solid #000}.bar .p{print-color-adjust:exact;-webkit-print-color-adjust:exact}.bar .r{print-color-adjust:exact;-webkit-print-color-adjust:exact}body{max-width:none}}
 `;
 
 /** The script: draws the visible part of each prompt from the embedded data, folds, expands, follows links. */
