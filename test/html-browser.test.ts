@@ -126,6 +126,18 @@ describe.skipIf(!CHROMIUM)(`html pages in headless Chromium${CHROMIUM ? '' : ` (
     await p.close();
   });
 
+  it('later differences are marked: the token where the second cause changes A sits in a marked line', async () => {
+    const { p } = await open(browser, diffUrl);
+    const causes = JSON.parse((await runCli([loop, reload, '--json', ...DATE])).stdout).causes;
+    expect(causes.length).toBe(2);
+    await expect(p.textContent('.diff')).resolves.toContain('after the first difference: 1 more place where the text differs');
+    await expect(p.$eval(`[data-side="a"] [data-i="${causes[1].token}"]`, (e) => e.classList.contains('chg'))).resolves.toBe(true);
+    // and a line both sides still share after the break is not marked
+    const unmarked = await p.$$eval('[data-side="b"] .after:not(.chg)', (e) => e.length);
+    expect(unmarked).toBeGreaterThan(0);
+    await p.close();
+  });
+
   it('a cause link reveals and flashes its token', async () => {
     const { p } = await open(browser, diffUrl);
     const token = await p.getAttribute('.causes [data-token]', 'data-token');

@@ -23,7 +23,7 @@ button{font:inherit;font-size:13px;border:1px solid #888;background:var(--soft);
 .ws{color:#8a8a8a}.same{color:var(--dim);font-style:italic}
 .show-tokens .t1,.txt:hover .t1{background:rgba(0,114,178,.10)}
 .show-tokens .t0,.txt:hover .t0{background:rgba(230,159,0,.10)}
-.after{text-decoration:underline dotted var(--redo)}
+.after{text-decoration:underline dotted var(--redo)}.chg{text-decoration:underline wavy var(--first);background:rgba(204,121,167,.16)}
 .first{outline:2px solid var(--first);background:rgba(213,94,0,.18)!important;scroll-margin:40vh}
 .first::before{content:"\\25B6";color:var(--first);font-weight:700}
 .flash{animation:flash 1.2s 2}@keyframes flash{50%{background:rgba(213,94,0,.35)}}
@@ -91,11 +91,16 @@ function View(root){
   };
   this.drawn=false;
 }
+function overlaps(r,from,to){
+  var lo=0,hi=r.length>>1;
+  while(lo<hi){var mid=(lo+hi)>>1;if(r[2*mid+1]<=from)lo=mid+1;else hi=mid;}
+  return lo<(r.length>>1)&&r[2*lo]<Math.max(to,from+1);
+}
 View.prototype.span=function(side,k){
   var s=this.sides[side],i=k-this.d.tok0;
   var from=s.starts[i],to=i+1<s.starts.length?s.starts[i+1]:s.text.length;
   var el=document.createElement("span");
-  el.className="t"+(k&1)+(k>=this.d.lcp&&this.d.diverges?" after":"");
+  el.className="t"+(k&1)+(k>=this.d.lcp&&this.d.diverges?" after":"")+(k>=this.d.lcp&&overlaps(this.d[side].changed,from,to)?" chg":"");
   el.setAttribute("data-i",k);
   if(k===this.d.lcp&&this.d.diverges){el.className+=" first";el.id="first-"+side+"-"+this.d.id;el.setAttribute("title","first differing token ("+k+")");}
   appendVisible(el,s.text.slice(from,to));

@@ -205,11 +205,17 @@ export function diffSection(r: DiffReport, id: string, opts: { bodies?: { a: Jso
   );
   const redacted = (r as { redacted?: boolean }).redacted ? '<p class="sub"><b>redacted</b>: message text is replaced by placeholders of the same length; token counts and positions are those of the real prompts</p>' : '';
   const data = viewData(r, `${id}-data`, opts.window);
+  const laterNote =
+    !r.comparison.firstDivergence
+      ? ''
+      : data.hunks === null
+        ? '<p class="sub">after the first difference the prompts differ too much to mark each later difference</p>'
+        : `<p class="sub">after the first difference: ${data.hunks <= 1 ? 'no other place differs' : `${plural(data.hunks - 1, 'more place')} where the text differs`} (lines marked with a wavy underline; the dotted underline is what the server re-processes)</p>`;
   return `<div class="diff" data-view="${id}-data"${opts.main ? ' data-main' : ''}>
 ${headline(r)}${redacted}
 ${items.length ? `<h2>Causes</h2><ol class="causes">${items.join('\n')}</ol>` : r.comparison.firstDivergence ? '<p class="sub">no JSON difference was tested as a cause (rendered prompts, or nothing differs in the JSON)</p>' : ''}
 ${ignored.length ? `<details><summary>${plural(ignored.length, 'difference')} that do not change the rendered prompt</summary><ul>${ignored.join('')}</ul></details>` : ''}
-<h2>Rendered prompts</h2>
+<h2>Rendered prompts</h2>${laterNote}
 <div class="tools"><label><input type="checkbox" data-toggle> show token boundaries</label> <a href="#" data-token="${r.comparison.commonPrefix}">go to the first difference</a><span class="status" aria-live="polite"></span></div>
 <div class="prompts">
 <div class="pane" data-side="a"><h3>A: ${escText(r.a.label)} <span class="sub">(${plural(r.comparison.tokensA, 'token')})</span></h3><pre class="txt" tabindex="0"></pre></div>

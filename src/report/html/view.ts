@@ -1,5 +1,10 @@
 import type { DiffReport } from '../../analyze.js';
+import { diffLines } from 'diff';
 import { commonTextPrefix } from '../../compare.js';
+
+/** Bounds on the line diff that marks later differences: past them the tails are shown unmarked. */
+const LATER_DIFF_MAX_EDIT = 4000;
+const LATER_DIFF_TIMEOUT_MS = 500;
 
 /** Characters of the prompt kept before and after the first difference when a page keeps only a window (session steps). */
 export interface ViewWindow {
@@ -14,6 +19,8 @@ interface SideData {
   starts: PackedStarts;
   /** True when the window stops before the end of the prompt. */
   cut: boolean;
+  /** Lines after the first difference that the other side does not have, as [from, to) pairs relative to `base`. */
+  changed: number[];
 }
 
 /** The data block of one diff view. B's text and starts leave out what it shares with A, which the script copies back. */
@@ -28,6 +35,8 @@ export interface ViewData {
   diverges: boolean;
   /** Characters of A's embedded text that B shares. */
   shared: number;
+  /** Places after the first difference where A and B differ (line hunks); null when the diff was too large to run. */
+  hunks: number | null;
   a: SideData;
   b: SideData;
 }
@@ -95,6 +104,7 @@ export function viewData(r: DiffReport, id: string, win?: ViewWindow): ViewData 
   const shared = Math.min(commonTextPrefix(a.rendered, b.rendered), textEndA) - base;
   const startsA = a.starts.slice(tok0, endA);
   const startsB = b.starts.slice(lcp, endB);
+  const later = laterDifferences(a.rendered.slice(base + shared, textEndA), b.rendered.slice(base + shared, startOf(b, endB)), shared);
   return {
     id,
     base,
@@ -102,7 +112,36 @@ export function viewData(r: DiffReport, id: string, win?: ViewWindow): ViewData 
     lcp,
     diverges: r.comparison.firstDivergence !== null,
     shared,
-    a: { label: a.label, text: a.rendered.slice(base, textEndA), starts: pack(startsA, base), cut: endA < a.ids.length },
-    b: { label: b.label, text: b.rendered.slice(base + shared, startOf(b, endB)), starts: pack(startsB, base), cut: endB < b.ids.length },
+    hunks: later?.hunks ?? null,
+    a: { label: a.label, text: a.rendered.slice(base, textEndA), starts: pack(startsA, base), cut: endA < a.ids.length, changed: later?.a ?? [] },
+    b: { label: b.label, text: b.rendered.slice(base + shared, startOf(b, endB)), starts: pack(startsB, base), cut: endB < b.ids.length, changed: later?.b ?? [] },
   };
+}
+
+/**
+ * What differs after the first difference, line by line (jsdiff): the lines only A has and the lines only B has, as
+ * ranges from `offset`. A break in the middle of a session usually leaves the rest the same; this shows whether it does.
+ */
+function laterDifferences(ta: string, tb: string, offset: number): { a: number[]; b: number[]; hunks: number } | null {
+  if (!ta && !tb) return { a: [], b: [], hunks: 0 };
+  const parts = diffLines(ta, tb, { maxEditLength: LATER_DIFF_MAX_EDIT, timeout: LATER_DIFF_TIMEOUT_MS });
+  if (!parts) return null;
+  const out = { a: [] as number[], b: [] as number[], hunks: 0 };
+  let ia = offset;
+  let ib = offset;
+  let inHunk = false;
+  for (const p of parts) {
+    const n = p.value.length;
+    if (p.added) out.b.push(ib, (ib += n));
+    else if (p.removed) out.a.push(ia, (ia += n));
+    else {
+      ia += n;
+      ib += n;
+      inHunk = false;
+      continue;
+    }
+    if (!inHunk) out.hunks++;
+    inHunk = true;
+  }
+  return out;
 }
