@@ -149,3 +149,32 @@ describe('session page numbers', () => {
     expect(none.stderr).toMatch(/logs no prompt speed/);
   });
 });
+
+describe('--redact on other dialects', () => {
+  /** Every line (12 characters or more) of every string in a body but roles, types, model and tool names (kept as structure). */
+  function lines(v: unknown, key = ''): string[] {
+    if (typeof v === 'string') return ['role', 'type', 'model', 'name'].includes(key) ? [] : v.split('\n').map((l) => l.trim()).filter((l) => l.length >= 12);
+    if (Array.isArray(v)) return v.flatMap((x) => lines(x));
+    if (v && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => lines(x, k));
+    return [];
+  }
+  for (const dir of ['claude-code-session', 'codex-session']) {
+    it(`${dir}: no line of the client's text is left in the page or the text report`, async () => {
+      const pair = [`samples/${dir}/a.json`, `samples/${dir}/b.json`];
+      const bodies = pair.map((f) => readFileSync(f, 'utf8'));
+      // a value that is also a key somewhere (a `required` list naming a property) stays visible as that key
+      const keys = new Set(bodies.flatMap((t) => [...t.matchAll(/"((?:[^"\\]|\\.)*)"\s*:/g)].map((m) => JSON.parse(`"${m[1]}"`) as string)));
+      const texts = bodies.flatMap((t) => lines(JSON.parse(t))).filter((t) => !keys.has(t));
+      expect(texts.length).toBeGreaterThan(10);
+      const plain = await runCli([...pair, ...DATE, '--format', 'html']);
+      // the unredacted page shows them (so the check below is not vacuous)
+      expect(texts.filter((t) => plain.stdout.includes(escText(t))).length).toBeGreaterThan(5);
+      for (const format of ['html', 'human']) {
+        const red = await runCli([...pair, ...DATE, '--format', format, '--redact']);
+        expect(red.code).toBe(plain.code);
+        const left = texts.filter((t) => red.stdout.includes(t) || red.stdout.includes(escText(t)) || red.stdout.includes(JSON.stringify(t).slice(1, -1)));
+        expect(left).toEqual([]);
+      }
+    });
+  }
+});
