@@ -55,13 +55,23 @@ var CONTEXT_TOKENS=24,TAIL_TOKENS=1500,MORE_TOKENS=5000;
 var WS={"\\n":"\\u21B5","\\t":"\\u2192","\\r":"\\u240D"};
 function glyph(c){return WS[c]||"\\u237D";}
 var ODD=/[\\n\\t\\r\\v\\f\\u00a0\\u2000-\\u200b\\u2028\\u2029\\u3000\\ufeff]/;
+function wsSpan(el,glyphs,orig){var w=document.createElement("span");w.className="ws";w.textContent=glyphs;w.setAttribute("data-c",orig);el.appendChild(w);}
 function appendVisible(el,s){
   var from=0;
   for(var i=0;i<s.length;i++){
     var c=s.charAt(i);
+    if(c===" "){
+      // spaces at the end of a line are shown as middle dots (a trimmed line is then visible)
+      var j=i;while(j<s.length&&s.charAt(j)===" ")j++;
+      if(j<s.length&&(s.charAt(j)==="\\n"||s.charAt(j)==="\\r")){
+        if(i>from)el.appendChild(document.createTextNode(s.slice(from,i)));
+        wsSpan(el,new Array(j-i+1).join("\\u00B7"),s.slice(i,j));from=j;
+      }
+      i=j-1;continue;
+    }
     if(!ODD.test(c))continue;
     if(i>from)el.appendChild(document.createTextNode(s.slice(from,i)));
-    var w=document.createElement("span");w.className="ws";w.textContent=glyph(c);el.appendChild(w);
+    wsSpan(el,glyph(c),c==="\\n"?"":c);
     if(c==="\\n")el.appendChild(document.createTextNode("\\n"));
     from=i+1;
   }
