@@ -2,7 +2,7 @@
 // open it (navigation until the first-difference marker is drawn and scrolled to). Build first (`npx tsc -p .`), then
 // `node bench/html.js [tokens]`. Open time is printed against a baseline opened in the same browser: a bare page with
 // B's rendered prompt in one <pre> (what any viewer of the prompt must at least load). Needs Debian's chromium (or
-// KVDIFF_CHROMIUM); without it, only the size is measured.
+// KVDIFF_CHROMIUM); without it, only the size is measured. Also: the cost of --redact against the analysis itself.
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { nodeFs } from '../dist/cli/node-fs.js';
 import { bodyFromObject } from '../dist/payload/body.js';
 import { htmlDiffPage } from '../dist/report/html/page.js';
 import { escText } from '../dist/report/html/escape.js';
+import { redactReport } from '../dist/report/redact.js';
 
 const TARGET = Number(process.argv[2] ?? 100_000);
 /** The issue's budget: small enough to attach to an issue, quick enough to open. */
@@ -64,7 +65,9 @@ let [a, b] = pair(turns);
 const probe = engine.process(b, 'B').tokens.ids.length;
 turns = Math.round((turns * TARGET) / probe);
 [a, b] = pair(turns);
+const ta = performance.now();
 const report = analyze(engine, a, b);
+const analyzeMs = performance.now() - ta;
 const t0 = performance.now();
 const page = htmlDiffPage(report, { a: a.root, b: b.root });
 const buildMs = performance.now() - t0;
@@ -74,9 +77,14 @@ writeFileSync(file, page);
 const base = join(dir, 'baseline.html');
 writeFileSync(base, `<!doctype html><meta charset="utf-8"><title>baseline</title><pre>${escText(report.b.rendered)}</pre>`);
 const bytes = statSync(file).size;
+const tr = performance.now();
+redactReport(report, a, b);
+const redactMs = performance.now() - tr;
 const cmp = report.comparison;
 console.log(`pair: ${turns} tool turns, ${cmp.tokensA.toLocaleString('en-US')} → ${cmp.tokensB.toLocaleString('en-US')} tokens, break at token ${cmp.firstDivergence?.token.toLocaleString('en-US')}`);
 console.log(`page: ${(bytes / 1024 / 1024).toFixed(2)} MB (${bytes.toLocaleString('en-US')} bytes; budget ${MAX_BYTES / 1024 / 1024} MB: ${bytes < MAX_BYTES ? 'within' : 'OVER'}), built in ${buildMs.toFixed(0)} ms; baseline page ${(statSync(base).size / 1024 / 1024).toFixed(2)} MB`);
+
+console.log(`--redact: ${redactMs.toFixed(0)} ms = ${(redactMs / analyzeMs).toFixed(2)} × the analysis it redacts (${analyzeMs.toFixed(0)} ms)`);
 
 const chromium = [process.env.KVDIFF_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
 try {

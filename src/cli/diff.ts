@@ -81,7 +81,10 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
         const textOnly = bodyA.api === 'prompt' || bodyB.api === 'prompt';
         const node = (n: typeof bodyA.root) => (opts.redact ? redactNode(n) : n);
         text = htmlDiffPage(report, textOnly ? undefined : { a: node(bodyA.root), b: node(bodyB.root) });
-      } else text = humanReport(report, ctx.colors({ json: false, color: opts.out ? false : opts.color }));
+      } else {
+        text = humanReport(report, ctx.colors({ json: false, color: opts.out ? false : opts.color }));
+        if (opts.redact) text += 'note: --redact: message text is replaced by placeholders of the same length; the numbers are those of the real prompts\n';
+      }
       await writeReport(ctx, text, opts.out);
       ctx.exitCode = analysed.reusesAll ? 0 : 1;
     });

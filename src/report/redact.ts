@@ -15,6 +15,8 @@ import type { JsonPath } from '../payload/path.js';
 const KEEP_KEYS = new Set(['role', 'type', 'model']);
 /** Shortest line of a redacted string that is masked on its own (shorter ones only as part of the whole string). */
 const MIN_LINE = 3;
+/** Characters a needle is bucketed by when the rendered text is scanned. */
+const KEY_CHARS = 6;
 
 /** The placeholder for one string: same UTF-16 length, same whitespace. */
 export function maskText(s: string): string {
@@ -88,8 +90,25 @@ export function maskOccurrences(text: string, found: string[]): string {
 /** `maskOccurrences`, with which UTF-16 units were masked (1) or kept (0). */
 function maskWithSpans(text: string, found: string[]): { text: string; mask: Uint8Array } {
   const mask = new Uint8Array(text.length);
+  // one pass over the text with the needles bucketed by their first KEY_CHARS characters, not one scan per needle
+  const buckets = new Map<string, string[]>();
   for (const n of found) {
-    for (let at = text.indexOf(n); at !== -1; at = text.indexOf(n, at + 1)) mask.fill(1, at, at + n.length);
+    if (n.length < KEY_CHARS) {
+      for (let at = text.indexOf(n); at !== -1; at = text.indexOf(n, at + 1)) mask.fill(1, at, at + n.length);
+      continue;
+    }
+    const k = n.slice(0, KEY_CHARS);
+    const b = buckets.get(k);
+    if (b) b.push(n);
+    else buckets.set(k, [n]);
+  }
+  for (const b of buckets.values()) b.sort((x, y) => y.length - x.length);
+  for (let i = 0; i + KEY_CHARS <= text.length; i++) {
+    const b = buckets.get(text.substr(i, KEY_CHARS));
+    if (!b) continue;
+    // longest first: a shorter needle matching here is inside the longer one
+    const n = b.find((x) => text.startsWith(x, i));
+    if (n) mask.fill(1, i, i + n.length);
   }
   let out = '';
   for (let i = 0; i < text.length; ) {
@@ -113,8 +132,7 @@ export function redactReport(r: DiffReport, a: RequestBody, b: RequestBody): Dif
   const found = new Set<string>();
   redactNode(a.root, [], found);
   redactNode(b.root, [], found);
-  // longest first does not matter for a mask, but it keeps the scan short when one needle contains another
-  const list = needles(found).sort((x, y) => y.length - x.length);
+  const list = needles(found);
   const pseudo = new Map<number, number>();
   const pieces = new Map<number, string>();
   const side = (s: DiffReport['a']) => {
