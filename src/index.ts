@@ -71,3 +71,5 @@ export { convert as convertBody, readClientBody } from './dialect/index.js';
 export type { CacheConfig } from './cache.js';
 export { explainLogText, explainLines, LogParser } from './logs/index.js';
 export type { ExplainedRequest, LogSummary, VerdictCode } from './logs/index.js';
+export { htmlDiffPage, htmlSessionPage, type SessionStep } from './report/html/page.js';
+export { redactReport, redactBody } from './report/redact.js';

@@ -7,8 +7,11 @@ import { readResponse } from '../payload/response.js';
 import { KvdiffError } from '../errors.js';
 import { githubReport } from '../report/github.js';
 import { humanReport } from '../report/human.js';
-import { jsonReport } from '../report/json.js';
+import { jsonReport, toJsonReport } from '../report/json.js';
+import { htmlDiffPage } from '../report/html/page.js';
+import { redactNode, redactReport } from '../report/redact.js';
 import type { CliContext } from './context.js';
+import { writeReport } from './output.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
 /**
@@ -40,8 +43,10 @@ interface DiffCommandOptions extends EngineCliOptions {
   log?: string;
   response?: string;
   json?: boolean;
-  format: 'human' | 'json' | 'github';
+  format: 'human' | 'json' | 'github' | 'html';
   color?: boolean;
+  out?: string;
+  redact?: boolean;
 }
 
 /** `kvdiff A.json B.json`: the default command. */
@@ -51,7 +56,9 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
     .argument('<a>', 'the earlier request body (file, or - for stdin)')
     .argument('<b>', 'the later request body (file, or - for stdin)')
     .option('--json', 'print the JSON report (same as --format json)')
-    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github']).default('human'))
+    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github', 'html']).default('human'))
+    .option('--out <file>', 'write the report to this file (atomically) instead of stdout')
+    .option('--redact', 'replace message text by placeholders of the same length (structure, token counts and the break position stay), to share a report')
     .option('--no-color', 'plain text even on a terminal')
     .option('--response <file>', "A's chat-completion response: its generated tokens are in the slot too")
     .option('--log <file>', "a llama-server log of B's request: show the n_past it logged beside the prediction")
@@ -65,12 +72,24 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
       const response = opts.response ? readResponse(await readText(opts.response, 'response'), opts.response) : undefined;
-      const report = await analyzeAhead(engine, await readBodyArg(a, ctx, opts.api), await readBodyArg(b, ctx, opts.api), { response });
-      if (opts.log) report.logged = await loggedReuse(opts.log, report.comparison.nPast);
-      if (format === 'json') ctx.stdout(jsonReport(report));
-      else if (format === 'github') ctx.stdout(githubReport(report));
-      else ctx.stdout(humanReport(report, ctx.colors({ json: false, color: opts.color })));
-      ctx.exitCode = report.reusesAll ? 0 : 1;
+      const bodyA = await readBodyArg(a, ctx, opts.api);
+      const bodyB = await readBodyArg(b, ctx, opts.api);
+      const analysed = await analyzeAhead(engine, bodyA, bodyB, { response });
+      if (opts.log) analysed.logged = await loggedReuse(opts.log, analysed.comparison.nPast);
+      const report = opts.redact ? redactReport(analysed, bodyA, bodyB) : analysed;
+      let text: string;
+      if (format === 'json') text = opts.redact ? `${JSON.stringify({ ...toJsonReport(report), redacted: true }, null, 2)}\n` : jsonReport(report);
+      else if (format === 'github') text = githubReport(report);
+      else if (format === 'html') {
+        const textOnly = bodyA.api === 'prompt' || bodyB.api === 'prompt';
+        const node = (n: typeof bodyA.root) => (opts.redact ? redactNode(n) : n);
+        text = htmlDiffPage(report, textOnly ? undefined : { a: node(bodyA.root), b: node(bodyB.root) });
+      } else {
+        text = humanReport(report, ctx.colors({ json: false, color: opts.out ? false : opts.color }));
+        if (opts.redact) text += 'note: --redact: message text is replaced by placeholders of the same length; the numbers are those of the real prompts\n';
+      }
+      await writeReport(ctx, text, opts.out);
+      ctx.exitCode = analysed.reusesAll ? 0 : 1;
     });
   addEngineOptions(cmd);
   program.addCommand(cmd, { isDefault: true });

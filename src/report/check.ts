@@ -30,10 +30,11 @@ export function humanCheckReport({ steps, breaks }: CheckResult, c: ChalkInstanc
 }
 
 /** The `kvdiff check --json` contract (schemaVersion 1). */
-export function jsonCheckReport({ steps, breaks }: CheckResult): string {
+export function jsonCheckReport({ steps, breaks }: CheckResult, redacted?: boolean): string {
   return `${JSON.stringify(
     {
       schemaVersion: 1,
+      ...(redacted ? { redacted: true } : {}),
       breaks,
       steps: steps.map(({ report: r, ok }) => ({
         a: r.a.label,

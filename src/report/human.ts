@@ -139,7 +139,8 @@ function tokenContext(r: DiffReport, c: ChalkInstance): string[] {
   const side = (ids: number[]) => {
     const parts: string[] = [];
     for (let i = from; i < Math.min(ids.length, t + CONTEXT_TOKENS + 1); i++) {
-      const text = `${ids[i]} ${safeText(quotePiece(r.piece(ids[i])))}`;
+      // --redact replaces ids that would decode to message text by negative stand-ins
+      const text = `${ids[i] < 0 ? 'redacted' : ids[i]} ${safeText(quotePiece(r.piece(ids[i])))}`;
       parts.push(i === t ? c.bold.underline(`[${i}] ${text}`) : text);
     }
     if (t >= ids.length) parts.push(c.dim('(end of prompt)'));
