@@ -7,8 +7,9 @@
  * bounded by a deadline per case; memory by the heap check after each property.
  *
  * Size: KVDIFF_FUZZ_RUNS cases per kind (default 60 in `npm test`; `npm run fuzz` runs 10,000 per kind).
- * KVDIFF_FUZZ_SEED replays a failure. Not covered here: other dialects (Anthropic, Responses) are converted in
- * src/dialect/ on another branch; logs are fuzzed in the logs tests; HAR and the recording proxy do not exist yet.
+ * KVDIFF_FUZZ_SEED replays a failure. Also: Anthropic /v1/messages and OpenAI /v1/responses bodies through the
+ * dialect stage, pasted logs through the log parser, explainer and both log reports, and the recording proxy's
+ * request parsing (route, session key, conversation, streaming flag, counters of a response body or stream).
  */
 import fc from 'fast-check';
 import { Chalk } from 'chalk';
@@ -21,6 +22,11 @@ import { ggufModelFromMetadata } from '../src/model/gguf/model.js';
 import { parseGgufBytes } from '../src/model/gguf/header.js';
 import type { ModelInfo } from '../src/model/types.js';
 import { decodeUtf8, readBody } from '../src/payload/body.js';
+import { readClientBody } from '../src/dialect/index.js';
+import { explainLines, humanReport as logsHuman, jsonReport as logsJson } from '../src/logs/index.js';
+import { clientSessionKey, conversationOf, generationDialect, isStreamed } from '../src/node/record/routes.js';
+import { countersFromBody } from '../src/node/record/counters.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { githubReport } from '../src/report/github.js';
 import { humanReport } from '../src/report/human.js';
 import { PromptTokenizer } from '../src/tokenize/prompt.js';
@@ -294,6 +300,109 @@ describe(`fuzz: ${RUNS} cases per input kind`, () => {
         const b = readBody(JSON.stringify({ messages: [{ role: 'system', content: y }, { role: 'user', content: 'q' }] }), `b${label}`);
         const report = contract('output strings', () => analyze(tiny(), a, b));
         if (report) expectSafeOutput(report);
+      }),
+      assertOpts(),
+    );
+  }, testTimeout());
+
+  it('/v1/messages and /v1/responses bodies: converted and analysed, or one KvdiffError (the server refuses it)', async () => {
+    const block = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ type: fc.constant('text'), text }) },
+      { weight: 2, arbitrary: fc.record({ type: fc.constant('thinking'), thinking: text, signature: text }, { requiredKeys: ['type'] }) },
+      { weight: 3, arbitrary: fc.record({ type: fc.constant('tool_use'), id: text, name: text, input: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: ['type'] }) },
+      { weight: 3, arbitrary: fc.record({ type: fc.constant('tool_result'), tool_use_id: text, content: fc.oneof(text, fc.array(fc.record({ type: fc.constant('text'), text }), { maxLength: 2 })), is_error: fc.boolean() }, { requiredKeys: ['type'] }) },
+      { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('redacted_thinking', 'image', 'document', 'server_tool_use'), data: text }) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+    );
+    const anthropicMessage = fc.record({ role: fc.oneof({ weight: 20, arbitrary: fc.constantFrom('user', 'assistant') }, text), content: fc.oneof(text, fc.array(block, { maxLength: 3 }), fc.jsonValue({ maxDepth: 1 })) });
+    const messagesBody = fc.record(
+      {
+        model: fc.constant('claude'),
+        max_tokens: fc.oneof(fc.nat(), fc.jsonValue({ maxDepth: 0 })),
+        system: fc.oneof(text, fc.array(fc.record({ type: fc.constant('text'), text, cache_control: fc.constant({ type: 'ephemeral' }) }, { requiredKeys: ['type', 'text'] }), { maxLength: 2 }), fc.jsonValue({ maxDepth: 1 })),
+        messages: fc.array(anthropicMessage, { minLength: 1, maxLength: 4 }),
+        tools: fc.array(fc.oneof({ weight: 5, arbitrary: fc.record({ name: text, description: text, input_schema: fc.jsonValue({ maxDepth: 2 }) }) }, fc.jsonValue({ maxDepth: 1 })), { maxLength: 2 }),
+        thinking: fc.oneof(fc.record({ type: fc.constantFrom('enabled', 'disabled'), budget_tokens: fc.nat() }), fc.jsonValue({ maxDepth: 1 })),
+      },
+      { requiredKeys: ['messages'], noNullPrototype: true },
+    );
+    const item = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ type: fc.constant('message'), role: fc.constantFrom('user', 'assistant', 'system', 'developer'), content: fc.oneof(text, fc.array(fc.record({ type: fc.constantFrom('input_text', 'output_text'), text }), { maxLength: 2 })) }, { requiredKeys: ['role'] }) },
+      { weight: 3, arbitrary: fc.record({ type: fc.constant('function_call'), call_id: text, name: text, arguments: fc.oneof(text, fc.constant('{"a": 1}')) }, { requiredKeys: ['type'] }) },
+      { weight: 3, arbitrary: fc.record({ type: fc.constant('function_call_output'), call_id: text, output: text }, { requiredKeys: ['type'] }) },
+      { weight: 2, arbitrary: fc.record({ type: fc.constant('reasoning'), summary: fc.array(fc.record({ type: fc.constant('summary_text'), text }), { maxLength: 2 }), content: fc.array(fc.record({ type: fc.constant('reasoning_text'), text }), { maxLength: 2 }), encrypted_content: text }, { requiredKeys: ['type'] }) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+    );
+    const responsesBody = fc.record(
+      {
+        model: fc.constant('gpt'),
+        instructions: fc.oneof(text, fc.jsonValue({ maxDepth: 1 })),
+        input: fc.oneof({ weight: 10, arbitrary: fc.array(item, { minLength: 1, maxLength: 4 }) }, text),
+        tools: fc.array(fc.oneof({ weight: 5, arbitrary: fc.record({ type: fc.constant('function'), name: text, parameters: fc.jsonValue({ maxDepth: 2 }) }) }, fc.jsonValue({ maxDepth: 1 })), { maxLength: 2 }),
+        reasoning: fc.oneof(fc.record({ effort: fc.constantFrom('low', 'medium', 'high'), summary: fc.constant('auto') }), fc.jsonValue({ maxDepth: 1 })),
+        previous_response_id: text,
+      },
+      { requiredKeys: ['input'], noNullPrototype: true },
+    );
+    const dialectPair = fc.oneof(
+      messagesBody.chain((a) => fc.tuple(fc.constant(a), fc.oneof(fc.constant(a), anthropicMessage.map((m) => ({ ...a, messages: [...a.messages, m] })), messagesBody))),
+      responsesBody.chain((a) => fc.tuple(fc.constant(a), fc.oneof(fc.constant(a), item.map((i) => ({ ...a, input: Array.isArray(a.input) ? [...a.input, i] : [i] })), responsesBody))),
+    );
+    await fc.assert(
+      fc.asyncProperty(dialectPair, async ([a, b]) => {
+        const report = contract('dialect bodies', () => analyze(tiny(), readClientBody(JSON.stringify(a), 'a.json'), readClientBody(JSON.stringify(b), 'b\u001b[2J.json')));
+        if (report) expectSafeOutput(report);
+      }),
+      assertOpts(),
+    );
+  }, testTimeout());
+
+  it('pasted logs: every line is read or passed over, and both log reports hold no control character from the log', async () => {
+    // real pasted lines (the corpus) as seeds, mutated: numbers changed, hostile text inserted, lines cut and shuffled
+    const corpus = ['logs-corpus', 'logs-heldout', 'logs-heldout-2'].flatMap((d) => {
+      const dir = new URL(`./${d}/`, import.meta.url);
+      try {
+        return readdirSync(dir).filter((n) => n.endsWith('.log')).flatMap((n) => readFileSync(new URL(n, dir), 'utf8').split(/\r?\n/));
+      } catch {
+        return [];
+      }
+    });
+    expect(corpus.length).toBeGreaterThan(100);
+    const line = fc.oneof(
+      { weight: 10, arbitrary: fc.constantFrom(...corpus) },
+      { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...corpus), fc.integer({ min: -5, max: 10_000_000 })).map(([l, n]) => l.replace(/\d+/g, (d) => (d.length > 1 ? String(n) : d))) },
+      { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...corpus), fc.nat(200), text).map(([l, at, t]) => l.slice(0, at) + t + l.slice(at)) },
+      { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...corpus), fc.nat(200)).map(([l, at]) => l.slice(0, at)) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 120 }) },
+    );
+    await fc.assert(
+      fc.property(fc.array(line, { maxLength: 40 }), (lines) => {
+        const { requests, summary } = contract('logs', () => explainLines(lines))!;
+        const human = logsHuman(requests, summary, plain);
+        const bad = CONTROL.exec(human);
+        expect(bad, bad ? `control character U+${bad[0].charCodeAt(0).toString(16)} in:\n${human}` : '').toBeNull();
+        JSON.parse(logsJson(requests, summary));
+      }),
+      assertOpts(),
+    );
+  }, testTimeout());
+
+  it("the recording proxy's request parsing: any method, path, body or response never throws", async () => {
+    const paths = ['/v1/chat/completions', '/chat/completions', '/v1/messages', '/v1/responses', '/completion', '/v1/completions', '/health', '/v1/models'];
+    const url = fc.oneof(fc.constantFrom(...paths), fc.constantFrom('constructor', '/__proto__', 'toString', 'hasOwnProperty'), fc.tuple(fc.constantFrom(...paths), fc.string({ maxLength: 20 })).map(([p, q]) => `${p}?${q}`), fc.string({ maxLength: 40 }));
+    const anyBody = fc.oneof(fc.jsonValue({ maxDepth: 3 }), body, fc.constant(undefined));
+    const sse = fc.array(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => `data: ${JSON.stringify(v)}\n\n`), fc.constant('data: [DONE]\n\n'), fc.string({ maxLength: 30 })), { maxLength: 5 }).map((a) => a.join(''));
+    await fc.assert(
+      fc.property(fc.oneof({ weight: 4, arbitrary: fc.constant('POST') }, fc.constantFrom('GET', 'PUT', 'OPTIONS', undefined)), url, anyBody, fc.oneof(sse, fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), fc.string({ unit: 'binary', maxLength: 80 })), (method, u, b, response) => {
+        const dialect = generationDialect(method, u);
+        expect([null, 'chat', 'anthropic', 'responses', 'completion']).toContain(dialect);
+        if (dialect) {
+          clientSessionKey(dialect, b);
+          conversationOf(dialect, b);
+        }
+        isStreamed(b);
+        countersFromBody(response);
+        count('proxy parsing', dialect ? `route ${dialect}` : 'other route');
       }),
       assertOpts(),
     );

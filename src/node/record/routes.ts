@@ -22,7 +22,8 @@ export function generationDialect(method: string | undefined, url: string | unde
   if (method !== 'POST' || !url) return null;
   const q = url.indexOf('?');
   const path = (q < 0 ? url : url.slice(0, q)).replace(/\/+$/, '');
-  return GENERATION_ROUTES[path] ?? null;
+  // own keys only: a request for `/constructor` or `toString` is not a generation route (the fuzzer found both)
+  return Object.hasOwn(GENERATION_ROUTES, path) ? GENERATION_ROUTES[path] : null;
 }
 
 /** The header a client sets to name its session explicitly. */
