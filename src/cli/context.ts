@@ -9,6 +9,8 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   /** Whether stdout is a terminal (decides colour). */
   isTTY: boolean;
+  /** Whether stderr is a terminal (decides progress lines). */
+  stderrIsTTY?: boolean;
   /** Builds the chalk instance for a command, given whether --json / --no-color were asked for. */
   colors(opts: { json?: boolean; color?: boolean }): ChalkInstance;
   /** Exit code set by the command (0 by default). */
