@@ -62,7 +62,7 @@ export async function resolveSessions(paths: string[], api?: Api): Promise<Sessi
       out.push({ name: p, dir: dirname(p), inherited: [], error: fsError(err, p, ''), load: async () => [] });
       continue;
     }
-    if (!isDir && CAPTURE.test(basename(p)) && basename(dirname(resolve(p))) !== RESPONSES_DIR) {
+    if (!isDir && (CAPTURE.test(basename(p)) || basename(p) === EXPECTATIONS_FILE) && basename(dirname(resolve(p))) !== RESPONSES_DIR) {
       flush();
       const folder = dirname(p);
       if (!seen.has(resolve(folder))) {
