@@ -166,8 +166,11 @@ function isIterable(x: unknown): x is Iterable<string> {
 function processOnce(p: Processor, sequence: ReadonlySet<RequestBody>): Processor & { forget(body: RequestBody): void } {
   const done = new Map<RequestBody, Processed>();
   const process = (body: RequestBody, side: string): Processed => {
-    // the what-if variants attribution builds are processed once each anyway: only the sequence's own are kept
-    if (!sequence.has(body)) return p.process(body, side);
+    if (!sequence.has(body)) {
+      // a what-if variant: on a pure growth step, A with B's appended messages is B itself, already processed
+      for (const [known, r] of done) if (known.api === body.api && sameTree(known.root, body.root)) return r;
+      return p.process(body, side);
+    }
     let r = done.get(body);
     if (!r) {
       r = p.process(body, side);
@@ -184,6 +187,28 @@ function processOnce(p: Processor, sequence: ReadonlySet<RequestBody>): Processo
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   }) as Processor & { forget(body: RequestBody): void };
+}
+
+/** Whether two ordered trees are the same document (key order and number text included). */
+function sameTree(x: JsonNode, y: JsonNode): boolean {
+  if (x === y) return true;
+  if (x.type !== y.type) return false;
+  switch (x.type) {
+    case 'object': {
+      const ye = (y as typeof x).entries;
+      return x.entries.length === ye.length && x.entries.every((e, i) => e.key === ye[i].key && sameTree(e.value, ye[i].value));
+    }
+    case 'array': {
+      const yi = (y as typeof x).items;
+      return x.items.length === yi.length && x.items.every((v, i) => sameTree(v, yi[i]));
+    }
+    case 'number':
+      return x.raw === (y as typeof x).raw;
+    case 'null':
+      return true;
+    default:
+      return x.value === (y as typeof x).value;
+  }
 }
 
 export type { Finding };
