@@ -13,7 +13,7 @@ import type { RequestBody } from './payload/body.js';
 import { readClientBody, type Api } from './dialect/index.js';
 import { toJsonReport } from './report/json.js';
 import { checkSequence, type SessionExpectations } from './check.js';
-import { sessionJson } from './report/check.js';
+import { resultJson } from './report/check.js';
 
 export interface DiffOptions extends ModelOptions {
   backend?: Backend;
@@ -63,7 +63,7 @@ export interface CheckSessionOptions extends DiffOptions {
   labels?: string[];
 }
 
-export type JsonCheckSession = ReturnType<typeof sessionJson>;
+export type JsonCheckSession = ReturnType<typeof resultJson>;
 
 /**
  * `kvdiff check` on requests in memory: `(await checkSession(requests)).ok` is true when every request reuses all
@@ -73,7 +73,7 @@ export async function checkSession(requests: readonly BodyInput[], opts: CheckSe
   const bodies = requests.map((r, i) => toBody(r, opts.labels?.[i] ?? `request ${i + 1}`, opts.api));
   const { engine } = await createDiffer(opts);
   const result = await checkSequence(engine, bodies, { allow: opts.allow ?? [], ...(opts.expectations ? { expectations: opts.expectations } : {}) });
-  return sessionJson({ name: opts.name ?? 'session', result });
+  return resultJson(opts.name ?? 'session', result);
 }
 
 /** A body in any dialect llama-server accepts (detected by shape unless `api` says). */

@@ -120,7 +120,12 @@ function stepJson(s: CheckStep, session: string) {
 /** The JSON form of one session. */
 export function sessionJson(s: SessionOutcome) {
   if (s.error) return { name: s.name, ok: false, error: s.error };
-  const r = s.result!;
+  return resultJson(s.name, s.result!, s.expectationsFrom);
+}
+
+/** The JSON form of one checked session (what the library's `checkSession` returns). */
+export function resultJson(name: string, r: CheckResult, expectationsFrom?: string[]) {
+  const s = { name, expectationsFrom };
   return {
     name: s.name,
     ok: r.ok,
