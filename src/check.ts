@@ -44,6 +44,8 @@ export interface CheckStep {
   ok: boolean;
   /** The declaration that applied to this step, and the key it was found under. */
   expectation?: StepExpectation & { key: string };
+  /** What the server reported reusing when the session was recorded (`timings.cache_n`), when known. */
+  logged?: number;
 }
 
 /** Session-level findings: data, worded by the reporters. */
@@ -57,7 +59,7 @@ export interface CheckResult {
   /** Steps that are not ok. */
   breaks: number;
   /** The first request (step 1): what it costs from a cold cache. */
-  first: { label: string; tokens: number };
+  first: { label: string; tokens: number; logged?: number };
   /** Tokens of requests 2..n and how many of them the server reuses. */
   reuse: { reused: number; tokens: number; ratio: number };
   problems: CheckProblem[];
@@ -69,6 +71,8 @@ export interface CheckOptions {
   /** Finding codes that do not fail the check (`--allow`). */
   allow?: Iterable<FindingCode | string>;
   expectations?: SessionExpectations;
+  /** Per request, the reuse the server reported when it was recorded (`kvdiff record`'s responses/): shown beside the prediction. */
+  logged?: readonly (number | null | undefined)[];
   /** Called after each step (progress for a long session). */
   onStep?(done: number, total: number): void;
 }
@@ -97,7 +101,8 @@ export async function checkSequence(processor: Processor, bodies: readonly Reque
     reused += r.comparison.nPast;
     tokens += r.comparison.tokensB;
     const expectation = declared.byStep.get(i + 1);
-    steps.push({ step: i + 1, report: summary(r), ...judge(r, allowed, expectation), ...(expectation ? { expectation } : {}) });
+    const logged = o.logged?.[i];
+    steps.push({ step: i + 1, report: summary(r), ...judge(r, allowed, expectation), ...(expectation ? { expectation } : {}), ...(typeof logged === 'number' ? { logged } : {}) });
     o.onStep?.(i, bodies.length - 1);
   }
   const problems: CheckProblem[] = declared.unknown.map((key) => ({ code: 'UNKNOWN_STEP' as const, key, steps: bodies.length }));
@@ -107,7 +112,7 @@ export async function checkSequence(processor: Processor, bodies: readonly Reque
   const ratio = tokens ? reused / tokens : 1;
   if (exp.minReuse !== undefined && ratio < exp.minReuse) problems.push({ code: 'REUSE_BELOW_MINIMUM', ratio, min: exp.minReuse });
   const breaks = steps.filter((s) => !s.ok).length;
-  return { steps, breaks, first: { label: bodies[0].label, tokens: firstTokens }, reuse: { reused, tokens, ratio }, problems, ok: breaks === 0 && problems.length === 0 };
+  return { steps, breaks, first: { label: bodies[0].label, tokens: firstTokens, ...(typeof o.logged?.[0] === 'number' ? { logged: o.logged[0] } : {}) }, reuse: { reused, tokens, ratio }, problems, ok: breaks === 0 && problems.length === 0 };
 }
 
 function judge(r: DiffReport, allowed: Set<string>, e: StepExpectation | undefined): { status: StepStatus; ok: boolean } {

@@ -52,16 +52,28 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff check on the recorded agent session (${HAV
     expect(reuse).toEqual(steps.map((st) => st.cache_n));
     expect(session.first.tokens).toBe((steps[0] as unknown as { n_tokens: number }).n_tokens);
     expect(j.ok).toBe(true);
+    // what kvdiff record saved beside each request (responses/000N.json) is read and shown beside the prediction
+    expect([session.first.logged, ...session.steps.map((st: { logged: number }) => st.logged)]).toEqual(steps.map((st) => st.cache_n));
+  });
+
+  it('a recorded reuse that differs from the prediction is noted, not failed', async () => {
+    const s = writeSession('logged-differs');
+    writeFileSync(join(s, 'responses', '0003.json'), JSON.stringify({ timings: { cache_n: 7, prompt_n: 560 } }));
+    const r = await runCli(['check', s]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/step\s+tokens\s+reused\s+%\s+logged\s+first cause/);
+    expect(r.stdout).toMatch(/= note: step 3: the recording logged 7 tokens reused, kvdiff predicts 511/);
   });
 
   it('the text report has the per-session table: step, tokens, reused, %, first cause', async () => {
     const r = await runCli(['check', writeSession('table')]);
     expect(r.code).toBe(0);
-    const rows = r.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l)).map((l) => l.trim().split(/\s+/).slice(0, 3));
+    const rows = r.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l)).map((l) => l.trim().split(/\s+/).slice(0, 5));
     expect(rows.map((x) => Number(x[0]))).toEqual([1, 2, 3, 4]);
     expect(rows.map((x) => Number(x[2].replace(/,/g, '')))).toEqual(steps.map((st) => st.n_past_logged));
     expect(rows.map((x) => Number(x[1].replace(/,/g, '')))).toEqual(steps.map((st) => (st as unknown as { n_tokens: number }).n_tokens));
-    expect(r.stdout).toMatch(/step\s+tokens\s+reused\s+%\s+first cause/);
+    expect(rows.map((x) => Number(x[4].replace(/,/g, '')))).toEqual(steps.map((st) => st.cache_n));
+    expect(r.stdout).toMatch(/step\s+tokens\s+reused\s+%\s+logged\s+first cause/);
   });
 
   it('one trimmed assistant answer fails the check and names its step and JSON path in every format', async () => {

@@ -7,6 +7,7 @@ import { readClientBody, type Api } from '../dialect/index.js';
 import { fsError, readBounded } from '../node/read.js';
 import { generationDialect } from '../node/record/routes.js';
 import { RESPONSES_DIR } from '../node/record/store.js';
+import { countersOf } from '../node/record/counters.js';
 import { mergeConfigs, parseExpectations, type ExpectationsFile, type SessionConfig } from '../expectations.js';
 
 /** The expectations file beside recorded requests (never read as a request). */
@@ -21,6 +22,8 @@ export interface RequestSource {
   line?: number;
   /** Whether the file holds this one body (so a JSON path can be found in it by line). */
   whole: boolean;
+  /** The reuse the server reported for it, from `kvdiff record`'s responses/ file beside it. */
+  logged?: number | null;
 }
 
 /** One session to check: read on demand, so a long run holds one session's bodies at a time. */
@@ -138,9 +141,23 @@ async function readFiles(files: string[], sources: Map<string, RequestSource>, a
   for (const f of files) {
     const text = decodeUtf8(await readBounded(f, MAX_BODY_BYTES, ''), f);
     bodies.push(readClientBody(text, f, api));
-    sources.set(f, { file: f, whole: true });
+    sources.set(f, { file: f, whole: true, logged: await recordedReuse(f) });
   }
   return bodies;
+}
+
+/** Largest recorded response file read for its counters. */
+const MAX_RESPONSE_FILE_BYTES = 64 * 1024 * 1024;
+
+/** What `kvdiff record` saved about the server's answer to this request (responses/0003.json): the reuse it reported. */
+async function recordedReuse(request: string): Promise<number | null> {
+  const meta = join(dirname(request), RESPONSES_DIR, basename(request));
+  try {
+    const root = JSON.parse(decodeUtf8(await readBounded(meta, MAX_RESPONSE_FILE_BYTES, ''), meta)) as { timings?: unknown; usage?: unknown };
+    return countersOf(root?.timings, root?.usage).reused;
+  } catch {
+    return null; // no response recorded (or not readable): the prediction stands alone
+  }
 }
 
 async function readJsonl(path: string, sources: Map<string, RequestSource>, api?: Api): Promise<RequestBody[]> {

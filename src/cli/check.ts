@@ -61,7 +61,8 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
           const bodies = await spec.load(sources);
           if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length} in ${spec.name}`, 'pass the requests of one session in the order they were sent');
           const engine = await engineFor(engines, opts, config, ctx);
-          const result = await checkSequence(engine, bodies, { allow: opts.allow, expectations: config, onStep: (i, n) => progress(spec.name, i, n) });
+          const logged = bodies.map((b) => sources.get(b.label)?.logged);
+          const result = await checkSequence(engine, bodies, { allow: opts.allow, expectations: config, logged, onStep: (i, n) => progress(spec.name, i, n) });
           outcomes.push({ name: spec.name, ...(from.length ? { expectationsFrom: from } : {}), result });
         } catch (err) {
           if (!(err instanceof KvdiffError)) throw err;

@@ -36,20 +36,22 @@ export function problemText(p: CheckProblem): string {
   }
 }
 
-/** The per-session table: step, tokens, reused, %, first cause. */
+/** The per-session table: step, tokens, reused, %, (what the recording logged,) first cause. */
 function table(r: CheckResult, c: ChalkInstance): string[] {
-  const rows: string[][] = [['step', 'tokens', 'reused', '%', 'first cause']];
-  rows.push(['1', num(r.first.tokens), '0', '-', '(first request)']);
+  const logged = r.first.logged !== undefined || r.steps.some((s) => s.logged !== undefined);
+  const opt = (v: number | undefined) => (logged ? [v === undefined ? '-' : num(v)] : []);
+  const rows: string[][] = [['step', 'tokens', 'reused', '%', ...(logged ? ['logged'] : []), 'first cause']];
+  rows.push(['1', num(r.first.tokens), '0', '-', ...opt(r.first.logged), '(first request)']);
   for (const s of r.steps) {
     const cmp = s.report.comparison;
     const f = s.report.reusesAll ? undefined : firstCause(s);
     const cause = f ? `${f.code} ${formatPath(f.path)}` : s.report.reusesAll ? '' : 'no JSON difference found';
     const tag = s.status === 'ok' ? '' : `[${s.status}] `;
-    rows.push([String(s.step), num(cmp.tokensB), num(cmp.nPast), pct(cmp.nPast, cmp.tokensB), safeText(tag + cause)]);
+    rows.push([String(s.step), num(cmp.tokensB), num(cmp.nPast), pct(cmp.nPast, cmp.tokensB), ...opt(s.logged), safeText(tag + cause)]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   return rows.map((row, k) => {
-    const line = row.map((cell, i) => (i === row.length - 1 ? cell : i === 0 ? cell.padStart(widths[i]) : cell.padStart(widths[i]))).join('  ');
+    const line = row.map((cell, i) => (i === row.length - 1 ? cell : cell.padStart(widths[i]))).join('  ');
     return `  ${k === 0 ? c.dim(line) : line}`.trimEnd();
   });
 }
@@ -88,6 +90,11 @@ export function humanCheckReport(sessions: SessionOutcome[] | CheckResult, c: Ch
       out.push(`  ${c.blue('-->')} ${safeText(at.file)}${at.line ? `:${at.line}` : ''} ${safeText(formatPath(f.path))} (${f.code})`);
       if (st.status === 'break') out.push(`  ${c.green.bold('help')}: ${safeText(causeHelp(helpTarget(f), st.report.backend))}`);
     }
+    for (const st of r.steps) {
+      if (st.logged !== undefined && st.logged !== st.report.comparison.nPast) {
+        out.push(`  = note: step ${st.step}: the recording logged ${num(st.logged)} tokens reused, kvdiff predicts ${num(st.report.comparison.nPast)} (another client on the slot, a restart, or a different model or server setting)`);
+      }
+    }
     for (const p of r.problems) out.push(`${c.red.bold('error')}: ${safeText(problemText(p))}`);
   }
   const checked = list.length - errors;
@@ -114,6 +121,7 @@ function stepJson(s: CheckStep, session: string) {
     step: s.step,
     status: s.status,
     ...(s.expectation ? { expectation: s.expectation } : {}),
+    ...(s.logged !== undefined ? { logged: s.logged } : {}),
   };
 }
 
