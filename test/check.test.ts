@@ -124,7 +124,10 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff check on the recorded agent session (${HAV
     expect(t.code).toBe(1);
     expect(t.stdout).toMatch(/step 4 .*declared as a break.*reuses all/);
     const gh = await runCli(['check', clean, '--format', 'github']);
-    expect(gh.stdout).toMatch(new RegExp(`^::error file=${join(clean, 'kvdiff.json')},title=kvdiff STALE_EXPECTATION::`, 'm'));
+    // at the line of the stale declaration in the pretty-printed kvdiff.json
+    const declLine = readFileSync(join(clean, 'kvdiff.json'), 'utf8').split('\n').findIndex((l) => l.includes('"4": {')) + 1;
+    expect(declLine).toBe(3);
+    expect(gh.stdout).toMatch(new RegExp(`^::error file=${join(clean, 'kvdiff.json')},line=${declLine},title=kvdiff STALE_EXPECTATION::`, 'm'));
     // by file name instead of number, and an allowed code instead of a declared break
     writeFileSync(join(s, 'kvdiff.json'), JSON.stringify({ steps: { '0004.json': { allow: ['VALUE_CHANGED'] } } }));
     expect(json((await runCli(['check', s, '--json'])).stdout).steps[2]).toMatchObject({ status: 'allowed', ok: true });

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { Command, Option } from 'commander';
 import { checkSequence, type SessionOutcome } from '../check.js';
 import { KvdiffError } from '../errors.js';
@@ -50,14 +51,13 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
       const sources = new Map<string, RequestSource>();
       const engines = new Map<string, Promise<Processor>>();
       const outcomes: SessionOutcome[] = [];
-      const expectationFiles = new Map<string, string>();
+      const declared = new Map<string, string[]>();
       const progress = startProgress(ctx);
       for (const spec of specs) {
         try {
           if (spec.error) throw spec.error;
           const { config, from } = await sessionConfig(spec, opts.config);
-          const own = from.find((f) => f.endsWith(EXPECTATIONS_FILE));
-          if (own) expectationFiles.set(spec.name, own);
+          declared.set(spec.name, from.filter((f) => f.endsWith(EXPECTATIONS_FILE)));
           const bodies = await spec.load(sources);
           if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length} in ${spec.name}`, 'pass the requests of one session in the order they were sent');
           const engine = await engineFor(engines, opts, config, ctx);
@@ -74,7 +74,7 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
       progress.done();
       const locate = await locator(outcomes, sources);
       if (format === 'json') ctx.stdout(jsonCheckReport(outcomes));
-      else if (format === 'github') ctx.stdout(githubCheckReport(outcomes, locate, (s) => expectationFiles.get(s)));
+      else if (format === 'github') ctx.stdout(githubCheckReport(outcomes, locate, await declarations(outcomes, declared)));
       else ctx.stdout(humanCheckReport(outcomes, ctx.colors({ color: opts.color }), locate));
       ctx.exitCode = outcomes.some((o) => o.error) ? 2 : outcomes.some((o) => !o.result!.ok) ? 1 : 0;
     });
@@ -107,6 +107,29 @@ function startProgress(ctx: CliContext) {
     ctx.stderr(`\r\x1b[Kchecking ${safeText(session)}: step ${i + 1} of ${n + 1}`);
   };
   return Object.assign(show, { done: () => shown && ctx.stderr('\r\x1b[K') });
+}
+
+/** Where a session's declarations are: the nearest kvdiff.json, at the line of the step a problem names. */
+async function declarations(outcomes: SessionOutcome[], declared: Map<string, string[]>) {
+  const found = new Map<string, { file: string; line?: number }>();
+  for (const o of outcomes) {
+    const files = declared.get(o.name) ?? [];
+    if (!files.length) continue;
+    const nearest = files[files.length - 1];
+    found.set(`${o.name}\u0000`, { file: nearest });
+    for (const p of o.result?.problems ?? []) {
+      if (p.code === 'REUSE_BELOW_MINIMUM') continue;
+      for (const file of [...files].reverse()) {
+        const text = await readBounded(file, MAX_BODY_BYTES, '').then((b) => decodeUtf8(b, file)).catch(() => null);
+        const line = text === null ? undefined : (lineOfPath(text, ['steps', p.key]) ?? lineOfPath(text, ['sessions', basename(o.name), 'steps', p.key]));
+        if (line) {
+          found.set(`${o.name}\u0000${p.key}`, { file, line });
+          break;
+        }
+      }
+    }
+  }
+  return (session: string, key?: string) => found.get(`${session}\u0000${key ?? ''}`) ?? found.get(`${session}\u0000`);
 }
 
 /** Where each failing cause's JSON path is: the request file, and its line when the file holds that one body. */

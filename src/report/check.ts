@@ -179,7 +179,7 @@ function annotation(kind: 'error' | 'notice', props: { file?: string; line?: num
 }
 
 /** `--format github`: one `::error` per failing step, at the request file and the line of its JSON path. */
-export function githubCheckReport(sessions: SessionOutcome[], locate: Locate = noLocate, expectationsFile?: (session: string) => string | undefined): string {
+export function githubCheckReport(sessions: SessionOutcome[], locate: Locate = noLocate, declaredAt?: (session: string, key?: string) => { file: string; line?: number } | undefined): string {
   const lines: string[] = [];
   for (const s of sessions) {
     if (s.error) {
@@ -201,8 +201,8 @@ export function githubCheckReport(sessions: SessionOutcome[], locate: Locate = n
       }
     }
     for (const p of r.problems) {
-      const file = p.code === 'STALE_EXPECTATION' ? (expectationsFile?.(s.name) ?? p.label) : (expectationsFile?.(s.name) ?? s.name);
-      lines.push(annotation('error', { file, title: `kvdiff ${p.code}` }, problemText(p)));
+      const at = declaredAt?.(s.name, p.code === 'REUSE_BELOW_MINIMUM' ? undefined : p.key) ?? { file: p.code === 'STALE_EXPECTATION' ? p.label : s.name };
+      lines.push(annotation('error', { file: at.file, ...(at.line ? { line: at.line } : {}), title: `kvdiff ${p.code}` }, problemText(p)));
     }
     if (r.ok) lines.push(annotation('notice', { title: 'kvdiff check' }, `${s.name}: ${r.steps.length + 1} requests, ${pct(r.reuse.reused, r.reuse.tokens)} of the tokens after the first reused`));
   }
