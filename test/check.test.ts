@@ -134,6 +134,20 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff check on the recorded agent session (${HAV
     rmSync(join(s, 'kvdiff.json'));
   });
 
+  it('progress on stderr once a run on a terminal passes a second (and never when stderr is not a terminal)', async () => {
+    const s = writeSession('progress');
+    let t = 0;
+    const clock = () => (t += 400);
+    const tty = await runCli(['check', s], '', { stderrIsTTY: true, now: clock });
+    expect(tty.code).toBe(0);
+    expect(tty.stderr).toMatch(/checking .*progress: step 4 of 4/);
+    expect(tty.stderr.endsWith('\r\x1b[K')).toBe(true);
+    t = 0;
+    expect((await runCli(['check', s], '', { stderrIsTTY: false, now: clock })).stderr).toBe('');
+    const fast = await runCli(['check', s], '', { stderrIsTTY: true, now: () => 0 });
+    expect(fast.stderr).toBe('');
+  });
+
   it('a minimum reuse ratio per session; a step key that names no request is reported', async () => {
     const s = writeSession('minreuse', trimStep4);
     writeFileSync(join(s, 'kvdiff.json'), JSON.stringify({ minReuse: 0.95, steps: { '4': { expect: 'break' }, '9': { expect: 'break' } } }));

@@ -267,11 +267,12 @@ export async function sessionConfig(spec: SessionSpec, explicitConfig?: string):
   if (project) {
     const { sessions, ...top } = project.config;
     const rel = relative(project.base, resolve(spec.name)).split('\\').join('/');
-    layers.push(top, sessions?.[rel]);
+    const file = join(project.base, 'x');
+    layers.push(anchored(top, file), anchored(sessions?.[rel], file));
     from.push(project.from);
   }
   for (const i of spec.inherited) {
-    layers.push(i.config);
+    layers.push(anchored(i.config, i.from));
     from.push(i.from);
   }
   const own = join(spec.dir, EXPECTATIONS_FILE);
@@ -279,8 +280,18 @@ export async function sessionConfig(spec: SessionSpec, explicitConfig?: string):
   if (file) {
     const { sessions, ...top } = file;
     const isFolder = resolve(spec.dir) === resolve(spec.name);
-    layers.push(isFolder ? top : sessions?.[basename(spec.name)]);
+    layers.push(anchored(isFolder ? top : sessions?.[basename(spec.name)], own));
     from.push(own);
   }
   return { config: mergeConfigs(...layers), from };
+}
+
+/** Settings that name files: relative to the file that declares them, as a project config's paths are read. */
+const FILE_SETTINGS = ['gguf', 'hf', 'template', 'tokenizer'] as const;
+
+function anchored(c: SessionConfig | undefined, declaredIn: string): SessionConfig | undefined {
+  if (!c) return c;
+  const out = { ...c };
+  for (const k of FILE_SETTINGS) if (out[k] !== undefined) out[k] = resolve(dirname(declaredIn), out[k]!);
+  return out;
 }

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { checkSequence, type SessionOutcome } from '../check.js';
 import { KvdiffError } from '../errors.js';
@@ -99,10 +100,11 @@ function engineFor(engines: Map<string, Promise<Processor>>, opts: CheckOptions,
 
 /** Progress on stderr once a run has taken a second, on a terminal only. */
 function startProgress(ctx: CliContext) {
-  const start = Date.now();
+  const now = ctx.now ?? (() => performance.now());
+  const start = now();
   let shown = false;
   const show = (session: string, i: number, n: number) => {
-    if (!ctx.stderrIsTTY || Date.now() - start < PROGRESS_AFTER_MS) return;
+    if (!ctx.stderrIsTTY || now() - start < PROGRESS_AFTER_MS) return;
     shown = true;
     ctx.stderr(`\r\x1b[Kchecking ${safeText(session)}: step ${i + 1} of ${n + 1}`);
   };
