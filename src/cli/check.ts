@@ -76,7 +76,8 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
       const locate = await locator(outcomes, sources);
       if (format === 'json') ctx.stdout(jsonCheckReport(outcomes));
       else if (format === 'github') ctx.stdout(githubCheckReport(outcomes, locate, await declarations(outcomes, declared)));
-      else ctx.stdout(humanCheckReport(outcomes, ctx.colors({ color: opts.color }), locate));
+      // nothing could be checked: the error lines on stderr are the whole report
+      else if (outcomes.some((o) => o.result)) ctx.stdout(humanCheckReport(outcomes, ctx.colors({ color: opts.color }), locate));
       ctx.exitCode = outcomes.some((o) => o.error) ? 2 : outcomes.some((o) => !o.result!.ok) ? 1 : 0;
     });
   addEngineOptions(cmd);

@@ -101,7 +101,7 @@ export function humanCheckReport(sessions: SessionOutcome[] | CheckResult, c: Ch
   const summary =
     failed || errors
       ? `${c.red.bold('error')}: ${[failed && `${plural(failed, 'session')} failed`, errors && `${plural(errors, 'session')} could not be checked`].filter(Boolean).join(', ')} (of ${list.length}; run kvdiff A B on a pair for the full report)`
-      : `${c.green.bold('ok')}: ${plural(checked, 'session')}, every request reuses all of the one before (or breaks as declared)`;
+      : `${c.green.bold('ok')}: ${plural(list.reduce((n, s) => n + s.result!.steps.length, 0), 'step')} in ${plural(checked, 'session')}, every request reuses all of the one before (or breaks as declared)`;
   return `${out.join('\n')}\n${summary}\n`;
 }
 
