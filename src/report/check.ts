@@ -115,7 +115,7 @@ function stepJson(s: CheckStep, session: string) {
     tokens: { a: r.comparison.tokensA, b: r.comparison.tokensB },
     reusesAll: r.reusesAll,
     firstDivergence: r.comparison.firstDivergence ? { token: r.comparison.firstDivergence.token, char: r.comparison.firstDivergence.char } : null,
-    causes: r.causes.map((f) => ({ code: f.code, path: formatPath(f.path), token: f.token, breaks: f.breaks })),
+    causes: r.causes.map((f) => ({ code: f.code, path: formatPath(f.path), token: f.token, breaks: f.breaks, side: f.side })),
     // added after schemaVersion 1's first release: each is optional for readers
     session,
     step: s.step,
