@@ -1,10 +1,11 @@
 import type { SessionExpectations, StepExpectation } from './check.js';
+import { BACKEND_CHOICES, type Backend } from './backends.js';
 import { KvdiffError } from './errors.js';
 
 /** Per-session engine settings a project may declare (each the same as the command-line option). */
 export interface SessionEngineOptions {
   model?: string;
-  backend?: string;
+  backend?: Backend;
   gguf?: string;
   hf?: string;
   template?: string;
@@ -59,7 +60,8 @@ function sessionConfig(v: Obj, label: string, at: string, top: boolean): Session
   for (const k of ENGINE_STRINGS) {
     if (v[k] === undefined) continue;
     if (typeof v[k] !== 'string') throw bad(label, at + k, 'must be a string');
-    out[k] = v[k] as string;
+    if (k === 'backend' && !BACKEND_CHOICES.includes(v[k] as Backend)) throw bad(label, at + k, `must be one of ${BACKEND_CHOICES.join(', ')}`);
+    (out as Record<string, unknown>)[k] = v[k];
   }
   if (v.steps !== undefined) {
     if (!isObj(v.steps)) throw bad(label, `${at}steps`, 'must be an object of step → declaration ("3" or "0003.json")');

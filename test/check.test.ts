@@ -148,6 +148,22 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff check on the recorded agent session (${HAV
     expect(fast.stderr).toBe('');
   });
 
+  it('per-session engine settings: a session declared as served by vLLM reuses whole blocks only', async () => {
+    const vllm = writeSession('vllm');
+    writeFileSync(join(vllm, 'kvdiff.json'), JSON.stringify({ backend: 'vllm' }));
+    const plain = writeSession('plain');
+    const j = json((await runCli(['check', vllm, plain, '--json'])).stdout);
+    const [v, p] = j.sessions.map((s: { steps: { nPast: number }[] }) => s.steps.map((st) => st.nPast));
+    expect(p).toEqual(steps.slice(1).map((s) => s.n_past_logged));
+    // vLLM's prefix cache hits whole blocks of --block-size (default 16) tokens
+    expect(v).toEqual(p.map((n: number) => Math.floor(n / 16) * 16));
+    writeFileSync(join(vllm, 'kvdiff.json'), JSON.stringify({ backend: 'tgi' }));
+    const bad = await runCli(['check', vllm, plain]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/kvdiff\.json: backend must be one of /);
+    expect(bad.stdout).toMatch(/^session .*plain: 4 requests/m);
+  });
+
   it('a minimum reuse ratio per session; a step key that names no request is reported', async () => {
     const s = writeSession('minreuse', trimStep4);
     writeFileSync(join(s, 'kvdiff.json'), JSON.stringify({ minReuse: 0.95, steps: { '4': { expect: 'break' }, '9': { expect: 'break' } } }));

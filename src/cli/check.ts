@@ -7,7 +7,6 @@ import { decodeUtf8 } from '../payload/body.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { lineOfPath } from '../payload/locate.js';
 import type { JsonPath } from '../payload/path.js';
-import type { Backend } from '../backends.js';
 import type { Processor } from '../processor.js';
 import { readBounded } from '../node/read.js';
 import { githubCheckReport, humanCheckReport, jsonCheckReport, type Locate } from '../report/check.js';
@@ -88,7 +87,7 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
 function engineFor(engines: Map<string, Promise<Processor>>, opts: CheckOptions, c: SessionConfig, ctx: CliContext): Promise<Processor> {
   const merged: EngineCliOptions = { ...opts };
   for (const k of ['model', 'gguf', 'hf', 'template', 'templateName', 'tokenizer', 'date'] as const) if (c[k] !== undefined) merged[k] = c[k];
-  if (c.backend !== undefined) merged.backend = c.backend as Backend;
+  if (c.backend !== undefined) merged.backend = c.backend;
   if (c.cacheReuse !== undefined) merged.cacheReuse = c.cacheReuse;
   const key = JSON.stringify(merged);
   let e = engines.get(key);
