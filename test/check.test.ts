@@ -246,10 +246,13 @@ describe.skipIf(!HAVE_SHARED)(`kvdiff check on the recorded agent session (${HAV
     const trimmed = structuredClone(steps[3].request);
     trimStep4(4, trimmed);
     entries[entries.length - 2] = entry('POST', 'http://127.0.0.1:8080/v1/chat/completions', trimmed);
-    writeFileSync(har, JSON.stringify({ log: { entries } }));
+    writeFileSync(har, JSON.stringify({ log: { entries } }, null, 1));
     const gh = await runCli(['check', har, '--format', 'github']);
     expect(gh.code).toBe(1);
-    expect(gh.stdout).toMatch(new RegExp(`^::error file=${har},title=kvdiff VALUE_CHANGED at step 4::.*\\$\\.messages\\[4\\]\\.content`, 'm'));
+    // at the line of the entry's body (postData.text) in the pretty-printed HAR, read off the file: the bodies are
+    // /tokenize's, then the four chat requests'; step 4 is the fourth chat request
+    const line = readFileSync(har, 'utf8').split('\n').map((l, i) => [l, i + 1] as const).filter(([l]) => l.includes('"text": "{')).map(([, i]) => i)[4];
+    expect(gh.stdout).toMatch(new RegExp(`^::error file=${har},line=${line},title=kvdiff VALUE_CHANGED at step 4::.*\\$\\.messages\\[4\\]\\.content`, 'm'));
   });
 });
 

@@ -22,6 +22,8 @@ export interface RequestSource {
   line?: number;
   /** Whether the file holds this one body (so a JSON path can be found in it by line). */
   whole: boolean;
+  /** Where the body sits inside its file, when the file wraps it (a HAR entry's postData.text). */
+  at?: (string | number)[];
   /** The reuse the server reported for it, from `kvdiff record`'s responses/ file beside it. */
   logged?: number | null;
 }
@@ -204,7 +206,7 @@ async function readHar(path: string, sources: Map<string, RequestSource>): Promi
     const label = `${path}#entries[${i}]`;
     if (typeof body !== 'string') throw new KvdiffError(`${label}: a POST to ${pathname} without postData.text`, 'export the HAR with request bodies (content) included');
     bodies.push(readClientBody(body, label, ROUTE_API[dialect]));
-    sources.set(label, { file: path, whole: false });
+    sources.set(label, { file: path, whole: false, at: ['log', 'entries', i, 'request', 'postData', 'text'] });
   });
   if (!bodies.length) {
     throw new KvdiffError(`${path}: no generation requests (POSTs to /v1/chat/completions, /v1/messages, /v1/responses or /completion) among its ${entries.length} entries`, 'record the agent while it talks to the server, then export that HAR');

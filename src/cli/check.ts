@@ -145,17 +145,18 @@ async function locator(outcomes: SessionOutcome[], sources: Map<string, RequestS
       for (const f of st.report.causes) {
         const label = f.side === 'a' ? st.report.a.label : st.report.b.label;
         const src = sources.get(label);
-        if (!src?.whole) continue;
+        if (!src?.whole && !src?.at) continue;
         if (!texts.has(src.file)) texts.set(src.file, await readBounded(src.file, MAX_BODY_BYTES, '').then((b) => decodeUtf8(b, src.file)).catch(() => null));
         const text = texts.get(src.file);
-        lines.set(key(label, f.path), text == null ? undefined : lineOfPath(text, f.path));
+        // a wrapped body (HAR) is one JSON string in its file: the line of that string
+        lines.set(key(label, f.path), text == null ? undefined : lineOfPath(text, src.at ?? f.path));
       }
     }
   }
   return (label, path) => {
     const src = sources.get(label);
     if (!src) return { file: label };
-    const line = src.whole ? lines.get(key(label, path)) : src.line;
+    const line = src.whole || src.at ? lines.get(key(label, path)) : src.line;
     return { file: src.file, ...(line ? { line } : {}) };
   };
 }
