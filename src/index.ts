@@ -12,6 +12,8 @@ import { openProcessor, processHost, todayUtc } from './node/open.js';
 import type { RequestBody } from './payload/body.js';
 import { readClientBody, type Api } from './dialect/index.js';
 import { toJsonReport } from './report/json.js';
+import { checkSequence, type SessionExpectations } from './check.js';
+import { resultJson } from './report/check.js';
 
 export interface DiffOptions extends ModelOptions {
   backend?: Backend;
@@ -50,13 +52,37 @@ export async function diffRequests(a: BodyInput, b: BodyInput, opts: DiffOptions
   return (await createDiffer(opts)).diff(a, b);
 }
 
+export interface CheckSessionOptions extends DiffOptions {
+  /** Finding codes that may break a step (the client cannot fix them). */
+  allow?: string[];
+  /** What the project declares: expected breaks by step number, allowed codes, a minimum reuse ratio. */
+  expectations?: SessionExpectations;
+  /** The session's name in the report (default `session`). */
+  name?: string;
+  /** Labels of the requests (default `request 1`, `request 2`, …): file names make expectations by name work. */
+  labels?: string[];
+}
+
+export type JsonCheckSession = ReturnType<typeof resultJson>;
+
+/**
+ * `kvdiff check` on requests in memory: `(await checkSession(requests)).ok` is true when every request reuses all
+ * of the one before it (or breaks only as declared). Each step is in `.steps` with `nPast`, `status`, `causes`.
+ */
+export async function checkSession(requests: readonly BodyInput[], opts: CheckSessionOptions = {}): Promise<JsonCheckSession> {
+  const bodies = requests.map((r, i) => toBody(r, opts.labels?.[i] ?? `request ${i + 1}`, opts.api));
+  const { engine } = await createDiffer(opts);
+  const result = await checkSequence(engine, bodies, { allow: opts.allow ?? [], ...(opts.expectations ? { expectations: opts.expectations } : {}) });
+  return resultJson(opts.name ?? 'session', result);
+}
+
 /** A body in any dialect llama-server accepts (detected by shape unless `api` says). */
 function toBody(input: BodyInput, label: string, api?: Api): RequestBody {
   return readClientBody(typeof input === 'string' ? input : JSON.stringify(input), label, api);
 }
 
 export { KvdiffError } from './errors.js';
-export { checkSequence, type CheckResult, type CheckStep } from './check.js';
+export { checkSequence, type CheckResult, type CheckStep, type CheckOptions, type CheckProblem, type SessionExpectations, type StepExpectation, type StepStatus, type SessionOutcome } from './check.js';
 export type { DiffReport } from './analyze.js';
 export type { Finding, FindingArgs, FindingCode } from './attribute/attribute.js';
 export type { DiffArgs, DiffCode } from './attribute/diff.js';

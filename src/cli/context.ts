@@ -9,6 +9,10 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   /** Whether stdout is a terminal (decides colour). */
   isTTY: boolean;
+  /** Whether stderr is a terminal (decides progress lines). */
+  stderrIsTTY?: boolean;
+  /** Milliseconds of a monotonic clock (progress after a second); default performance.now. */
+  now?(): number;
   /** Builds the chalk instance for a command, given whether --json / --no-color were asked for. */
   colors(opts: { json?: boolean; color?: boolean }): ChalkInstance;
   /** Exit code set by the command (0 by default). */

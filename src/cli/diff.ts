@@ -43,7 +43,7 @@ interface DiffCommandOptions extends EngineCliOptions {
   log?: string;
   response?: string;
   json?: boolean;
-  format: 'human' | 'json' | 'github' | 'html';
+  format: 'human' | 'text' | 'json' | 'github' | 'html';
   color?: boolean;
   out?: string;
   redact?: boolean;
@@ -56,7 +56,7 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
     .argument('<a>', 'the earlier request body (file, or - for stdin)')
     .argument('<b>', 'the later request body (file, or - for stdin)')
     .option('--json', 'print the JSON report (same as --format json)')
-    .addOption(new Option('--format <format>', 'report format').choices(['human', 'json', 'github', 'html']).default('human'))
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'github', 'html', 'human']).default('text'))
     .option('--out <file>', 'write the report to this file (atomically) instead of stdout')
     .option('--redact', 'replace message text by placeholders of the same length (structure, token counts and the break position stay), to share a report')
     .option('--no-color', 'plain text even on a terminal')

@@ -54,6 +54,7 @@ export function nodeContext(): CliContext {
     readStdin: async () => readStreamBounded(process.stdin, MAX_BODY_BYTES, 'standard input'),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
     colors({ json, color }) {
       const off = json || color === false || 'NO_COLOR' in process.env || !process.stdout.isTTY;
       const forced = process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0';
