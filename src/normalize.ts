@@ -203,7 +203,9 @@ function llamaContent(content: unknown, i: number, caps: TemplateCaps, label: st
       refuse(label, `unsupported content[].type ${JSON.stringify(type)} in messages[${i}]`);
     }
   }
-  if (!caps.stringContent) return kept;
+  // chat.cpp `messages_inp_normalizer`: only a template that reads string content and not typed content gets the
+  // parts joined; one that reads both (Gemma 3 iterates the parts) gets the array as it is
+  if (!caps.stringContent || caps.typedContent) return kept;
   return kept.map((p) => p.text).join('\n');
 }
 
