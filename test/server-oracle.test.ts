@@ -39,6 +39,7 @@ describe('renders recorded from llama-server for one rule each', () => {
       const caps = c.recorded.props_chat_template_caps;
       if (caps?.supports_typed_content !== undefined) expect(e.caps.typedContent).toBe(caps.supports_typed_content);
       if (caps?.supports_string_content !== undefined) expect(e.caps.stringContent).toBe(caps.supports_string_content);
+      if (caps?.supports_object_arguments !== undefined) expect(e.caps.objectArguments).toBe(caps.supports_object_arguments);
       expect(e.render(bodyFromObject(c.request, 'recorded'), 'recorded')).toBe(c.prompt);
     });
   }
