@@ -1,7 +1,7 @@
 import { attribute, plan, type Finding } from './attribute/attribute.js';
 import { annotateDialect } from './dialect/notes.js';
 import { toChat } from './dialect/index.js';
-import { checkpointStarts } from './cache.js';
+import { checkpointStarts, userMessagePrefixes, usesCheckpoints } from './cache.js';
 import { comparePrompts, type Comparison } from './compare.js';
 import { encodesReplies, type Processed, type Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
@@ -86,6 +86,8 @@ function side(body: RequestBody, p: Processed) {
 /** `analyze`, after sending A, B and every what-if variant to a processor that must see them ahead (a live server). */
 export async function analyzeAhead(engine: Processor, a: RequestBody, b: RequestBody, opts: { response?: GeneratedResponse } = {}): Promise<DiffReport> {
   const textOnly = a.api === 'prompt' || b.api === 'prompt';
-  if (engine.prefetch) await engine.prefetch([a, b, ...(textOnly ? [] : plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)]))]);
+  // the renders of A's message prefixes give its user-message starts, where an SWA model keeps checkpoints
+  const prefixes = usesCheckpoints(engine.cache) ? userMessagePrefixes(a, engine.backend).filter((x) => x !== null) : [];
+  if (engine.prefetch) await engine.prefetch([a, b, ...prefixes, ...(textOnly ? [] : plan(a, b).flatMap((g) => [g.body, ...g.members.map((m) => m.body)]))]);
   return analyze(engine, a, b, opts);
 }

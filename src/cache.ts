@@ -205,16 +205,44 @@ export function checkpointStarts(processor: Processor, a: RequestBody, pa: Proce
  * the full render.
  */
 export function userMessageStarts(engine: Processor, body: RequestBody, p: Processed): number[] {
+  const starts: number[] = [];
+  for (const prefix of userMessagePrefixes(body, engine.backend)) {
+    let text: string;
+    try {
+      text = prefix ? engine.render(prefix, 'a message prefix') : '';
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
+      continue; // templates that refuse a partial conversation: no checkpoint position known there
+    }
+    const at = commonTextPrefix(text, p.rendered);
+    // a BOS the tokenizer added has no text of its own: it never starts a message
+    const from = engine.firstTextToken(p);
+    const found = p.tokens.starts.slice(from).findIndex((s) => s >= at);
+    const token = found < 0 ? -1 : found + from;
+    if (token >= 0) starts.push(token);
+  }
+  return starts;
+}
+
+/**
+ * For each user message of `body` (as the template sees it: other dialects converted), the body holding only the
+ * messages before it, without a generation prompt; null for a first message (nothing before it). A remote
+ * server is sent these ahead.
+ */
+export function userMessagePrefixes(body: RequestBody, backend: Backend): (RequestBody | null)[] {
   if (rawPrompt(body)) return [];
-  // the messages the template saw: other dialects as llama-server converted them
-  const root = toChat(body, engine.backend).root;
+  const root = toChat(body, backend).root;
   if (root.type !== 'object') return [];
   const msgs = root.entries.find((e) => e.key === 'messages')?.value;
   if (msgs?.type !== 'array') return [];
-  const starts: number[] = [];
+  const out: (RequestBody | null)[] = [];
   msgs.items.forEach((m, k) => {
     const role = m.type === 'object' ? m.entries.find((e) => e.key === 'role')?.value : undefined;
     if (role?.type !== 'string' || role.value !== 'user') return;
+    if (k === 0) {
+      out.push(null);
+      return;
+    }
     const prefixRoot = {
       type: 'object' as const,
       entries: [
@@ -223,19 +251,7 @@ export function userMessageStarts(engine: Processor, body: RequestBody, p: Proce
         { key: 'add_generation_prompt', value: { type: 'boolean' as const, value: false } },
       ],
     };
-    let text: string;
-    try {
-      text = k === 0 ? '' : engine.render({ label: body.label, root: prefixRoot }, 'a message prefix');
-    } catch (err) {
-      if (err instanceof TemplateLimitError) throw err;
-      return; // templates that refuse a partial conversation: no checkpoint position known there
-    }
-    const at = commonTextPrefix(text, p.rendered);
-    // a BOS the tokenizer added has no text of its own: it never starts a message
-    const from = engine.firstTextToken(p);
-    const found = p.tokens.starts.slice(from).findIndex((s) => s >= at);
-    const token = found < 0 ? -1 : found + from;
-    if (token >= 0) starts.push(token);
+    out.push({ label: body.label, root: prefixRoot });
   });
-  return starts;
+  return out;
 }

@@ -4,6 +4,7 @@ import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
 import { adjustForChatFormat, formatContinuation } from './chat-formats.js';
+import { JsonNumber, parseJsonNumbers } from './json-numbers.js';
 
 /** What the backend hands to the template: every top-level variable, already decided. */
 export interface RenderInput {
@@ -203,7 +204,9 @@ function llamaContent(content: unknown, i: number, caps: TemplateCaps, label: st
       refuse(label, `unsupported content[].type ${JSON.stringify(type)} in messages[${i}]`);
     }
   }
-  if (!caps.stringContent) return kept;
+  // chat.cpp `messages_inp_normalizer`: only a template that reads string content and not typed content gets the
+  // parts joined; one that reads both (Gemma 3 iterates the parts) gets the array as it is
+  if (!caps.stringContent || caps.typedContent) return kept;
   return kept.map((p) => p.text).join('\n');
 }
 
@@ -223,7 +226,7 @@ function llamaToolCall(tc: unknown, i: number, k: number, caps: TemplateCaps, la
   let args: unknown = rawArgs;
   if (caps.objectArguments) {
     try {
-      args = roundFloats(JSON.parse(rawArgs));
+      args = roundFloats(parseJsonNumbers(rawArgs));
     } catch {
       refuse(label, `${where}: Failed to parse tool call arguments as JSON`);
     }
@@ -235,6 +238,7 @@ function llamaToolCall(tc: unknown, i: number, k: number, caps: TemplateCaps, la
 
 /** llama.cpp's `tojson` prints doubles with `std::ostream` defaults: 6 significant digits. */
 function roundFloats(v: unknown): unknown {
+  if (v instanceof JsonNumber) return v;
   if (typeof v === 'number') return Number.isInteger(v) ? v : Number(v.toPrecision(6));
   if (Array.isArray(v)) return v.map(roundFloats);
   if (v && typeof v === 'object') {

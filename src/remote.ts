@@ -3,7 +3,7 @@ import type { Backend } from './backends.js';
 import { cacheConfigFor, type CacheConfig } from './cache.js';
 import type { Processed, Processor } from './processor.js';
 import { KvdiffError } from './errors.js';
-import type { ModelSourceInfo } from './model/types.js';
+import type { ModelMemoryInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import { nodeToJson } from './payload/json.js';
 import { nodeAt } from './payload/edit.js';
@@ -46,7 +46,21 @@ export class RemoteEngine implements Processor {
   ) {}
 
   /** Reads `GET /props` (the server's chat template and special tokens). */
-  static async connect(url: string, fetchFn: typeof fetch, opts: { now: Date; cache?: Partial<CacheConfig>; deadline?: Deadline }): Promise<RemoteEngine> {
+  static async connect(
+    url: string,
+    fetchFn: typeof fetch,
+    opts: {
+      now: Date;
+      cache?: Partial<CacheConfig>;
+      deadline?: Deadline;
+      /**
+       * The memory layout (sliding window, recurrent) of the model file the server names in `/props` `model_path`,
+       * read by the shell when the server runs on this machine: the API does not report it, and a sliding-window
+       * model's reuse depends on it (checkpoints).
+       */
+      memoryOf?: (modelPath: string) => Promise<ModelMemoryInfo | undefined>;
+    },
+  ): Promise<RemoteEngine> {
     const base = url.replace(/\/+$/, '');
     if (!/^https?:\/\//.test(base)) throw new KvdiffError(`--server ${url} is not an http(s) URL`, 'pass it like http://127.0.0.1:8080');
     const props = await call(fetchFn, base, '/props', undefined, opts.deadline);
@@ -57,7 +71,8 @@ export class RemoteEngine implements Processor {
       templateSha256: createHash('sha256').update(template).digest('hex'),
       ...(typeof props.model_path === 'string' ? { tokenizerFile: props.model_path } : {}),
     };
-    return new RemoteEngine(base, fetchFn, source, opts.now, cacheConfigFor('llama.cpp', undefined, opts.cache), opts.deadline);
+    const memory = typeof props.model_path === 'string' && opts.memoryOf && isLoopback(base) ? await opts.memoryOf(props.model_path) : undefined;
+    return new RemoteEngine(base, fetchFn, source, opts.now, cacheConfigFor('llama.cpp', memory, opts.cache), opts.deadline);
   }
 
   /** Sends every body not yet asked about to the server; refusals are kept and thrown when read. */
@@ -233,4 +248,10 @@ function offsets(prompt: string, pieces: Uint8Array[]): number[] {
     if (matches) at += p.length;
   }
   return starts;
+}
+
+/** A server on this machine, whose `model_path` names a file kvdiff can read too. */
+function isLoopback(base: string): boolean {
+  const host = new URL(base).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

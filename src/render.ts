@@ -4,7 +4,7 @@ import { strftime } from './clock.js';
 import { LlamaInterpreter, MAX_RENDER_MS, TemplateLimitError } from './jinja/compat.js';
 import { parseTemplate } from './jinja/parse.js';
 import type { Deadline } from './deadline.js';
-import type { RV } from './jinja/values.js';
+import { toRuntime, type RV } from './jinja/values.js';
 import type { RenderInput, TemplateCaps } from './normalize.js';
 
 /** Largest `range()` a template may ask for: chat templates loop over messages, never over millions. */
@@ -131,7 +131,7 @@ export class ChatTemplate {
       },
       range: boundedRange,
     };
-    for (const [k, v] of Object.entries({ ...globals, ...vars })) env.set(k, v);
+    for (const [k, v] of Object.entries({ ...globals, ...vars })) env.setVariable(k, toRuntime(v) as never);
     const maxMs = this.deadline ? Math.min(MAX_RENDER_MS, this.deadline.remaining()) : undefined;
     return { env, interp: new LlamaInterpreter(env, { dialect, maxChars: MAX_RENDER_CHARS, trackUse, maxMs }) };
   }

@@ -1,6 +1,6 @@
 import { formatDouble } from './tojson.js';
 import {
-  arr, BooleanValue, bool, FloatValue, FunctionValue, IntegerValue, is, isArray, isNone, isNumber, isObject, isString,
+  arr, BooleanValue, bool, FloatValue, FunctionValue, IntegerValue, is, integerText, isArray, isNone, isNumber, isObject, isString,
   isUndefined, NamespaceValue, NullValue, ObjectValue, str, TupleValue, undef, type RV,
 } from './values.js';
 
@@ -70,7 +70,7 @@ export function floatString(x: number): string {
 export function asString(v: RV): string {
   if (isString(v)) return v.value as string;
   if (is(v, BooleanValue)) return v.value ? 'True' : 'False';
-  if (is(v, IntegerValue)) return String(v.value);
+  if (is(v, IntegerValue)) return integerText(v);
   if (is(v, FloatValue)) return floatString(v.value as number);
   if (isNone(v)) return 'None';
   if (isUndefined(v)) return '';

@@ -1,5 +1,5 @@
 import { KvdiffError } from '../errors.js';
-import { FloatValue, is, isArray, isObject, NamespaceValue, type RV } from './values.js';
+import { FloatValue, integerText, is, isArray, isObject, NamespaceValue, type RV } from './values.js';
 
 /**
  * llama.cpp's `tojson` (common/jinja/value.cpp `tojson` → `value_to_json`), which differs from Python's json.dumps
@@ -30,7 +30,7 @@ export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => 
       case 'BooleanValue':
         return x.value ? 'true' : 'false';
       case 'IntegerValue':
-        return String(x.value);
+        return integerText(x);
       case 'FloatValue':
         return formatDouble(x.value as number);
       case 'StringValue':

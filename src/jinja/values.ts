@@ -1,4 +1,5 @@
 import { Environment, Interpreter } from '@huggingface/jinja';
+import { JsonNumber } from '../json-numbers.js';
 import { assertJinjaInternals } from './guard.js';
 
 // the classes below are found by running the interpreter's private methods: check they are there first
@@ -75,3 +76,33 @@ export function splitArgs(args: RV[]): [RV[], Map<string, RV>] {
   if (last && is(last, KeywordArgumentsValue)) return [args.slice(0, -1), last.value as Map<string, RV>];
   return [args, new Map()];
 }
+
+/**
+ * `convertToRuntimeValues` (what `env.set` does), plus llama.cpp's numbers: a `JsonNumber` float stays a float, and
+ * an integer beyond 2^53 prints its exact int64 digits (`integerText`) while computing with the nearest double.
+ */
+export function toRuntime(v: unknown): RV {
+  if (v instanceof JsonNumber) {
+    if (v.kind === 'float') return new FloatValue(v.value);
+    return Object.assign(new IntegerValue(v.value), { digits: v.digits });
+  }
+  if (Array.isArray(v)) return arr(v.map(toRuntime));
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return new ObjectValue(new Map(Object.entries(v).map(([k, x]) => [k, toRuntime(x)])));
+  }
+  switch (typeof v) {
+    case 'string':
+      return new StringValue(v);
+    case 'number':
+      return Number.isInteger(v) ? new IntegerValue(v) : new FloatValue(v);
+    case 'boolean':
+      return new BooleanValue(v);
+    case 'undefined':
+      return new UndefinedValue();
+  }
+  if (v === null) return new NullValue();
+  return new Environment().set('_', v) as unknown as RV;
+}
+
+/** An integer's printed digits (exact for one read from JSON beyond 2^53). */
+export const integerText = (v: RV): string => (v as RV & { digits?: string }).digits ?? String(v.value);

@@ -8,7 +8,8 @@ import type { CacheConfig } from '../cache.js';
 import { Engine } from '../engine.js';
 import { preparedCacheDir } from '../model/prepared.js';
 import { resolveModel, type ModelOptions } from '../model/resolve.js';
-import type { ModelInfo } from '../model/types.js';
+import { loadGgufModel } from '../model/gguf/model.js';
+import type { ModelInfo, ModelMemoryInfo } from '../model/types.js';
 import type { Processor } from '../processor.js';
 import type { Deadline } from '../deadline.js';
 import { RemoteEngine } from '../remote.js';
@@ -54,9 +55,21 @@ export function loadModel(opts: ModelOptions, host: NodeHost): Promise<ModelInfo
 
 /** The processor for these options: a connection to `--server`, or kvdiff's own engine on the resolved model. */
 export async function openProcessor(opts: OpenOptions, host: NodeHost): Promise<Processor> {
-  if (opts.server) return RemoteEngine.connect(opts.server, globalThis.fetch, { now: opts.now, cache: opts.cache, deadline: opts.deadline });
+  if (opts.server) {
+    return RemoteEngine.connect(opts.server, globalThis.fetch, { now: opts.now, cache: opts.cache, deadline: opts.deadline, memoryOf: ggufMemory });
+  }
   const model = opts.modelInfo ?? (await loadModel(opts, host));
   return new Engine({ model, backend: opts.backend, cache: opts.cache, now: opts.now, deadline: opts.deadline });
+}
+
+/** The memory layout in a local GGUF file's header; undefined when the path is not a GGUF file kvdiff can read. */
+async function ggufMemory(path: string): Promise<ModelMemoryInfo | undefined> {
+  if (!/\.gguf$/i.test(path)) return undefined;
+  try {
+    return (await loadGgufModel(nodeFs, path)).memory;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Today's date as midnight UTC (the calendar day of this machine): what templates see unless `--date` says. */
