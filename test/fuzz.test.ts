@@ -9,7 +9,8 @@
  * Size: KVDIFF_FUZZ_RUNS cases per kind (default 60 in `npm test`; `npm run fuzz` runs 10,000 per kind).
  * KVDIFF_FUZZ_SEED replays a failure. Also: Anthropic /v1/messages and OpenAI /v1/responses bodies through the
  * dialect stage, pasted logs through the log parser, explainer and both log reports, and the recording proxy's
- * request parsing (route, session key, conversation, streaming flag, counters of a response body or stream).
+ * request parsing (route, session key, conversation, streaming flag, counters of a response body or stream), and
+ * HAR files as `kvdiff check` reads them.
  */
 import fc from 'fast-check';
 import { Chalk } from 'chalk';
@@ -26,6 +27,7 @@ import { readClientBody } from '../src/dialect/index.js';
 import { explainLines, humanReport as logsHuman, jsonReport as logsJson } from '../src/logs/index.js';
 import { clientSessionKey, conversationOf, generationDialect, isStreamed } from '../src/node/record/routes.js';
 import { countersFromBody } from '../src/node/record/counters.js';
+import { harBodies } from '../src/cli/check-input.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { githubReport } from '../src/report/github.js';
 import { humanReport } from '../src/report/human.js';
@@ -403,6 +405,29 @@ describe(`fuzz: ${RUNS} cases per input kind`, () => {
         isStreamed(b);
         countersFromBody(response);
         count('proxy parsing', dialect ? `route ${dialect}` : 'other route');
+      }),
+      assertOpts(),
+    );
+  }, testTimeout());
+
+  it('HAR files (kvdiff check): the generation requests in order, or one KvdiffError', async () => {
+    const entry = fc.record(
+      {
+        request: fc.oneof(
+          { weight: 8, arbitrary: fc.record({ method: fc.constantFrom('POST', 'GET', 'OPTIONS'), url: fc.constantFrom('http://127.0.0.1:8080/v1/chat/completions', 'https://x/v1/messages?beta=true', '/v1/responses', 'http://h/completion', 'http://h/tokenize', 'not a url', 'http://h/constructor'), postData: fc.oneof(fc.record({ mimeType: fc.constant('application/json'), text: fc.oneof(body.map((b) => JSON.stringify(b)), text, fc.jsonValue({ maxDepth: 1 })) }), fc.jsonValue({ maxDepth: 1 })) }, { requiredKeys: ['method', 'url'] }) },
+          { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const har = fc.oneof(
+      { weight: 10, arbitrary: fc.array(entry, { maxLength: 5 }).map((entries) => JSON.stringify({ log: { version: '1.2', entries } })) },
+      { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
+    );
+    await fc.assert(
+      fc.property(har, (t) => {
+        contract('har', () => harBodies(t, 'session\u001b[2J.har', new Map()));
       }),
       assertOpts(),
     );

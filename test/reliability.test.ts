@@ -244,6 +244,10 @@ describe('smaller faults', () => {
       expectOneLine(await runCli(['render', A, '--template', write('fn.jinja', t)]), /Function is not a string value/);
     }
   });
+  it('tojson with a huge indent fails at once (MAX_TOJSON_INDENT_CHARS) instead of allocating the pad first', async () => {
+    const r = await runCli(['render', A, '--template', write('indent.jinja', '{{ messages | tojson(indent=100000000) }}')]);
+    expectOneLine(r, /MAX_TOJSON_INDENT_CHARS/);
+  });
   it('a cache folder under /proc does not spin: the cache write fails and is skipped', async () => {
     const { nodeFs } = await import('../src/node/fs.js');
     await expect(nodeFs.writeFileAtomic('/proc/kvdiff-test/x/entry.bin', 'x')).rejects.toThrow(/ENOENT/);

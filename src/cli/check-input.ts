@@ -182,7 +182,11 @@ const ROUTE_API = { chat: 'chat', anthropic: 'messages', responses: 'responses',
  * in the dialect its route says; every other entry (GETs, /tokenize, assets) is skipped.
  */
 async function readHar(path: string, sources: Map<string, RequestSource>): Promise<RequestBody[]> {
-  const text = decodeUtf8(await readBounded(path, MAX_BODY_BYTES, ''), path);
+  return harBodies(decodeUtf8(await readBounded(path, MAX_BODY_BYTES, ''), path), path, sources);
+}
+
+/** The generation requests of a HAR file's text (exported for the fuzzing suite: any text gives bodies or one KvdiffError). */
+export function harBodies(text: string, path: string, sources: Map<string, RequestSource>): RequestBody[] {
   let har: unknown;
   try {
     har = JSON.parse(text);

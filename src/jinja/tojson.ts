@@ -17,8 +17,19 @@ export interface JsonOptions {
   ensureAscii?: boolean;
 }
 
+/**
+ * Widest indentation `tojson(indent=N)` may build: MAX_RENDER_CHARS (render.ts), since a longer pad cannot fit in a
+ * render anyway; checked before the pad is built, so `tojson(indent=100000000)` fails at once instead of allocating
+ * hundreds of megabytes first.
+ */
+export const MAX_TOJSON_INDENT_CHARS = 8 * 1024 * 1024;
+
 export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => void): string {
   const indent = opts.indent !== undefined && opts.indent >= 0 ? opts.indent : -1;
+  const padFor = (depth: number): string => {
+    if (indent * depth > MAX_TOJSON_INDENT_CHARS) throw new KvdiffError(`tojson indent of ${indent} at depth ${depth} is over ${MAX_TOJSON_INDENT_CHARS} characters (MAX_TOJSON_INDENT_CHARS)`);
+    return ' '.repeat(indent * depth);
+  };
   const itemSep = opts.itemSep ?? (indent < 0 ? ', ' : ',');
   const keySep = opts.keySep ?? ': ';
   const walk = (x: RV, depth: number): string => {
@@ -36,8 +47,8 @@ export function llamaToJson(v: RV, opts: JsonOptions = {}, onValue?: (v: RV) => 
       case 'StringValue':
         return jsonString(x.value as string, opts.ensureAscii);
     }
-    const pad = indent < 0 ? '' : '\n' + ' '.repeat(indent * (depth + 1));
-    const end = indent < 0 ? '' : '\n' + ' '.repeat(indent * depth);
+    const pad = indent < 0 ? '' : '\n' + padFor(depth + 1);
+    const end = indent < 0 ? '' : '\n' + padFor(depth);
     if (isArray(x)) {
       const items = (x.value as RV[]).map((i) => walk(i, depth + 1));
       return items.length ? `[${pad}${items.join(itemSep + pad)}${end}]` : '[]';
