@@ -1,13 +1,8 @@
 import { Command, Option } from 'commander';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readBounded } from '../node/read.js';
-import { analyzeAhead, type LoggedReuse } from '../analyze.js';
-import { explainLogText, lastLoggedRequest } from '../logs/index.js';
-import { readResponse } from '../payload/response.js';
+import type { LoggedReuse } from '../analyze.js';
 import { KvdiffError } from '../errors.js';
-import { githubReport } from '../report/github.js';
-import { humanReport } from '../report/human.js';
-import { jsonReport } from '../report/json.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
 
@@ -24,6 +19,7 @@ async function readText(file: string, what: string): Promise<string> {
 /** The last request with a logged n_past in a llama-server log file. */
 async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse> {
   const text = await readText(file, 'log');
+  const { explainLogText, lastLoggedRequest } = await import('../logs/index.js');
   const last = lastLoggedRequest(explainLogText(text).requests);
   const reused = last?.reused ?? null;
   return {
@@ -64,6 +60,14 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
+      // the pipeline and reporters load when a diff runs, not for `--help` or a usage error
+      const [{ analyzeAhead }, { readResponse }, { githubReport }, { humanReport }, { jsonReport }] = await Promise.all([
+        import('../analyze.js'),
+        import('../payload/response.js'),
+        import('../report/github.js'),
+        import('../report/human.js'),
+        import('../report/json.js'),
+      ]);
       const response = opts.response ? readResponse(await readText(opts.response, 'response'), opts.response) : undefined;
       const report = await analyzeAhead(engine, await readBodyArg(a, ctx, opts.api), await readBodyArg(b, ctx, opts.api), { response });
       if (opts.log) report.logged = await loggedReuse(opts.log, report.comparison.nPast);
