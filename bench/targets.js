@@ -8,6 +8,7 @@
 //   run) vs the naive script: a fresh @huggingface/tokenizers load, @huggingface/jinja render and encode of both;
 // - warm library diff (`analyze` with an engine already built) vs llama.cpp's tokenizer (node-llama-cpp, vocab
 //   only, ../shared/models/tiny-qwen3.gguf) on B's rendered prompt, in one process; skipped with a note when absent;
+// - kvdiff's order-keeping JSON parser vs JSON.parse on the same body, in one process;
 // - attribution: `analyze` of a pair with 50 JSON differences vs the same pair with 1, in one process.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,20 @@ const jobs = {
       tokens = tok.encode(text, { add_special_tokens: false }).ids.length;
     }
     return { ms: ms(t0), tokens };
+  },
+  async json(a) {
+    const { parseJson } = await import('../dist/payload/json.js');
+    const text = readFileSync(a, 'utf8');
+    const time = (fn) => {
+      const out = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        fn();
+        out.push(ms(t0));
+      }
+      return out.sort((x, y) => x - y)[2];
+    };
+    return { ms: time(() => parseJson(text, 'A')), baseline: time(() => JSON.parse(text)), bytes: text.length };
   },
   async library(a, b, differences) {
     const [{ analyze }, { Engine }, { loadBuiltinModel }, { nodeFs }, { bodyFromObject }] = await Promise.all([
@@ -157,6 +172,9 @@ try {
     const tokens = JSON.parse(cli.last.stdout).tokens.b;
     const label = `${Math.round(size / 1000)}K`;
     row(`cold kvdiff A B (${label} pair) vs naive script`, cli, naive, size === 100000 ? 0.4 : undefined, { tokens });
+
+    const js = job('json', files.a);
+    row(`kvdiff's JSON parser (${label} body, ${(js.bytes / 1024).toFixed(0)} KB) vs JSON.parse`, { ms: js.ms, peakMb: js.peakMb }, { ms: js.baseline, peakMb: js.peakMb });
 
     const libs = Array.from({ length: Math.max(1, Math.min(RUNS, 3)) }, () => job('library', files.a, files.b, files.b50));
     const lib = {

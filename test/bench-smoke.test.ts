@@ -20,6 +20,7 @@ describe.skipIf(!haveDist)(`bench/targets.js${haveDist ? '' : ' (skipped: dist/ 
     expect(names).toEqual([
       'kvdiff --help vs node -e 0',
       'cold kvdiff A B (10K pair) vs naive script',
+      expect.stringMatching(/^kvdiff's JSON parser \(10K body, \d+ KB\) vs JSON.parse$/),
       'warm library diff (10K) vs llama.cpp tokenize of B',
       expect.stringMatching(/^attribution, \d+ differences vs 1 \(10K\)$/),
     ]);
