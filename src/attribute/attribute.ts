@@ -68,7 +68,8 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
   const other = elsewhere(engine, a);
   const test = (body: RequestBody, what: string): Processed | KvdiffError => {
     try {
-      return engine.process(body, what);
+      // a variant differs from A in one place: its tokens before that place are A's (processAfter)
+      return engine.processAfter ? engine.processAfter(body, what, pa) : engine.process(body, what);
     } catch (err) {
       // a template stopped by a limit stops the whole analysis: every other variant would hit it again
       if (err instanceof KvdiffError && !(err instanceof TemplateLimitError)) return err;
