@@ -1,7 +1,7 @@
 // Generated agent sessions for the benchmarks: a system prompt, tool definitions, user tasks, assistant turns with
 // reasoning and tool calls, and tool outputs mixing code, JSON, logs, CJK text and emoji. Seeded, so every run
 // measures the same bytes. `agentSession(tokens)` grows turns until the body holds about that many Qwen3 tokens
-// (estimated at 2.95 characters per token; the benchmark prints the real count).
+// (estimated at 3.7 characters per token; the benchmark prints the real count).
 
 function rng(seed) {
   let a = seed >>> 0;
@@ -48,7 +48,7 @@ export function agentSession(targetTokens, seed = 1) {
     tools: TOOLS.map(([name, description, properties]) => ({ type: 'function', function: { name, description, parameters: { type: 'object', properties, required: Object.keys(properties).slice(0, 1) } } })),
   };
   let chars = JSON.stringify(body).length;
-  for (let t = 0; chars / 2.95 < targetTokens; t++) {
+  for (let t = 0; chars / 3.7 < targetTokens; t++) {
     const turn = [];
     if (t % 6 === 0) turn.push({ role: 'user', content: `${words(10 + int(30))} ${pick(CJK)} ${pick(EMOJI)}` });
     const [name] = pick(TOOLS);
@@ -61,17 +61,15 @@ export function agentSession(targetTokens, seed = 1) {
   return body;
 }
 
-/** The next request of the same session: one more assistant turn; optionally `differences` tool calls given a
- * `call_id` key (what a client store adds) and the first assistant reply trimmed, so attribution has work to do. */
+/** The next request of the same session: one more assistant turn, and `differences` changes to A's messages, each
+ * of which changes the render on its own (the first assistant reply and then tool outputs given a trailing newline,
+ * as a client that re-serialises its history does), so attribution renders and tokenizes a variant for each. */
 export function nextRequest(a, { differences = 1 } = {}) {
   const b = structuredClone(a);
-  let left = differences;
-  for (const m of b.messages) {
-    if (left <= 1) break;
-    for (const tc of m.tool_calls ?? []) if (left > 1) (tc.call_id = tc.id), left--;
-  }
   const first = b.messages.find((m) => m.role === 'assistant' && m.content);
-  if (first && differences > 0) first.content += '\n\n';
+  let left = differences;
+  if (first && left > 0) (first.content += '\n\n'), left--;
+  for (const m of b.messages) if (left > 0 && m.role === 'tool') (m.content += '\n'), left--;
   b.messages.push({ role: 'assistant', content: 'Done: the test passes now. ✅' }, { role: 'user', content: 'Thanks. Next task.' });
   return b;
 }
