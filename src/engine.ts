@@ -86,6 +86,14 @@ export class Engine implements Processor {
     return { rendered, tokens: this.tokenize(rendered) };
   }
 
+  processAfter(body: RequestBody, side: string, base: Processed): Processed {
+    const raw = rawPrompt(body);
+    if (raw) return tokenizePieces(raw, this.rawTokenizer);
+    const rendered = this.render(body, side);
+    this.deadline?.check('tokenizing');
+    return { rendered, tokens: this.tokenizer.encodeAfter(rendered, { text: base.rendered, tokens: base.tokens }, this.addSpecial) };
+  }
+
   piece(id: number): string {
     return this.tokenizer.piece(id);
   }

@@ -25,6 +25,11 @@ export interface Processor {
   /** The prompt text the backend would tokenize. `side` names the request in errors. */
   render(body: RequestBody, side: string): string;
   process(body: RequestBody, side: string): Processed;
+  /**
+   * `process(body, side)` for a request that differs little from one already processed (`base`): only the tokens
+   * from the last special token before the first changed character are computed again. Same result as `process`.
+   */
+  processAfter?(body: RequestBody, side: string, base: Processed): Processed;
   /** Display text of a token id. */
   piece(id: number): string;
   /** Index of the first token that stands for text of the prompt (1 after a BOS the tokenizer added). */

@@ -1,8 +1,9 @@
 /**
- * The prepared-tokenizer cache (src/model/prepared.ts): used when present, keyed by the source bytes, ignored and
+ * The prepared-tokenizer cache (src/model/prepared.ts): used when present, keyed by the source file's identity (or its
+ * bytes), ignored and
  * rebuilt when damaged, never fatal, and the ids are the same with and without it.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -34,12 +35,14 @@ afterAll(() => {
 });
 
 /** nodeFs that counts what it reads and writes under the cache folder. */
-function recordingFs(dir: string, opts: { failWrites?: boolean } = {}) {
-  const log = { reads: 0, writes: 0 };
+function recordingFs(dir: string, opts: { failWrites?: boolean; noIdentity?: boolean } = {}) {
+  const log = { reads: 0, writes: 0, sources: 0 };
   const fs: ModelFs = {
     ...nodeFs,
+    fileIdentity: opts.noIdentity ? undefined : nodeFs.fileIdentity,
     async readFile(path) {
       if (path.startsWith(dir)) log.reads++;
+      if (path.endsWith('tokenizer.json')) log.sources++;
       return nodeFs.readFile(path);
     },
     async writeFileAtomic(path, data) {
@@ -73,6 +76,7 @@ describe('prepared cache: the embedded Qwen3 tokenizer', async () => {
   const cold = await loadBuiltinModel(fs, 'qwen3', { cache });
   const writesAfterCold = log.writes;
   const readsBeforeWarm = log.reads;
+  const sourcesBeforeWarm = log.sources;
   const warm = await loadBuiltinModel(fs, 'qwen3', { cache });
   const plain = await loadBuiltinModel(nodeFs, 'qwen3');
 
@@ -82,6 +86,11 @@ describe('prepared cache: the embedded Qwen3 tokenizer', async () => {
     expect(log.reads).toBe(readsBeforeWarm + 1);
     expect(log.writes).toBe(1);
     expect(warm.tokenizer.encoder).toBeTypeOf('function');
+  });
+
+  it('a cached load does not read the 11 MB tokenizer.json at all', () => {
+    expect(sourcesBeforeWarm).toBe(1);
+    expect(log.sources).toBe(1);
   });
 
   it('ids, offsets and pieces are identical with the cache, without it, and with new Tokenizer(json)', () => {
@@ -144,13 +153,48 @@ describe('prepared cache: entries follow the source file', () => {
     expect(after).toEqual(expected);
   });
 
+  it('a rewrite that keeps size and modification time still misses (the change time moves)', async () => {
+    const dir = tempDir();
+    const { fs, log } = recordingFs(dir);
+    const cache = { fs, dir };
+    // two tokenizer.json texts padded with trailing spaces to one length; the second has fewer merges
+    const fewer = readFileSync(tinyFile(dir, [['h', 'e'], ['he', 'l']]).file, 'utf8'); // 'hello' not one token
+    const { file } = tinyFile(dir);
+    const all = readFileSync(file, 'utf8');
+    const length = Math.max(Buffer.byteLength(fewer), Buffer.byteLength(all));
+    const padded = (text: string) => text + ' '.repeat(length - Buffer.byteLength(text));
+    writeFileSync(file, padded(all));
+    const before = await ids(cache, file, 'hello world');
+    const { atime, mtime, size } = statSync(file);
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(file, padded(fewer));
+    utimesSync(file, atime, mtime);
+    expect(statSync(file).size).toBe(size);
+    const after = await ids(cache, file, 'hello world');
+    expect(log.writes).toBe(2);
+    expect(after).not.toEqual(before);
+    expect(after).toEqual(new Tokenizer(JSON.parse(readFileSync(file, 'utf8')), {}).encode('hello world', { add_special_tokens: false }).ids);
+  });
+
+  it('without fileIdentity the entry is keyed by the sha256 of the bytes', async () => {
+    const dir = tempDir();
+    const { fs, log } = recordingFs(dir, { noIdentity: true });
+    const cache = { fs, dir };
+    const { file } = tinyFile(dir);
+    const want = await ids(cache, file, 'hello world');
+    expect(entries(dir)).toEqual([preparedPath(cache, 'bpe', sha256Hex(readFileSync(file))).split('/').pop()]);
+    expect(await ids(cache, file, 'hello world')).toEqual(want);
+    expect(log.writes).toBe(1);
+  });
+
   it('a corrupt, truncated or foreign entry is ignored and rewritten', async () => {
     const dir = tempDir();
     const { fs, log } = recordingFs(dir);
     const cache = { fs, dir };
     const { file } = tinyFile(dir);
     const want = await ids(cache, file, 'hello <|sep|> world é😀');
-    const path = preparedPath(cache, 'bpe', sha256Hex(readFileSync(file)));
+    expect(entries(dir)).toHaveLength(1);
+    const path = join(dir, 'tokenizers', entries(dir)[0]);
     const good = readFileSync(path);
     const damaged = [
       Uint8Array.from(good, (b, i) => (i === good.length >> 1 ? b ^ 0x55 : b)),

@@ -68,7 +68,8 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
   const other = elsewhere(engine, a);
   const test = (body: RequestBody, what: string): Processed | KvdiffError => {
     try {
-      return engine.process(body, what);
+      // a variant differs from A in one place: its tokens before that place are A's (processAfter)
+      return engine.processAfter ? engine.processAfter(body, what, pa) : engine.process(body, what);
     } catch (err) {
       // a template stopped by a limit stops the whole analysis: every other variant would hit it again
       if (err instanceof KvdiffError && !(err instanceof TemplateLimitError)) return err;
@@ -79,7 +80,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
     if (group.members.length > 1) {
       const together = test(group.body, `A with ${group.members.length} differences of one kind (${group.members[0].d.code})`);
       if (!(together instanceof KvdiffError) && together.rendered === pa.rendered) {
-        const note = other.check(group.body);
+        const note = other.lazy(group.body);
         for (const { d, order } of group.members) ignored.push({ f: ignoredFinding(engine, d, note), order });
         continue;
       }
@@ -92,7 +93,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
         continue;
       }
       if (variant.rendered === pa.rendered) {
-        ignored.push({ f: ignoredFinding(engine, d, other.check(body)), order });
+        ignored.push({ f: ignoredFinding(engine, d, other.lazy(body)), order });
         continue;
       }
       const lcp = commonPrefix(pa.tokens.ids, variant.tokens.ids);
@@ -102,7 +103,7 @@ export function attribute(engine: Processor, a: RequestBody, b: RequestBody, pa:
         else causes.push(appendedCause(d, a, pa, variant, lcp));
         continue;
       }
-      causes.push({ ...base, token: lcp, breaks, ...other.check(body) });
+      causes.push(other.attach({ ...base, token: lcp, breaks }, other.lazy(body)));
     }
   }
   causes.sort((x, y) => (x.token ?? Infinity) - (y.token ?? Infinity));
@@ -121,8 +122,30 @@ function baseOf(d: Difference): Finding {
   return { ...rest, token: null, breaks: false };
 }
 
-function ignoredFinding(engine: Processor, d: Difference, note: Pick<FindingBase, 'elsewhere'>): Finding {
-  return { ...baseOf(d), ...note, reason: ignoredReason(engine.backend, d, note.elsewhere?.changesRender) };
+function ignoredFinding(engine: Processor, d: Difference, note: LazyNote): Finding {
+  const f: Finding = { ...baseOf(d) };
+  // the reason depends on the other handling's render only in its last cases: render when the reason is read, and
+  // only if it would change the answer
+  const reason = (): IgnoredReason => {
+    const unchanged = ignoredReason(engine.backend, d, false);
+    return unchanged === ignoredReason(engine.backend, d, true) ? unchanged : ignoredReason(engine.backend, d, note()?.changesRender);
+  };
+  Object.defineProperty(f, 'reason', { enumerable: true, configurable: true, get: reason });
+  return attachNote(f, note);
+}
+
+/** What a difference does under the other message handling, computed (two renders) only when first read. */
+type LazyNote = () => FindingBase['elsewhere'];
+
+/** Gives `f` an `elsewhere` that renders on first read: reporters read it, `check` summaries and most library uses never do. */
+function attachNote<F extends Finding>(f: F, note: LazyNote): F {
+  let value: FindingBase['elsewhere'] | null = null;
+  Object.defineProperty(f, 'elsewhere', {
+    enumerable: true,
+    configurable: true,
+    get: () => (value === null ? (value = note()) : value),
+  });
+  return f;
 }
 
 /** Codes that a serializer or session store tends to apply to every message alike. */
@@ -167,9 +190,9 @@ export function plan(a: RequestBody, b: RequestBody): { members: Planned[]; body
  * drops unknown keys; a raw Hugging Face render prints whatever the template reads). Only for engines that
  * render locally; where the other handling refuses A or the variant, no note is given.
  */
-function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestBody): Pick<FindingBase, 'elsewhere'> } {
+function elsewhere(engine: Processor, a: RequestBody): { lazy(variant: RequestBody): LazyNote; attach<F extends Finding>(f: F, note: LazyNote): F } {
   const { renderAs } = engine;
-  if (!renderAs) return { check: () => ({}) };
+  if (!renderAs) return { lazy: () => () => undefined, attach: (f) => f };
   const backend = backendProfile(engine.backend).contrast;
   let before: string | null | undefined;
   const render = (body: RequestBody): string | null => {
@@ -181,11 +204,20 @@ function elsewhere(engine: Processor, a: RequestBody): { check(variant: RequestB
     }
   };
   return {
-    check(variant) {
-      if (before === undefined) before = render(a);
-      const after = before === null ? null : render(variant);
-      return after === null ? {} : { elsewhere: { backend, changesRender: after !== before } };
+    lazy: (variant) => {
+      let done = false;
+      let note: FindingBase['elsewhere'];
+      return () => {
+        if (!done) {
+          if (before === undefined) before = render(a);
+          const after = before === null ? null : render(variant);
+          note = after === null ? undefined : { backend, changesRender: after !== before };
+          done = true;
+        }
+        return note;
+      };
     },
+    attach: attachNote,
   };
 }
 

@@ -1,15 +1,8 @@
 import { Command, Option } from 'commander';
 import { MAX_BODY_BYTES } from '../payload/json.js';
 import { readBounded } from '../node/read.js';
-import { analyzeAhead, type LoggedReuse } from '../analyze.js';
-import { explainLogText, lastLoggedRequest } from '../logs/index.js';
-import { readResponse } from '../payload/response.js';
+import type { LoggedReuse } from '../analyze.js';
 import { KvdiffError } from '../errors.js';
-import { githubReport } from '../report/github.js';
-import { humanReport } from '../report/human.js';
-import { jsonReport, toJsonReport } from '../report/json.js';
-import { htmlDiffPage } from '../report/html/page.js';
-import { redactNode, redactReport } from '../report/redact.js';
 import type { CliContext } from './context.js';
 import { writeReport } from './output.js';
 import { addEngineOptions, buildEngine, readBodyArg, type EngineCliOptions } from './shared.js';
@@ -27,6 +20,7 @@ async function readText(file: string, what: string): Promise<string> {
 /** The last request with a logged n_past in a llama-server log file. */
 async function loggedReuse(file: string, predicted: number): Promise<LoggedReuse> {
   const text = await readText(file, 'log');
+  const { explainLogText, lastLoggedRequest } = await import('../logs/index.js');
   const last = lastLoggedRequest(explainLogText(text).requests);
   const reused = last?.reused ?? null;
   return {
@@ -71,6 +65,16 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
       if (a === '-' && b === '-') throw new KvdiffError('only one of A and B can be read from stdin (-)');
       const format = opts.json ? 'json' : opts.format;
       const engine = await buildEngine(opts, ctx);
+      // the pipeline and reporters load when a diff runs, not for `--help` or a usage error
+      const [{ analyzeAhead }, { readResponse }, { githubReport }, { humanReport }, { jsonReport, toJsonReport }, { htmlDiffPage }, { redactNode, redactReport }] = await Promise.all([
+        import('../analyze.js'),
+        import('../payload/response.js'),
+        import('../report/github.js'),
+        import('../report/human.js'),
+        import('../report/json.js'),
+        import('../report/html/page.js'),
+        import('../report/redact.js'),
+      ]);
       const response = opts.response ? readResponse(await readText(opts.response, 'response'), opts.response) : undefined;
       const bodyA = await readBodyArg(a, ctx, opts.api);
       const bodyB = await readBodyArg(b, ctx, opts.api);

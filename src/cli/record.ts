@@ -1,10 +1,7 @@
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
-import { InlineAnalyzer, ProcessAnalyzer, analysisScript, type Analyzer } from '../node/record/analyzer.js';
-import { humanLine, jsonLine } from '../node/record/line.js';
+import type { Analyzer } from '../node/record/analyzer.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../node/record/proxy.js';
-import { Recorder } from '../node/record/recorder.js';
-import { displayUrl } from '../node/record/secrets.js';
 import type { CliContext } from './context.js';
 import { addEngineOptions, buildEngine, type EngineCliOptions } from './shared.js';
 
@@ -69,6 +66,13 @@ export function registerRecordCommand(program: Command, ctx: CliContext): void {
       const { host, port } = parseListen(opts.listen);
       const c = ctx.colors({ json: opts.json, color: opts.color });
       const note = (text: string) => ctx.stderr(`${c.dim('kvdiff record:')} ${text}\n`);
+      // the proxy loads when it runs, not for `--help`
+      const [{ InlineAnalyzer, ProcessAnalyzer, analysisScript }, { humanLine, jsonLine }, { Recorder }, { displayUrl }] = await Promise.all([
+        import('../node/record/analyzer.js'),
+        import('../node/record/line.js'),
+        import('../node/record/recorder.js'),
+        import('../node/record/secrets.js'),
+      ]);
       const script = analysisScript();
       const engineOptions: EngineCliOptions = { ...opts };
       const recorder = new Recorder({

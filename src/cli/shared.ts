@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { KvdiffError } from '../errors.js';
 import type { Processor } from '../processor.js';
-import { openProcessor, todayUtc } from '../node/open.js';
 import { BACKEND_CHOICES, backendProfile, type Backend } from '../backends.js';
 import type { CacheConfig } from '../cache.js';
 import type { ModelOptions } from '../model/resolve.js';
@@ -72,6 +71,8 @@ function seconds(v: string): number {
 
 export async function buildEngine(opts: EngineCliOptions, ctx: CliContext): Promise<Processor> {
   if (opts.server) checkServerFlags(opts);
+  // loaded here, not at start-up: `--help`, usage errors and `logs` never need the engine, model or tokenizer
+  const { openProcessor, todayUtc } = await import('../node/open.js');
   const now = opts.date ? parseDate(opts.date) : todayUtc();
   const deadline = new Deadline(opts.timeout === undefined ? DEFAULT_TIMEOUT_MS : opts.timeout * 1000);
   return openProcessor({ ...opts, now, cache: cacheOptions(opts), deadline }, { env: ctx.env, onProgress: (m) => ctx.stderr(`${safeText(m)}\n`) });

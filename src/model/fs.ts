@@ -16,4 +16,10 @@ export interface ModelFs {
   writeFileAtomic(path: string, data: Uint8Array | string): Promise<void>;
   /** Names in a directory, [] when it does not exist. */
   list(path: string): Promise<string[]>;
+  /**
+   * What identifies one version of a regular file without reading it (size, modification and change times in
+   * nanoseconds, inode, device), or null when it is not a regular file. Optional: without it, caches are keyed by
+   * the file's bytes.
+   */
+  fileIdentity?(path: string): Promise<string | null>;
 }

@@ -1,6 +1,6 @@
 /**
  * The prepared-tokenizer cache: a BPE tokenizer.json in compact binary form (token texts, merges as id pairs, the
- * small rest as JSON), stored in the user's cache folder under the sha256 of the source bytes. Loading it skips
+ * small rest as JSON), stored in the user's cache folder under the source file's identity (or the sha256 of its bytes). Loading it skips
  * JSON.parse of the whole tokenizer.json (Qwen3: 11 MB) and the Map building of `new Tokenizer`.
  *
  * Entry layout (little-endian): magic `KVDIFFP1`, u32 header length, header JSON (`{count, merges, textBytes,
@@ -144,10 +144,12 @@ export async function writePreparedBpe(cache: PreparedCache, key: string, p: Pre
 }
 
 /**
- * A tokenizer.json file as `TokenizerFiles`, through the cache: the prepared form stored under the sha256 of the
- * file's bytes when there is one, else parsed, prepared and stored. `transform` adjusts the parsed tokenizer.json
- * (e.g. drops its normalizer) and must not touch `model.vocab` / `model.merges`; it is applied to the stored form too.
- * Tokenizers the fast path cannot reproduce exactly are returned as parsed, and not stored.
+ * A tokenizer.json file as `TokenizerFiles`, through the cache. The entry is keyed by the file's identity (path,
+ * size, modification and change times, inode: `ModelFs.fileIdentity`), so a cached run neither reads nor hashes the
+ * 11 MB source; any rewrite of the file changes its change time and so its key. A file system without
+ * `fileIdentity` keys by the sha256 of the bytes instead. A miss parses, prepares and stores. `transform` adjusts the
+ * parsed tokenizer.json (e.g. drops its normalizer) and must not touch `model.vocab` / `model.merges`; it is applied
+ * to the stored form too. Tokenizers the fast path cannot reproduce exactly are returned as parsed, and not stored.
  */
 export async function preparedTokenizerFiles(
   cache: PreparedCache,
@@ -155,15 +157,23 @@ export async function preparedTokenizerFiles(
   config: Record<string, unknown>,
   transform: (json: Record<string, unknown>) => Record<string, unknown> = (j) => j,
 ): Promise<TokenizerFiles> {
+  const identity = await cache.fs.fileIdentity?.(file);
+  let key = identity ? sha256Hex(`stat\0${file}\0${identity}`) : undefined;
+  if (key) {
+    const prepared = await readPreparedBpe(cache, key);
+    if (prepared) return fastBpeFiles(transform(prepared.skeleton), config, prepared.arrays);
+  }
   let bytes: Uint8Array;
   try {
     bytes = await cache.fs.readFile(file);
   } catch (err) {
     throw new KvdiffError(`cannot read tokenizer ${file}: ${(err as { code?: string }).code ?? (err as Error).message}`);
   }
-  const key = sha256Hex(bytes);
-  const prepared = await readPreparedBpe(cache, key);
-  if (prepared) return fastBpeFiles(transform(prepared.skeleton), config, prepared.arrays);
+  if (!key) {
+    key = sha256Hex(bytes);
+    const prepared = await readPreparedBpe(cache, key);
+    if (prepared) return fastBpeFiles(transform(prepared.skeleton), config, prepared.arrays);
+  }
   let json: Record<string, unknown>;
   try {
     const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;

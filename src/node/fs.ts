@@ -78,6 +78,15 @@ export const nodeFs: ModelFs = {
       return null;
     }
   },
+  async fileIdentity(path) {
+    try {
+      const st = await fsp.stat(path, { bigint: true });
+      // ctime cannot be set back by a writer (utimes moves it to now), so a rewritten file never keeps its identity
+      return st.isFile() ? [st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev].join(':') : null;
+    } catch {
+      return null;
+    }
+  },
   async isDirectory(path) {
     try {
       return (await fsp.stat(path)).isDirectory();

@@ -112,49 +112,59 @@ class Parser {
       if (c === 92 || c < 32) break;
       j++;
     }
-    let out = s.slice(start, j);
-    this.i = j;
-    while (this.i < s.length) {
-      const c = s.charCodeAt(this.i);
+    // escapes: plain runs are sliced whole and joined once (adding one character at a time built a rope of
+    // one-character strings, about 30 bytes of heap per input character)
+    const parts: string[] = [];
+    let run = start;
+    let i = j;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
       if (c === 34) {
-        this.i++;
-        return out;
+        parts.push(s.slice(run, i));
+        this.i = i + 1;
+        return parts.join('');
       }
-      if (c < 32) this.fail('control character in string');
+      if (c < 32) {
+        this.i = i;
+        this.fail('control character in string');
+      }
       if (c !== 92) {
-        out += s[this.i++];
+        i++;
         continue;
       }
-      const e = s[this.i + 1];
-      this.i += 2;
+      if (i > run) parts.push(s.slice(run, i));
+      const e = s[i + 1];
+      this.i = i += 2;
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"': parts.push('"'); break;
+        case '\\': parts.push('\\'); break;
+        case '/': parts.push('/'); break;
+        case 'b': parts.push('\b'); break;
+        case 'f': parts.push('\f'); break;
+        case 'n': parts.push('\n'); break;
+        case 'r': parts.push('\r'); break;
+        case 't': parts.push('\t'); break;
         case 'u': {
-          const unit = this.hex4(this.i);
+          const unit = this.hex4(i);
           // nlohmann::json (llama-server's parser) accepts a surrogate only as a complete pair
-          if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('invalid string: surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF (llama-server refuses it too)', this.i - 2);
-          this.i += 4;
+          if (unit >= 0xdc00 && unit <= 0xdfff) this.fail('invalid string: surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF (llama-server refuses it too)', i - 2);
+          i += 4;
           if (unit >= 0xd800 && unit <= 0xdbff) {
-            const low = s.startsWith('\\u', this.i) ? this.hex4(this.i + 2) : -1;
-            if (low < 0xdc00 || low > 0xdfff) this.fail('invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF (llama-server refuses it too)', this.i - 6);
-            out += String.fromCharCode(unit, low);
-            this.i += 6;
+            const low = s.startsWith('\\u', i) ? this.hex4(i + 2) : -1;
+            if (low < 0xdc00 || low > 0xdfff) this.fail('invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF (llama-server refuses it too)', i - 6);
+            parts.push(String.fromCharCode(unit, low));
+            i += 6;
             break;
           }
-          out += String.fromCharCode(unit);
+          parts.push(String.fromCharCode(unit));
           break;
         }
         default:
-          this.fail('invalid escape', this.i - 2);
+          this.fail('invalid escape', i - 2);
       }
+      run = i;
     }
+    this.i = i;
     return this.fail('unterminated string', start - 1);
   }
 

@@ -38,6 +38,8 @@ export class PromptTokenizer {
   private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
   private readonly pieceCache = new Map<number, string>();
   private readonly byteLevel: boolean;
+  /** Length of the longest special token's text: how far a split decision looks ahead. */
+  private readonly longestSpecial: number;
   readonly bosId: number | null;
   readonly eosId: number | null;
 
@@ -55,6 +57,7 @@ export class PromptTokenizer {
     this.special = new Map(this.enc.specials.filter((t) => t.content.length > 0).map((t) => [t.content, t.id]));
     const alternatives = [...this.special.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.splitter = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
+    this.longestSpecial = Math.max(0, ...[...this.special.keys()].map((k) => k.length));
     this.bosId = model.bosToken ? this.idOf(model.bosToken) : null;
     this.eosId = model.eosToken ? this.idOf(model.eosToken) : null;
     this.byteLevel = this.enc.textForm === 'byte-level';
@@ -101,6 +104,54 @@ export class PromptTokenizer {
       }
     }
     pushText(last, text.length);
+    if (addSpecial && this.model.addEos && this.eosId !== null) {
+      ids.push(this.eosId);
+      starts.push(text.length);
+    }
+    return { ids, starts };
+  }
+
+  /**
+   * `encode(text, addSpecial)` for a text that shares a prefix with one already encoded (`base`): the tokens up to the
+   * last special token before the first difference are taken from `base`, the rest is encoded from that special
+   * token on. Special tokens split the text into pieces encoded on their own, so nothing before one depends on
+   * what follows it; the special token is chosen a whole longest-special-token length before the difference, so
+   * where the splitter matched up to it cannot change either. Same ids and offsets as a full `encode`.
+   */
+  encodeAfter(text: string, base: { text: string; tokens: Tokens }, addSpecial = true): Tokens {
+    const splitter = this.splitter;
+    const prev = base.tokens;
+    if (!splitter || text.length > MAX_TOKENIZE_CHARS) return this.encode(text, addSpecial);
+    const old = base.text;
+    let diff = 0;
+    const n = Math.min(text.length, old.length);
+    while (diff < n && text.charCodeAt(diff) === old.charCodeAt(diff)) diff++;
+    // the last special token in the common prefix that starts a whole lookahead before the difference
+    let restart = -1;
+    let restartId = -1;
+    splitter.lastIndex = 0;
+    for (let m = splitter.exec(old); m && m.index + this.longestSpecial <= diff; m = splitter.exec(old)) {
+      restart = m.index;
+      restartId = this.special.get(m[0])!;
+    }
+    if (restart < 0) return this.encode(text, addSpecial);
+    // after the BOS the tokenizer added (the same id as a BOS written in the text, at the same offset 0)
+    const from = addSpecial && this.model.addBos && this.bosId !== null ? 1 : 0;
+    let at = -1;
+    for (let k = from; k < prev.ids.length && prev.starts[k] <= restart; k++) {
+      if (prev.ids[k] === restartId && prev.starts[k] === restart) {
+        at = k;
+        break;
+      }
+    }
+    if (at < 0) return this.encode(text, addSpecial);
+    const tail = this.encode(text.slice(restart), false);
+    const ids = prev.ids.slice(0, at);
+    const starts = prev.starts.slice(0, at);
+    for (let k = 0; k < tail.ids.length; k++) {
+      ids.push(tail.ids[k]);
+      starts.push(tail.starts[k] + restart);
+    }
     if (addSpecial && this.model.addEos && this.eosId !== null) {
       ids.push(this.eosId);
       starts.push(text.length);

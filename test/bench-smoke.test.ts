@@ -1,0 +1,34 @@
+/**
+ * `npm run bench` smoke test: the targets benchmark runs end to end on the smallest generated session (one run per
+ * row) and prints every row as JSON with its measured ratio and peak memory. No timing is asserted.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const haveDist = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
+
+describe.skipIf(!haveDist)(`bench/targets.js${haveDist ? '' : ' (skipped: dist/ is not built; npm test builds it first)'}`, () => {
+  it('prints every row with a ratio and peak memory on a 10K-token session', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'targets.js'), '--sizes', '10000', '--runs', '1', '--json'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { machine: string; rows: { name: string; ratio?: number; peakMb?: number; skipped?: string }[] };
+    const names = out.rows.map((x) => x.name);
+    expect(names).toEqual([
+      'kvdiff --help vs node -e 0',
+      'cold kvdiff A B (10K pair) vs naive script',
+      expect.stringMatching(/^kvdiff's JSON parser \(10K body, \d+ KB\) vs JSON.parse$/),
+      'warm library diff (10K) vs llama.cpp tokenize of B',
+      expect.stringMatching(/^attribution, \d+ differences vs 1 \(10K\)$/),
+    ]);
+    for (const row of out.rows) {
+      if (row.skipped) continue;
+      expect(row.ratio).toBeGreaterThan(0);
+      expect(Number.isFinite(row.ratio)).toBe(true);
+      expect(row.peakMb).toBeGreaterThan(0);
+    }
+  });
+});
