@@ -3,7 +3,7 @@ import type { Finding, FindingCode } from './attribute/attribute.js';
 import { KvdiffError } from './errors.js';
 import type { Processed, Processor } from './processor.js';
 import type { RequestBody } from './payload/body.js';
-import type { JsonNode } from './payload/json.js';
+import { nodesEqual, type JsonNode } from './payload/json.js';
 
 /** What a project declares about one step (`kvdiff.json` → `steps`). */
 export interface StepExpectation {
@@ -187,7 +187,7 @@ function processOnce(p: Processor, sequence: ReadonlySet<RequestBody>): Processo
   const process = (body: RequestBody, side: string): Processed => {
     if (!sequence.has(body)) {
       // a what-if variant: on a pure growth step, A with B's appended messages is B itself, already processed
-      for (const [known, r] of done) if (known.api === body.api && sameTree(known.root, body.root)) return r;
+      for (const [known, r] of done) if (known.api === body.api && nodesEqual(known.root, body.root)) return r;
       return p.process(body, side);
     }
     let r = done.get(body);
@@ -208,27 +208,6 @@ function processOnce(p: Processor, sequence: ReadonlySet<RequestBody>): Processo
   }) as Processor & { forget(body: RequestBody): void };
 }
 
-/** Whether two ordered trees are the same document (key order and number text included). */
-function sameTree(x: JsonNode, y: JsonNode): boolean {
-  if (x === y) return true;
-  if (x.type !== y.type) return false;
-  switch (x.type) {
-    case 'object': {
-      const ye = (y as typeof x).entries;
-      return x.entries.length === ye.length && x.entries.every((e, i) => e.key === ye[i].key && sameTree(e.value, ye[i].value));
-    }
-    case 'array': {
-      const yi = (y as typeof x).items;
-      return x.items.length === yi.length && x.items.every((v, i) => sameTree(v, yi[i]));
-    }
-    case 'number':
-      return x.raw === (y as typeof x).raw;
-    case 'null':
-      return true;
-    default:
-      return x.value === (y as typeof x).value;
-  }
-}
 
 export type { Finding };
 

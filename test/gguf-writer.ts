@@ -1,5 +1,6 @@
 /** A small GGUF writer for tests: header, key/value metadata, and a stand-in for tensor data. */
 import { GgufType } from '../src/model/gguf/header.ts';
+import { bytesToUnicode } from './tiny-tokenizer.ts';
 
 export type Entry = [key: string, type: number, value: unknown, elementType?: number];
 
@@ -70,28 +71,10 @@ export function gguf(entries: Entry[], { version = 3, tensors = 0 } = {}): Uint8
 }
 
 
-/** GPT-2's byte ↔ printable-character table (a byte-level vocabulary's first 256 tokens). */
-function byteTokens(): string[] {
-  const bs: number[] = [];
-  for (let b = 33; b <= 126; b++) bs.push(b);
-  for (let b = 161; b <= 172; b++) bs.push(b);
-  for (let b = 174; b <= 255; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n++);
-    }
-  }
-  const table: string[] = [];
-  bs.forEach((b, i) => (table[b] = String.fromCodePoint(cs[i])));
-  return table;
-}
 
 /** Metadata of a tiny byte-level BPE model (a `gpt2` vocabulary, a few merges, two special tokens, a template). */
 export function tinyGgufEntries(): Entry[] {
-  const tokens = [...byteTokens(), 'he', 'hel', 'hell', 'hello', 'Ġw', '<s>', '<|sep|>'];
+  const tokens = [...bytesToUnicode(), 'he', 'hel', 'hell', 'hello', 'Ġw', '<s>', '<|sep|>'];
   const types = tokens.map((_, i) => (i >= 261 ? 3 : 1));
   return [
     ['general.architecture', GgufType.STRING, 'llama'],

@@ -1,7 +1,7 @@
 import type { ModelInfo } from '../src/model/types.js';
 
-/** GPT-2's byte ↔ printable-character table. */
-function bytesToUnicode(): string[] {
+/** GPT-2's byte ↔ printable-character table (a byte-level vocabulary's first 256 tokens). */
+export function bytesToUnicode(): string[] {
   const bs: number[] = [];
   for (let b = 33; b <= 126; b++) bs.push(b);
   for (let b = 161; b <= 172; b++) bs.push(b);

@@ -97,14 +97,7 @@ export const nodeFs: ModelFs = {
   async writeFileAtomic(path, data) {
     await makeDirs(dirname(path));
     await removeStaleTemps(dirname(path));
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await fsp.writeFile(tmp, data);
-      await fsp.rename(tmp, path);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
+    await writeAtomic(path, data, `${path}.${randomBytes(6).toString('hex')}.tmp`);
   },
   async list(path) {
     try {
@@ -114,3 +107,14 @@ export const nodeFs: ModelFs = {
     }
   },
 };
+
+/** Writes `data` to `tmp`, then renames it over `path`: a reader sees the old file or the whole new one, never half. */
+export async function writeAtomic(path: string, data: Uint8Array | string, tmp: string): Promise<void> {
+  try {
+    await fsp.writeFile(tmp, data);
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}

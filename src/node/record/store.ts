@@ -1,3 +1,4 @@
+import { writeAtomic } from '../fs.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -55,13 +56,6 @@ export class CaptureStore {
       this.made.add(dir);
     }
     const path = join(dir, name);
-    const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await fsp.writeFile(tmp, data);
-      await fsp.rename(tmp, path);
-    } catch (err) {
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
+    await writeAtomic(path, data, join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`));
   }
 }
