@@ -1,4 +1,4 @@
-import { TemplateLimitError } from './jinja/compat.js';
+import { TemplateLimitError } from './errors.js';
 
 /**
  * Default time one command may take, every render, tokenization and server request included: a 1M-token session

@@ -10,3 +10,6 @@ export class KvdiffError extends Error {
     this.hint = hint;
   }
 }
+
+/** A render stopped by a limit (steps, time, size, the command's deadline): never retried or swallowed by a probe, always reported (exit 2). */
+export class TemplateLimitError extends KvdiffError {}

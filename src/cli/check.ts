@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
-import { checkSequence, type SessionOutcome } from '../check.js';
+import type { SessionOutcome } from '../check.js';
 import { KvdiffError } from '../errors.js';
 import { decodeUtf8 } from '../payload/body.js';
 import { MAX_BODY_BYTES } from '../payload/json.js';
@@ -9,16 +9,13 @@ import { lineOfPath } from '../payload/locate.js';
 import type { JsonPath } from '../payload/path.js';
 import type { Processor } from '../processor.js';
 import { readBounded } from '../node/read.js';
-import { githubCheckReport, humanCheckReport, jsonCheckReport, type Locate } from '../report/check.js';
+import type { Locate } from '../report/check.js';
 import { safeText } from '../report/format.js';
 import type { SessionConfig } from '../expectations.js';
 import type { CliContext } from './context.js';
 import { resolveSessions, sessionConfig, EXPECTATIONS_FILE, type RequestSource } from './check-input.js';
 import { addEngineOptions, buildEngine, type EngineCliOptions } from './shared.js';
-import { htmlSessionPage } from '../report/html/page.js';
-import { redactReport } from '../report/redact.js';
 import { parseRate, writeReport } from './output.js';
-import { explainLogText } from '../logs/index.js';
 
 /** Report formats of `kvdiff check` (one more reporter is one more entry). */
 export const CHECK_FORMATS = ['text', 'json', 'github', 'html'] as const;
@@ -59,6 +56,13 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExit status: 0 when every session passes, 1 on a break (or a declared break that no longer happens), 2 on bad input (the other sessions are still checked and reported).')
     .action(async (paths: string[], opts: CheckOptions) => {
       const format: CheckFormat = opts.json ? 'json' : (opts.format ?? 'text');
+      // the pipeline and reporters load when a check runs, not for `--help` or a usage error
+      const [{ checkSequence }, { githubCheckReport, humanCheckReport, jsonCheckReport }, { htmlSessionPage }, { redactReport }] = await Promise.all([
+        import('../check.js'),
+        import('../report/check.js'),
+        import('../report/html/page.js'),
+        import('../report/redact.js'),
+      ]);
       const specs = await resolveSessions(paths, opts.api);
       const sources = new Map<string, RequestSource>();
       const engines = new Map<string, Promise<Processor>>();
@@ -112,6 +116,7 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
 async function sessionRate(opts: CheckOptions): Promise<{ ppRate?: number; rateFrom?: string }> {
   if (opts.ppRate !== undefined || !opts.timings) return { ppRate: opts.ppRate };
   const text = decodeUtf8(await readBounded(opts.timings, MAX_LOG_BYTES, 'timings log'), opts.timings);
+  const { explainLogText } = await import('../logs/index.js');
   const tps = explainLogText(text).summary.promptTps;
   if (!tps) throw new KvdiffError(`${opts.timings} logs no prompt speed ("prompt eval time" lines or response timings)`, 'pass --pp-rate TOKENS_PER_SECOND instead');
   return { ppRate: tps, rateFrom: opts.timings };

@@ -27,8 +27,8 @@ export const MAX_RENDER_MS = 10_000;
 /** How often (in steps) the clock is read. */
 const CLOCK_EVERY_STEPS = 4096;
 
-/** A render stopped by a limit: never retried or swallowed by a probe, always reported (exit 2). */
-export class TemplateLimitError extends KvdiffError {}
+export { TemplateLimitError } from '../errors.js';
+import { TemplateLimitError } from '../errors.js';
 
 type Statement = unknown;
 /** The public face of @huggingface/jinja's Interpreter (its bundled types do not resolve under NodeNext). */
