@@ -5,12 +5,11 @@
  * test/logs-heldout/ is a second set, collected later from other issues and keyed before kvdiff was run on
  * it (its first score is in the README); `node bench/logs-score.js DIR` counts the facts recovered.
  */
+import { capturingContext } from './cli-harness.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import type { CliContext } from '../src/cli/context.ts';
 import { runLogs } from '../src/cli/logs.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -31,19 +30,7 @@ function cases(dir: string) {
     .map((f) => ({ name: f.slice(0, -5), key: JSON.parse(readFileSync(join(dir, f), 'utf8')) as Key, log: join(dir, `${f.slice(0, -5)}.log`) }));
 }
 
-function ctx(): CliContext & { out: string[] } {
-  const out: string[] = [];
-  return {
-    out,
-    stdout: (s) => void out.push(s),
-    stderr: () => undefined,
-    readStdin: async () => '',
-    env: {},
-    isTTY: false,
-    colors: () => new Chalk({ level: 0 }),
-    exitCode: 0,
-  };
-}
+const ctx = capturingContext;
 
 async function run(file: string, json: boolean): Promise<string> {
   const c = ctx();

@@ -2,6 +2,7 @@
  * Hermetic layer: every documented llama-server wording (2023 → 2026) and wrapper prefix, with lines
  * written for these tests. Expected numbers are read off the lines themselves.
  */
+import { capturingContext } from './cli-harness.js';
 import { Readable } from 'node:stream';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import { Chalk } from 'chalk';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerLogsCommand } from '../src/cli/logs.ts';
-import type { CliContext } from '../src/cli/context.ts';
 import { KvdiffError } from '../src/errors.ts';
 import { Explainer, summarize, type ExplainedRequest } from '../src/logs/explain.ts';
 import { LogParser, parseLog } from '../src/logs/parse.ts';
@@ -542,21 +542,7 @@ describe('reports', () => {
 
 // ---- the command, in process with a fake context ----
 
-function fakeCtx(): CliContext & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    stdout: (s) => void out.push(s),
-    stderr: (s) => void err.push(s),
-    readStdin: async () => '',
-    env: {},
-    isTTY: false,
-    colors: () => new Chalk({ level: 0 }),
-    exitCode: 0,
-  };
-}
+const fakeCtx = capturingContext;
 
 async function run(args: string[], stdin = ''): Promise<{ ctx: ReturnType<typeof fakeCtx>; error: unknown }> {
   const ctx = fakeCtx();

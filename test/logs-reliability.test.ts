@@ -3,6 +3,7 @@
  * counted, never a RangeError), --json written in pieces, pipes and devices read like files, and log
  * text made visible before it reaches a terminal.
  */
+import { capturingContext } from './cli-harness.js';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import { join } from 'node:path';
 import { Chalk } from 'chalk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CliContext } from '../src/cli/context.ts';
 import { boundedLines, MAX_READ_LINE_BYTES, runLogs } from '../src/cli/logs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import { explainLogText } from '../src/logs/index.ts';
@@ -24,19 +24,7 @@ const SEED = [
   '  (three more erased lines)',
 ].join('\n');
 
-function ctx(): CliContext & { out: string[] } {
-  const out: string[] = [];
-  return {
-    out,
-    stdout: (s) => void out.push(s),
-    stderr: () => undefined,
-    readStdin: async () => '',
-    env: {},
-    isTTY: false,
-    colors: () => new Chalk({ level: 0 }),
-    exitCode: 0,
-  };
-}
+const ctx = capturingContext;
 
 const dir = mkdtempSync(join(tmpdir(), 'kvdiff-logs-rel-'));
 const REQUEST = [

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { capturingContext } from './cli-harness.js';
 import { join } from 'node:path';
-import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { buildEngine } from '../src/cli/shared.js';
-import type { CliContext } from '../src/cli/context.js';
 import type { RecordLine } from '../src/node/record/analysis.js';
 import { InlineAnalyzer } from '../src/node/record/analyzer.js';
 import { send, standIn, startRecorder } from './record-harness.js';
@@ -32,7 +31,7 @@ const cases: DialectCase[] = HAVE_SHARED
       .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as DialectCase)
       .filter((c) => c.status_a === 200 && c.status_b === 200)
   : [];
-const ctx: CliContext = { stdout: () => {}, stderr: () => {}, readStdin: async () => '', env: {}, isTTY: false, colors: () => new Chalk({ level: 0 }), exitCode: 0 };
+const ctx = capturingContext();
 
 describe.skipIf(!HAVE_SHARED)(`kvdiff record on /v1/messages and /v1/responses sessions (${HAVE_SHARED ? "the server's recorded n_past" : NO_SHARED_REASON})`, () => {
   it('the recordings are there, of both endpoints', () => {

@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
 import { buildEngine } from '../src/cli/shared.js';
-import type { CliContext } from '../src/cli/context.js';
 import { InlineAnalyzer } from '../src/node/record/analyzer.js';
 import { humanLine, jsonLine } from '../src/node/record/line.js';
 import { LOOPBACK, send, standIn, startRecorder, type Received, type Reply } from './record-harness.js';
-import { runCli } from './cli-harness.js';
+import { runCli, capturingContext } from './cli-harness.js';
 import { HAVE_SHARED, NO_SHARED_REASON, SHARED, loadFixtures } from './shared.js';
 
 const sse = (events: unknown[], named = false) =>
@@ -237,7 +236,7 @@ describe('kvdiff record: sessions', () => {
   });
 });
 
-const engineCtx: CliContext = { stdout: () => {}, stderr: () => {}, readStdin: async () => '', env: {}, isTTY: false, colors: () => new Chalk({ level: 0 }), exitCode: 0 };
+const engineCtx = capturingContext();
 
 describe.skipIf(!HAVE_SHARED)(`kvdiff record: per-request lines against llama-server's recorded counters (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, () => {
   it('a recorded agent session: each prediction agrees with the cache_n the server reported; a wrong counter gives a disagreement line; the session passes kvdiff check', async () => {

@@ -78,6 +78,16 @@ function convertItem(item: JsonNode, at: JsonPath, messages: JsonNode[], mark: M
     stringContent = true;
   }
   const partFrom = (k: number): JsonPath => (stringContent ? [...at, 'content'] : [...at, 'content', k, 'text']);
+  /** The item itself becomes the next chat message, `parts` its content; each field remembers where it came from. */
+  const pushMessage = (parts: JsonNode[]): void => {
+    eraseKey(entries, 'type');
+    eraseKey(entries, 'status');
+    setKey(entries, 'content', arr(parts));
+    const index = messages.length;
+    for (const e of entries) if (e.key !== 'content') mark(['messages', index, e.key], [...at, e.key], true);
+    parts.forEach((_, k) => mark(['messages', index, 'content', k, 'text'], partFrom(k), true));
+    messages.push(item);
+  };
 
   if (isArray(item, 'content') && (role === 'user' || role === 'system' || role === 'developer')) {
     const parts = (get(item, 'content') as JsonNode & { type: 'array' }).items.map((part, k) => {
@@ -93,13 +103,7 @@ function convertItem(item: JsonNode, at: JsonPath, messages: JsonNode[], mark: M
       if (t === 'input_file') refuse(label, "'input_file' is not supported by llamacpp at this moment");
       return refuse(label, `'type' must be one of 'input_text', 'input_image', or 'input_file' (${at.join('.')}.content[${k}])`);
     });
-    eraseKey(entries, 'type');
-    eraseKey(entries, 'status');
-    setKey(entries, 'content', arr(parts));
-    const index = messages.length;
-    for (const e of entries) if (e.key !== 'content') mark(['messages', index, e.key], [...at, e.key], true);
-    parts.forEach((_, k) => mark(['messages', index, 'content', k, 'text'], partFrom(k), true));
-    messages.push(item);
+    pushMessage(parts);
     return;
   }
   if (role === 'assistant' && type === 'message') {
@@ -124,15 +128,7 @@ function convertItem(item: JsonNode, at: JsonPath, messages: JsonNode[], mark: M
         mark(['messages', index, 'content', target.items.length, 'text'], partFrom(k), true);
         target.items.push(p);
       });
-    } else {
-      eraseKey(entries, 'status');
-      eraseKey(entries, 'type');
-      setKey(entries, 'content', arr(parts));
-      const index = messages.length;
-      for (const e of entries) if (e.key !== 'content') mark(['messages', index, e.key], [...at, e.key], true);
-      parts.forEach((_, k) => mark(['messages', index, 'content', k, 'text'], partFrom(k), true));
-      messages.push(item);
-    }
+    } else pushMessage(parts);
     return;
   }
   if (isString(item, 'arguments') && isString(item, 'call_id') && isString(item, 'name') && type === 'function_call') {
