@@ -9,13 +9,21 @@
 // - warm library diff (`analyze` with an engine already built) vs llama.cpp's tokenizer (node-llama-cpp, vocab
 //   only, ../shared/models/tiny-qwen3.gguf) on B's rendered prompt, in one process; skipped with a note when absent;
 // - kvdiff's order-keeping JSON parser vs JSON.parse on the same body, in one process;
-// - attribution: `analyze` of a pair with 50 JSON differences vs the same pair with 1, in one process.
+// - attribution: `analyze` of a pair with 50 JSON differences vs the same pair with 1, in one process;
+// - `kvdiff check` of a session of up to 200 requests growing to the size (`growingSession`) vs the cold pair of that
+//   size, alternating; at 100K the target is ≤ 3× with a peak RSS under 300 MB;
+// - `kvdiff logs` on a generated llama-server log (`--log-mb`, default 200) in each output mode (human, `--json`,
+//   and `cat log | kvdiff logs -`, a pipe read as it arrives) vs a plain readline pass over the same file: the
+//   throughput ratio (≥ 0.5× is the target) and peak RSS, beside the peak on a log a tenth the size (flat memory:
+//   within FLAT_MB of it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentSession, nextRequest } from './lib/session.js';
+import { agentSession, growingSession, nextRequest } from './lib/session.js';
+import { generateLog } from './lib/log.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -29,6 +37,13 @@ const peakMb = () => process.resourceUsage().maxRSS / 1024;
 
 // ---- jobs: each runs in its own process and prints one JSON line ----
 const jobs = {
+  /** The logs baseline: node:readline splitting the file into lines and nothing else. */
+  async readline(path) {
+    const t0 = performance.now();
+    let lines = 0;
+    for await (const _ of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) lines++;
+    return { ms: ms(t0), lines };
+  },
   async naive(a, b) {
     const t0 = performance.now();
     const [{ Tokenizer }, { Template }] = await Promise.all([import('@huggingface/tokenizers'), import('@huggingface/jinja')]);
@@ -120,6 +135,11 @@ const flag = (name, dflt) => {
   return i < 0 ? dflt : argv[i + 1];
 };
 const SIZES = flag('--sizes', '10000,100000').split(',').map(Number);
+const LOG_MB = Number(flag('--log-mb', 200));
+/** Most a peak RSS may grow from a log a tenth the size to the full one and still count as flat. */
+const FLAT_MB = 32;
+/** Requests of the check session (fewer when a small session has fewer turns). */
+const CHECK_REQUESTS = 200;
 const RUNS = Number(flag('--runs', 5));
 const JSON_OUT = argv.includes('--json');
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
@@ -129,9 +149,9 @@ const env = { ...process.env, KVDIFF_CACHE_DIR: join(work, 'cache'), NO_COLOR: '
 /** Wall time of a fresh process and its peak RSS (read back through a preload that prints it at exit). */
 const hook = join(work, 'rss.mjs');
 writeFileSync(hook, "process.on('exit', () => process.stderr.write(`\\nKVDIFF_BENCH_MAXRSS ${process.resourceUsage().maxRSS}\\n`));\n");
-function fresh(args, okStatus = [0]) {
+function fresh(args, okStatus = [0], { discard = false } = {}) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', hook, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, ['--import', hook, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', discard ? 'ignore' : 'pipe', 'pipe'] });
   const wall = ms(t0);
   if (!okStatus.includes(r.status)) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   const rss = Number(/KVDIFF_BENCH_MAXRSS (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
@@ -156,7 +176,15 @@ const job = (...args) => {
 const rows = [];
 const row = (name, value, baseline, target, extra = {}) => {
   const ratio = value.ms / baseline.ms;
-  rows.push({ name, ms: value.ms, baselineMs: baseline.ms, ratio, target, met: target === undefined ? undefined : ratio <= target, peakMb: value.peakMb, baselinePeakMb: baseline.peakMb, ...extra });
+  const met = target === undefined ? undefined : ratio <= target && (extra.maxPeakMb === undefined || value.peakMb < extra.maxPeakMb);
+  rows.push({ name, ms: value.ms, baselineMs: baseline.ms, ratio, target, met, peakMb: value.peakMb, baselinePeakMb: baseline.peakMb, ...extra });
+};
+/** A throughput row: ratio = baseline time / kvdiff time (kvdiff's MB/s over the baseline's), higher is better. */
+const throughputRow = (name, value, baseline, target, bytes, extra = {}) => {
+  const ratio = baseline.ms / value.ms;
+  const mbps = (t) => bytes / 2 ** 20 / (t / 1000);
+  const flat = extra.smallPeakMb === undefined ? undefined : value.peakMb - extra.smallPeakMb <= FLAT_MB;
+  rows.push({ name, kind: 'throughput', ms: value.ms, baselineMs: baseline.ms, mbPerS: mbps(value.ms), baselineMbPerS: mbps(baseline.ms), ratio, target, met: ratio >= target && flat !== false, flat, peakMb: value.peakMb, baselinePeakMb: baseline.peakMb, ...extra });
 };
 
 try {
@@ -196,6 +224,50 @@ try {
       row(`warm library diff (${label}) vs llama.cpp tokenize of B`, lib.warm, llama, size === 100000 ? 1 : undefined, { tokens: libs[0].llama.tokens });
     } else rows.push({ name: `warm library diff (${label}) vs llama.cpp tokenize of B`, skipped: libs[0].llamaSkipped });
     row(`attribution, ${lib.tested} differences vs 1 (${label})`, lib.many, lib.warm, size === 100000 ? 1.5 : undefined);
+
+    // a session growing to this size, one request file per turn, as kvdiff record writes them
+    const bodies = growingSession(CHECK_REQUESTS, size);
+    const dir = join(work, `session${size}`);
+    mkdirSync(dir);
+    bodies.forEach((body, i) => writeFileSync(join(dir, `${String(i + 1).padStart(4, '0')}.json`), JSON.stringify(body)));
+    const [check, pair] = paired(() => fresh([bin, 'check', dir, '--json'], [0, 1]), () => fresh([bin, files.a, files.b, '--json'], [1]));
+    const steps = JSON.parse(check.last.stdout).steps;
+    row(`check, ${bodies.length}-request session growing to ${label} vs cold ${label} pair`, check, pair, size === 100000 ? 3 : undefined, {
+      ...(size === 100000 ? { maxPeakMb: 300 } : {}),
+      requests: bodies.length,
+      tokens: steps[steps.length - 1].tokens.b,
+      breaks: steps.filter((x) => !x.ok).length,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // logs: one big generated log and one a tenth its size, each output mode against readline on the same file
+  const log = join(work, 'server.log');
+  const small = join(work, 'small.log');
+  await generateLog(log, LOG_MB);
+  await generateLog(small, LOG_MB / 10);
+  const bytes = statSync(log).size;
+  const readline = (file) => () => {
+    const r = job('readline', file);
+    return { ms: r.wall, peakMb: r.peakMb };
+  };
+  const piped = (file, ...args) => {
+    const t0 = performance.now();
+    const quote = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
+    const r = spawnSync('sh', ['-c', `cat ${quote(file)} | ${[process.execPath, '--import', hook, bin, 'logs', '-', ...args].map(quote).join(' ')} > /dev/null`], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cat | kvdiff logs - exited ${r.status}: ${r.stderr}`);
+    return { ms: ms(t0), peakMb: Number(/KVDIFF_BENCH_MAXRSS (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024 };
+  };
+  const modes = [
+    ['kvdiff logs FILE', (file) => fresh([bin, 'logs', file, '--no-color'], [0], { discard: true })],
+    ['kvdiff logs FILE --json', (file) => fresh([bin, 'logs', file, '--json'], [0], { discard: true })],
+    ['cat FILE | kvdiff logs -', (file) => piped(file)],
+  ];
+  const mb = `${Math.round(bytes / 2 ** 20)} MB`;
+  for (const [name, run] of modes) {
+    const smallPeakMb = run(small).peakMb;
+    const [kv, base] = paired(() => run(log), readline(log));
+    throughputRow(`${name} (${mb} log) vs readline`, kv, base, 0.5, bytes, { smallPeakMb, logMb: bytes / 2 ** 20 });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -211,7 +283,13 @@ if (JSON_OUT) {
       console.log(`${r.name}: skipped (${r.skipped})`);
       continue;
     }
-    const target = r.target === undefined ? '' : ` (target ≤ ${r.target}×: ${r.met ? 'met' : 'NOT met'})`;
+    if (r.kind === 'throughput') {
+      const flat = r.flat === undefined ? '' : `, ${r.smallPeakMb.toFixed(0)} MB on a log a tenth the size (${r.flat ? 'flat' : 'NOT flat'})`;
+      console.log(`${r.name}: ${r.mbPerS.toFixed(0)} MB/s vs ${r.baselineMbPerS.toFixed(0)} MB/s = ${r.ratio.toFixed(2)}× (target ≥ ${r.target}× with flat memory: ${r.met ? 'met' : 'NOT met'}); peak ${r.peakMb.toFixed(0)} MB vs ${r.baselinePeakMb.toFixed(0)} MB${flat}`);
+      continue;
+    }
+    const memory = r.maxPeakMb === undefined ? '' : ` and peak < ${r.maxPeakMb} MB`;
+    const target = r.target === undefined ? '' : ` (target ≤ ${r.target}×${memory}: ${r.met ? 'met' : 'NOT met'})`;
     console.log(`${r.name}: ${r.ms.toFixed(0)} ms vs ${r.baselineMs.toFixed(0)} ms = ${r.ratio.toFixed(2)}×${target}; peak ${r.peakMb.toFixed(0)} MB vs ${r.baselinePeakMb.toFixed(0)} MB`);
   }
 }

@@ -73,3 +73,20 @@ export function nextRequest(a, { differences = 1 } = {}) {
   b.messages.push({ role: 'assistant', content: 'Done: the test passes now. ✅' }, { role: 'user', content: 'Thanks. Next task.' });
   return b;
 }
+
+/** A session of `requests` requests (fewer when the session has fewer turns) growing to about `targetTokens`: the
+ * agent session above cut after a tool output or user message at evenly spaced points, so each request is the one
+ * before with the turns since appended (what an agent sends every turn). The last request holds the whole session. */
+export function growingSession(requests, targetTokens, seed = 1) {
+  const full = agentSession(targetTokens, seed);
+  const cuts = [];
+  full.messages.forEach((m, i) => {
+    if (i > 0 && (m.role === 'tool' || m.role === 'user') && full.messages[i + 1]?.role !== 'tool') cuts.push(i + 1);
+  });
+  if (cuts[cuts.length - 1] !== full.messages.length) cuts.push(full.messages.length);
+  const n = Math.min(requests, cuts.length);
+  return Array.from({ length: n }, (_, k) => {
+    const end = cuts[Math.round(((k + 1) * cuts.length) / n) - 1];
+    return { ...full, messages: full.messages.slice(0, end) };
+  });
+}
