@@ -84,26 +84,52 @@ export interface CheckOptions {
 }
 
 /**
+ * A session's requests read on demand, so a long session holds only the pair being compared (and not every body
+ * at once): the labels up front (expectations name steps by file name), each body when its step comes.
+ */
+export interface SessionRequests {
+  readonly labels: readonly string[];
+  /** The i-th request (0-based), in the order they were sent; its label is `labels[i]`. */
+  read(i: number): RequestBody | Promise<RequestBody>;
+}
+
+/**
  * `kvdiff check`: every request of a recorded sequence must reuse all of the one before it; a break whose every
  * breaking cause has an allowed code (one the client cannot fix), or one the project declared, passes.
- * Each request is rendered and tokenized once: step i's B is step i+1's A.
+ * Each request is rendered once (step i's B is step i+1's A, and a what-if variant equal to B is B), tokenized
+ * from where it parts from the request before it, and only a summary of each step is kept.
  */
-export async function checkSequence(processor: Processor, bodies: readonly RequestBody[], opts: CheckOptions | Iterable<FindingCode | string> = {}): Promise<CheckResult> {
+export async function checkSequence(
+  processor: Processor,
+  requests: readonly RequestBody[] | SessionRequests,
+  opts: CheckOptions | Iterable<FindingCode | string> = {},
+): Promise<CheckResult> {
   const o: CheckOptions = isIterable(opts) ? { allow: opts } : opts;
-  if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length}`, 'pass the requests of one session in the order they were sent');
-  sameModel(bodies);
+  const session: SessionRequests = isSession(requests) ? requests : { labels: requests.map((b) => b.label), read: (i) => requests[i] };
+  const n = session.labels.length;
+  if (n < 2) throw new KvdiffError(`check needs at least two requests, found ${n}`, 'pass the requests of one session in the order they were sent');
+  // bodies in memory are checked for one model before any work; bodies read on demand as each is read
+  const models = modelCheck();
+  if (!isSession(requests)) for (const b of requests) models(b);
   const exp = o.expectations ?? {};
   const allowed = new Set<string>([...(o.allow ?? []), ...(exp.allow ?? [])]);
-  const declared = stepExpectations(exp, bodies);
-  const engine = processOnce(processor, new Set(bodies));
+  const declared = stepExpectations(exp, session.labels);
+  const engine = processOnce(processor);
   const steps: CheckStep[] = [];
   let reused = 0;
   let tokens = 0;
   let firstTokens = 0;
-  for (let i = 1; i < bodies.length; i++) {
-    const analysed = await analyzeAhead(engine, bodies[i - 1], bodies[i]);
-    const r = o.mapReport ? o.mapReport(analysed, bodies[i - 1], bodies[i]) : analysed;
-    engine.forget(bodies[i - 1]);
+  const read = async (i: number) => {
+    const body = await session.read(i);
+    models(body);
+    return body;
+  };
+  let a = await read(0);
+  for (let i = 1; i < n; i++) {
+    const b = await read(i);
+    engine.next(a, b);
+    const analysed = await analyzeAhead(engine, a, b);
+    const r = o.mapReport ? o.mapReport(analysed, a, b) : analysed;
     if (i === 1) firstTokens = r.comparison.tokensA;
     reused += r.comparison.nPast;
     tokens += r.comparison.tokensB;
@@ -117,16 +143,17 @@ export async function checkSequence(processor: Processor, bodies: readonly Reque
       ...(typeof logged === 'number' ? { logged } : {}),
       ...(o.keepReports ? { full: r } : {}),
     });
-    o.onStep?.(i, bodies.length - 1);
+    o.onStep?.(i, n - 1);
+    a = b;
   }
-  const problems: CheckProblem[] = declared.unknown.map((key) => ({ code: 'UNKNOWN_STEP' as const, key, steps: bodies.length }));
+  const problems: CheckProblem[] = declared.unknown.map((key) => ({ code: 'UNKNOWN_STEP' as const, key, steps: n }));
   for (const s of steps) {
     if (s.status === 'stale') problems.push({ code: 'STALE_EXPECTATION', step: s.step, key: s.expectation!.key, label: s.report.b.label, ...(s.expectation!.reason ? { reason: s.expectation!.reason } : {}) });
   }
   const ratio = tokens ? reused / tokens : 1;
   if (exp.minReuse !== undefined && ratio < exp.minReuse) problems.push({ code: 'REUSE_BELOW_MINIMUM', ratio, min: exp.minReuse });
   const breaks = steps.filter((s) => !s.ok).length;
-  return { steps, breaks, first: { label: bodies[0].label, tokens: firstTokens, ...(typeof o.logged?.[0] === 'number' ? { logged: o.logged[0] } : {}) }, reuse: { reused, tokens, ratio }, problems, ok: breaks === 0 && problems.length === 0 };
+  return { steps, breaks, first: { label: session.labels[0], tokens: firstTokens, ...(typeof o.logged?.[0] === 'number' ? { logged: o.logged[0] } : {}) }, reuse: { reused, tokens, ratio }, problems, ok: breaks === 0 && problems.length === 0 };
 }
 
 function judge(r: DiffReport, allowed: Set<string>, e: StepExpectation | undefined): { status: StepStatus; ok: boolean } {
@@ -139,16 +166,26 @@ function judge(r: DiffReport, allowed: Set<string>, e: StepExpectation | undefin
 }
 
 function summary(r: DiffReport): StepReport {
-  return { a: { label: r.a.label }, b: { label: r.b.label }, backend: r.backend, comparison: r.comparison, reusesAll: r.reusesAll, causes: r.causes, ignored: r.ignored };
+  return { a: { label: r.a.label }, b: { label: r.b.label }, backend: r.backend, comparison: r.comparison, reusesAll: r.reusesAll, causes: r.causes.map(plain), ignored: r.ignored.map(plain) };
+}
+
+/**
+ * A finding as data: its own values, without the notes computed on first read (`elsewhere`, an ignored finding's
+ * `reason`), which would render again and keep the step's requests alive for as long as the summary lives.
+ */
+function plain(f: Finding): Finding {
+  const out: Record<string, unknown> = {};
+  for (const [k, d] of Object.entries(Object.getOwnPropertyDescriptors(f))) if ('value' in d) out[k] = d.value;
+  return out as unknown as Finding;
 }
 
 /** The declared steps by number; keys that name no request are reported (a typo must not silence nothing). */
-function stepExpectations(exp: SessionExpectations, bodies: readonly RequestBody[]) {
+function stepExpectations(exp: SessionExpectations, labels: readonly string[]) {
   const byStep = new Map<number, StepExpectation & { key: string }>();
   const unknown: string[] = [];
   for (const [key, e] of Object.entries(exp.steps ?? {})) {
-    const n = /^\d+$/.test(key) ? Number(key) : bodies.findIndex((b) => baseName(b.label) === key) + 1;
-    if (n >= 2 && n <= bodies.length) byStep.set(n, { ...e, key });
+    const n = /^\d+$/.test(key) ? Number(key) : labels.findIndex((l) => baseName(l) === key) + 1;
+    if (n >= 2 && n <= labels.length) byStep.set(n, { ...e, key });
     else unknown.push(key);
   }
   return { byStep, unknown };
@@ -159,16 +196,16 @@ function baseName(label: string): string {
 }
 
 /** One session talks to one model: a `model` field that changes mid-session is a different server (or a mistake). */
-function sameModel(bodies: readonly RequestBody[]): void {
+function modelCheck(): (b: RequestBody) => void {
   let first: { model: string; label: string } | undefined;
-  for (const b of bodies) {
+  return (b) => {
     const model = modelOf(b.root);
-    if (model === undefined) continue;
+    if (model === undefined) return;
     if (!first) first = { model, label: b.label };
     else if (model !== first.model) {
       throw new KvdiffError(`mixed models in one session: ${first.label} asks for ${JSON.stringify(first.model)}, ${b.label} for ${JSON.stringify(model)}`, 'check the requests of each model as their own session');
     }
-  }
+  };
 }
 
 function modelOf(root: JsonNode): string | undefined {
@@ -181,33 +218,54 @@ function isIterable(x: unknown): x is Iterable<string> {
   return typeof x === 'object' && x !== null && Symbol.iterator in x;
 }
 
-/** The processor, remembering the last bodies it processed, so each request of a sequence is rendered once. */
-function processOnce(p: Processor, sequence: ReadonlySet<RequestBody>): Processor & { forget(body: RequestBody): void } {
-  const done = new Map<RequestBody, Processed>();
-  const process = (body: RequestBody, side: string): Processed => {
-    if (!sequence.has(body)) {
-      // a what-if variant: on a pure growth step, A with B's appended messages is B itself, already processed
-      for (const [known, r] of done) if (known.api === body.api && nodesEqual(known.root, body.root)) return r;
-      return p.process(body, side);
-    }
-    let r = done.get(body);
-    if (!r) {
-      r = p.process(body, side);
-      done.set(body, r);
-    }
+function isSession(x: readonly RequestBody[] | SessionRequests): x is SessionRequests {
+  return !Array.isArray(x);
+}
+
+/**
+ * The processor for one step after another (`next(a, b)` before each): A was B of the step before, so its result
+ * is kept; B is tokenized from where its render parts from A's (`processAfter`, the same ids as a whole encode); a
+ * what-if variant equal to A or B (on a growth step, A with B's appended messages is B) is not rendered again.
+ */
+function processOnce(p: Processor): Processor & { next(a: RequestBody, b: RequestBody): void } {
+  let known = new Map<RequestBody, Processed>();
+  let a: RequestBody | undefined;
+  let b: RequestBody | undefined;
+  const same = (body: RequestBody): Processed | undefined => {
+    const hit = known.get(body);
+    if (hit) return hit;
+    // compared only against bodies already processed; structural equality stops at the first difference
+    for (const [k, r] of known) if (k.api === body.api && nodesEqual(k.root, body.root)) return r;
+    return undefined;
+  };
+  const keep = (body: RequestBody, r: Processed): Processed => {
+    if (body === a || body === b) known.set(body, r);
     return r;
   };
-  const forget = (body: RequestBody) => void done.delete(body);
+  const process = (body: RequestBody, side: string): Processed => {
+    const hit = same(body);
+    if (hit) return hit;
+    // B after A: only what follows A's last special token before the first change is tokenized again
+    const base = body === b && a ? known.get(a) : undefined;
+    return keep(body, base && p.processAfter ? p.processAfter(body, side, base) : p.process(body, side));
+  };
+  const processAfter = (body: RequestBody, side: string, base: Processed): Processed => same(body) ?? keep(body, p.processAfter!(body, side, base));
+  const next = (nextA: RequestBody, nextB: RequestBody) => {
+    const kept = known.get(nextA);
+    known = new Map(kept ? [[nextA, kept]] : []);
+    a = nextA;
+    b = nextB;
+  };
   return new Proxy(p, {
     get(target, key) {
       if (key === 'process') return process;
-      if (key === 'forget') return forget;
+      if (key === 'processAfter') return p.processAfter ? processAfter : undefined;
+      if (key === 'next') return next;
       const v = Reflect.get(target, key, target) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
-  }) as Processor & { forget(body: RequestBody): void };
+  }) as Processor & { next(a: RequestBody, b: RequestBody): void };
 }
-
 
 export type { Finding };
 

@@ -9,6 +9,7 @@ import { generationDialect } from '../node/record/routes.js';
 import { RESPONSES_DIR } from '../node/record/store.js';
 import { countersOf } from '../node/record/counters.js';
 import { mergeConfigs, parseExpectations, type ExpectationsFile, type SessionConfig } from '../expectations.js';
+import type { SessionRequests } from '../check.js';
 
 /** The expectations file beside recorded requests (never read as a request). */
 export const EXPECTATIONS_FILE = 'kvdiff.json';
@@ -28,7 +29,17 @@ export interface RequestSource {
   logged?: number | null;
 }
 
-/** One session to check: read on demand, so a long run holds one session's bodies at a time. */
+/** A session's requests, each read when its step comes, and what the recording logged for each (`logged[i]`). */
+export interface LoadedSession extends SessionRequests {
+  logged: (number | null | undefined)[];
+}
+
+/** A session whose bodies are already in memory (a HAR file is one JSON document). */
+function inMemory(bodies: RequestBody[], sources: Map<string, RequestSource>): LoadedSession {
+  return { labels: bodies.map((b) => b.label), read: (i) => bodies[i], logged: bodies.map((b) => sources.get(b.label)?.logged) };
+}
+
+/** One session to check: read on demand, so a long run holds one session's bodies (or fewer) at a time. */
 export interface SessionSpec {
   name: string;
   /** The folder whose `kvdiff.json` applies, and the name this session has there (for `sessions[name]`). */
@@ -37,7 +48,8 @@ export interface SessionSpec {
   inherited: { from: string; config: SessionConfig }[];
   /** Error found while resolving (a missing path): reported as this session's result. */
   error?: KvdiffError;
-  load(sources: Map<string, RequestSource>): Promise<RequestBody[]>;
+  /** Lists the session's requests (filling `sources`); the bodies are read as the check reaches them. */
+  load(sources: Map<string, RequestSource>): Promise<LoadedSession>;
 }
 
 /** A recorded capture file: `kvdiff record` names them 0001.json. */
@@ -64,7 +76,7 @@ export async function resolveSessions(paths: string[], api?: Api): Promise<Sessi
       isDir = (await fsp.stat(p)).isDirectory();
     } catch (err) {
       flush();
-      out.push({ name: p, dir: dirname(p), inherited: [], error: fsError(err, p, ''), load: async () => [] });
+      out.push({ name: p, dir: dirname(p), inherited: [], error: fsError(err, p, ''), load: async () => empty });
       continue;
     }
     if (!isDir && (CAPTURE.test(basename(p)) || basename(p) === EXPECTATIONS_FILE) && basename(dirname(resolve(p))) !== RESPONSES_DIR) {
@@ -87,7 +99,7 @@ export async function resolveSessions(paths: string[], api?: Api): Promise<Sessi
       out.push({ name: p, dir: dirname(p), inherited: [], load: (src) => readJsonl(p, src, api) });
     } else if (/\.har$/i.test(p)) {
       flush();
-      out.push({ name: p, dir: dirname(p), inherited: [], load: (src) => readHar(p, src) });
+      out.push({ name: p, dir: dirname(p), inherited: [], load: async (src) => inMemory(await readHar(p, src), src) });
     } else loose.push(p);
   }
   flush();
@@ -133,19 +145,24 @@ async function folderSessions(path: string, api?: Api): Promise<SessionSpec[]> {
     return subs;
   } catch (err) {
     if (!(err instanceof KvdiffError)) throw err;
-    return [{ name: path, dir: path, inherited: [], error: err, load: async () => [] }];
+    return [{ name: path, dir: path, inherited: [], error: err, load: async () => empty }];
   }
 }
 
-/** Files are read one at a time (a folder of thousands must not open them all at once: EMFILE at `ulimit -n 256`). */
-async function readFiles(files: string[], sources: Map<string, RequestSource>, api?: Api): Promise<RequestBody[]> {
-  const bodies: RequestBody[] = [];
+const empty: LoadedSession = { labels: [], read: () => Promise.reject(new Error('no requests')), logged: [] };
+
+/**
+ * Request files, each read and parsed when the check reaches it (a session of hundreds of long requests is never
+ * in memory at once; one at a time also keeps a folder of thousands from hitting EMFILE at `ulimit -n 256`).
+ */
+async function readFiles(files: string[], sources: Map<string, RequestSource>, api?: Api): Promise<LoadedSession> {
+  const logged: (number | null)[] = [];
   for (const f of files) {
-    const text = decodeUtf8(await readBounded(f, MAX_BODY_BYTES, ''), f);
-    bodies.push(readClientBody(text, f, api));
-    sources.set(f, { file: f, whole: true, logged: await recordedReuse(f) });
+    const reuse = await recordedReuse(f);
+    logged.push(reuse);
+    sources.set(f, { file: f, whole: true, logged: reuse });
   }
-  return bodies;
+  return { labels: files, logged, read: async (i) => readClientBody(decodeUtf8(await readBounded(files[i], MAX_BODY_BYTES, ''), files[i]), files[i], api) };
 }
 
 /** Largest recorded response file read for its counters. */
@@ -162,16 +179,19 @@ async function recordedReuse(request: string): Promise<number | null> {
   }
 }
 
-async function readJsonl(path: string, sources: Map<string, RequestSource>, api?: Api): Promise<RequestBody[]> {
+/** A JSON-lines session: the file is read once, each line parsed when the check reaches it. */
+async function readJsonl(path: string, sources: Map<string, RequestSource>, api?: Api): Promise<LoadedSession> {
   const text = decodeUtf8(await readBounded(path, MAX_BODY_BYTES, ''), path);
-  const bodies: RequestBody[] = [];
+  const lines: string[] = [];
+  const labels: string[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     const label = `${path}:${i + 1}`;
-    bodies.push(readClientBody(line, label, api));
+    lines.push(line);
+    labels.push(label);
     sources.set(label, { file: path, line: i + 1, whole: false });
   });
-  return bodies;
+  return { labels, logged: labels.map(() => undefined), read: (i) => readClientBody(lines[i], labels[i], api) };
 }
 
 /** Dialect names of the recording routes → the body readers' names. */

@@ -74,14 +74,14 @@ export function registerCheckCommand(program: Command, ctx: CliContext): void {
           if (spec.error) throw spec.error;
           const { config, from } = await sessionConfig(spec, opts.config);
           declared.set(spec.name, from.filter((f) => f.endsWith(EXPECTATIONS_FILE)));
-          const bodies = await spec.load(sources);
-          if (bodies.length < 2) throw new KvdiffError(`check needs at least two requests, found ${bodies.length} in ${spec.name}`, 'pass the requests of one session in the order they were sent');
+          const requests = await spec.load(sources);
+          const count = requests.labels.length;
+          if (count < 2) throw new KvdiffError(`check needs at least two requests, found ${count} in ${spec.name}`, 'pass the requests of one session in the order they were sent');
           const engine = await engineFor(engines, opts, config, ctx);
-          const logged = bodies.map((b) => sources.get(b.label)?.logged);
-          const result = await checkSequence(engine, bodies, {
+          const result = await checkSequence(engine, requests, {
             allow: opts.allow,
             expectations: config,
-            logged,
+            logged: requests.logged,
             onStep: (i, n) => progress(spec.name, i, n),
             ...(opts.redact ? { mapReport: redactReport } : {}),
             keepReports: format === 'html',
