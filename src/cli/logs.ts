@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { KvdiffError } from '../errors.js';
 import { Explainer, SummaryBuilder } from '../logs/explain.js';
 import { LogParser, MAX_JSON_CHARS } from '../logs/parse.js';
+import type { RequestRecord } from '../logs/types.js';
 import { humanNothing, humanRequest, humanSummary, JsonStream, visibleText } from '../logs/report.js';
 import type { CliContext } from './context.js';
 
@@ -28,19 +29,23 @@ interface LogsOptions {
  */
 export const MAX_READ_LINE_BYTES = MAX_JSON_CHARS;
 
-/** --json output is written in pieces of about this size, never as one string. */
-const JSON_FLUSH_CHARS = 64 * 1024;
+/** Output is written in pieces of at most about this size (and at the end of every input chunk), never as one string. */
+const OUTPUT_FLUSH_CHARS = 64 * 1024;
 
-async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext): Promise<Readable> {
+/** The log as a stream, and whether it can pause (a pipe, a terminal, stdin) rather than being a file read to its end. */
+async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext): Promise<{ input: Readable; follow: boolean }> {
   if (file === undefined || file === '-') {
-    if (io.stdin) return io.stdin();
+    if (io.stdin) return { input: io.stdin(), follow: true };
     if (process.stdin.isTTY) ctx.stderr('reading a llama-server log from standard input (paste it, then Ctrl-D)\n');
-    return process.stdin;
+    return { input: process.stdin, follow: true };
   }
   let isDir: boolean;
+  let isFile: boolean;
   try {
     // files, pipes (`logs <(…)`), FIFOs and devices (/dev/null, /dev/stdin) are all streams to read
-    isDir = (await fsp.stat(file)).isDirectory();
+    const st = await fsp.stat(file);
+    isDir = st.isDirectory();
+    isFile = st.isFile();
     await fsp.access(file, constants.R_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -48,83 +53,157 @@ async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext):
     throw new KvdiffError(`cannot read log ${visibleText(file)}: ${why}`);
   }
   if (isDir) throw new KvdiffError(`cannot read log ${visibleText(file)}: not a file (a directory)`);
-  return createReadStream(file);
+  return { input: createReadStream(file), follow: !isFile };
 }
 
 /**
- * Splits a byte stream into lines with a bound on each line: bytes of a line longer than `max` are
- * dropped as they arrive, and the line is reported as skipped. CRLF is left to the parser.
+ * Splits bytes into lines with a bound on each line: bytes of a line longer than `max` are dropped as they arrive,
+ * and the line is reported as skipped (null). CRLF is left to the parser. Synchronous per chunk, so a 200 MB log
+ * costs no promise per line.
  */
-export async function* boundedLines(input: AsyncIterable<Buffer | string>, max: number): AsyncGenerator<string | null> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  let skipping = false;
-  for await (const chunk of input) {
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private skipping = false;
+
+  constructor(private readonly max: number) {}
+
+  /** Calls `line` for every line this chunk completes. */
+  push(chunk: Buffer | string, line: (text: string | null) => void): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let from = 0;
     for (;;) {
       const nl = buf.indexOf(10, from);
       const end = nl < 0 ? buf.length : nl;
-      if (!skipping) {
-        if (size + (end - from) > max) {
-          skipping = true;
-          parts = [];
-          size = 0;
+      if (!this.skipping) {
+        if (this.size + (end - from) > this.max) {
+          this.skipping = true;
+          this.parts = [];
+          this.size = 0;
         } else if (end > from) {
-          parts.push(buf.subarray(from, end));
-          size += end - from;
+          this.parts.push(buf.subarray(from, end));
+          this.size += end - from;
         }
       }
       if (nl < 0) break;
-      if (skipping) yield null;
-      else yield parts.length === 1 ? parts[0].toString('utf8') : Buffer.concat(parts, size).toString('utf8');
-      parts = [];
-      size = 0;
-      skipping = false;
+      if (this.skipping) line(null);
+      else if (this.parts.length === 0) line('');
+      else line(this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8'));
+      this.parts = [];
+      this.size = 0;
+      this.skipping = false;
       from = nl + 1;
     }
     // keep no reference to the whole chunk: copy the unfinished tail
-    if (parts.length) parts = [Buffer.from(Buffer.concat(parts, size))];
+    if (this.parts.length) this.parts = [Buffer.from(Buffer.concat(this.parts, this.size))];
   }
-  if (skipping) yield null;
-  else if (size > 0) yield Buffer.concat(parts, size).toString('utf8');
+
+  /** The last line, when the input did not end with a newline. */
+  end(line: (text: string | null) => void): void {
+    if (this.skipping) line(null);
+    else if (this.size > 0) line(Buffer.concat(this.parts, this.size).toString('utf8'));
+    this.parts = [];
+    this.size = 0;
+    this.skipping = false;
+  }
+}
+
+/** `LineSplitter` over a stream, one line at a time (for callers that want an iterator). */
+export async function* boundedLines(input: AsyncIterable<Buffer | string>, max: number): AsyncGenerator<string | null> {
+  const splitter = new LineSplitter(max);
+  const lines: (string | null)[] = [];
+  const add = (l: string | null) => void lines.push(l);
+  for await (const chunk of input) {
+    splitter.push(chunk, add);
+    yield* lines.splice(0);
+  }
+  splitter.end(add);
+  yield* lines;
+}
+
+/**
+ * How long a pipe may stay quiet before the request the parser holds for late lines (a timing block printed after
+ * the release) is printed: `docker logs -f | kvdiff logs -` shows each request once its last line has arrived,
+ * not when the next request finishes. A file is read without waiting, so this never applies to one.
+ */
+export const FOLLOW_IDLE_MS = 100;
+
+const IDLE = Symbol('idle');
+
+/**
+ * The chunks of `input`; on a stream that can pause (a pipe, stdin), `idle()` is called whenever no chunk arrived
+ * for FOLLOW_IDLE_MS, once per pause.
+ */
+async function* chunks(input: Readable, follow: boolean, idle: () => void): AsyncGenerator<Buffer | string> {
+  if (!follow) {
+    yield* input;
+    return;
+  }
+  const it = input[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      const next = it.next();
+      let r = await Promise.race([next, new Promise<typeof IDLE>((resolve) => (timer = setTimeout(resolve, FOLLOW_IDLE_MS, IDLE)))]);
+      clearTimeout(timer);
+      if (r === IDLE) {
+        idle();
+        r = await next;
+      }
+      if (r.done) return;
+      yield r.value as Buffer | string;
+    }
+  } finally {
+    clearTimeout(timer);
+    await it.return?.();
+  }
 }
 
 /** Streams lines through the parser and explainer, and the report out as requests finish. */
 export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: CliContext, io: LogsIo = {}): Promise<void> {
-  const input = await openInput(file, io, ctx);
+  const { input, follow } = await openInput(file, io, ctx);
   const c = ctx.colors({ json: opts.json, color: opts.color });
   const parser = new LogParser();
   const explainer = new Explainer();
   const summary = new SummaryBuilder();
   const json = opts.json ? new JsonStream() : null;
+  // output is gathered per input chunk and written when the chunk is done (one write per chunk, not per request)
   let pending = json ? json.start() : '';
   let printed = 0;
-  const take = (records: ReturnType<LogParser['push']>): void => {
+  const flush = () => {
+    if (pending) ctx.stdout(pending);
+    pending = '';
+  };
+  const take = (records: readonly RequestRecord[]): void => {
     for (const r of records) {
       const x = explainer.explain(r);
       summary.add(x);
-      if (json) {
-        pending += json.request(x);
-        if (pending.length >= JSON_FLUSH_CHARS) {
-          ctx.stdout(pending);
-          pending = '';
-        }
-      } else ctx.stdout(`${printed++ > 0 ? '\n' : ''}${humanRequest(x, c)}`);
+      if (json) pending += json.request(x);
+      else pending += `${printed++ > 0 ? '\n' : ''}${humanRequest(x, c)}`;
     }
+    if (pending.length >= OUTPUT_FLUSH_CHARS) flush();
+  };
+  const line = (text: string | null) => take(text === null ? parser.skipLong() : parser.push(text));
+  const splitter = new LineSplitter(MAX_READ_LINE_BYTES);
+  const idle = () => {
+    take(parser.idle());
+    flush();
   };
   try {
-    for await (const line of boundedLines(input, MAX_READ_LINE_BYTES)) {
-      take(line === null ? parser.skipLong() : parser.push(line));
+    for await (const chunk of chunks(input, follow, idle)) {
+      splitter.push(chunk, line);
+      flush();
     }
   } catch (err) {
     throw new KvdiffError(`cannot read log ${visibleText(file ?? 'from stdin')}: ${(err as Error).message}`);
   }
+  splitter.end(line);
   take(parser.end());
   const s = summary.result(parser.stats);
-  if (json) ctx.stdout(pending + json.end(s));
-  else if (printed === 0) ctx.stdout(humanNothing(s, c));
-  else ctx.stdout(`\n${humanSummary(s, c)}`);
+  if (json) pending += json.end(s);
+  else if (printed === 0) pending += humanNothing(s, c);
+  else pending += `\n${humanSummary(s, c)}`;
+  flush();
 }
 
 export function registerLogsCommand(program: Command, ctx: CliContext, io: LogsIo = {}): void {

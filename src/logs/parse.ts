@@ -123,6 +123,8 @@ export class LogParser {
   private lastTouched: RequestRecord | null = null;
   /** The last closed request, kept one step so that a headless `prompt eval time` line can still join it. */
   private held: RequestRecord | null = null;
+  /** The held request was already returned by `idle()`: late lines still join it, it is not returned again. */
+  private heldOut = false;
   private json: JsonBuffer | null = null;
   /** The held response was read from a bare `timings`/`usage` object: its sibling object may follow. */
   private bareHeld: RequestRecord | null = null;
@@ -158,6 +160,18 @@ export class LogParser {
     return this.drain();
   }
 
+  /**
+   * The input paused (a followed log): the request held for late lines is returned now rather than when the next
+   * one finishes. Lines that still belong to it join it quietly (they are not in what was returned).
+   */
+  idle(): readonly RequestRecord[] {
+    if (this.held && !this.heldOut) {
+      this.out.push(this.held);
+      this.heldOut = true;
+    }
+    return this.drain();
+  }
+
   /** End of input: everything still open is finished. */
   end(): readonly RequestRecord[] {
     if (this.json) {
@@ -166,7 +180,7 @@ export class LogParser {
     const rest = [...this.open.values()].sort((a, b) => a.firstLine - b.firstLine);
     this.open.clear();
     for (const r of rest) this.close(r);
-    if (this.held) this.out.push(this.held);
+    if (this.held && !this.heldOut) this.out.push(this.held);
     this.held = null;
     return this.drain();
   }
@@ -690,8 +704,9 @@ export class LogParser {
   }
 
   private finish(r: RequestRecord): void {
-    if (this.held) this.out.push(this.held);
+    if (this.held && !this.heldOut) this.out.push(this.held);
     this.held = r;
+    this.heldOut = false;
   }
 }
 
