@@ -12,10 +12,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const haveDist = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
 
 describe.skipIf(!haveDist)(`bench/targets.js${haveDist ? '' : ' (skipped: dist/ is not built; npm test builds it first)'}`, () => {
-  it('prints every row with a ratio and peak memory on a 10K-token session', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'targets.js'), '--sizes', '10000', '--runs', '1', '--json'], { encoding: 'utf8', timeout: 300_000 });
+  it('prints every row with a ratio and peak memory on a 10K-token session and a 2 MB log', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'targets.js'), '--sizes', '10000', '--runs', '1', '--log-mb', '2', '--json'], { encoding: 'utf8', timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { machine: string; rows: { name: string; ratio?: number; peakMb?: number; skipped?: string }[] };
+    const out = JSON.parse(r.stdout) as { machine: string; rows: { name: string; ratio?: number; peakMb?: number; skipped?: string; kind?: string; smallPeakMb?: number; met?: boolean; requests?: number }[] };
     const names = out.rows.map((x) => x.name);
     expect(names).toEqual([
       'kvdiff --help vs node -e 0',
@@ -23,7 +23,17 @@ describe.skipIf(!haveDist)(`bench/targets.js${haveDist ? '' : ' (skipped: dist/ 
       expect.stringMatching(/^kvdiff's JSON parser \(10K body, \d+ KB\) vs JSON.parse$/),
       'warm library diff (10K) vs llama.cpp tokenize of B',
       expect.stringMatching(/^attribution, \d+ differences vs 1 \(10K\)$/),
+      expect.stringMatching(/^check, \d+-request session growing to 10K vs cold 10K pair$/),
+      'kvdiff logs FILE (2 MB log) vs readline',
+      'kvdiff logs FILE --json (2 MB log) vs readline',
+      'cat FILE | kvdiff logs - (2 MB log) vs readline',
     ]);
+    // the check session has a request per cut point of the 10K session (fewer than 200), at least a few
+    expect(out.rows.find((x) => x.name.startsWith('check'))!.requests).toBeGreaterThan(5);
+    for (const row of out.rows.filter((x) => x.kind === 'throughput')) {
+      expect(row.smallPeakMb).toBeGreaterThan(0);
+      expect(typeof row.met).toBe('boolean');
+    }
     for (const row of out.rows) {
       if (row.skipped) continue;
       expect(row.ratio).toBeGreaterThan(0);
