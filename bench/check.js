@@ -36,12 +36,13 @@ function session(n) {
   return out;
 }
 
-/** Counts the renders the stages ask the engine for. */
+/** Counts the renders the stages ask the engine for (whole, or tokenized after a base). */
 function counting(engine) {
   let calls = 0;
   const proxy = new Proxy(engine, {
     get(t, k) {
       if (k === 'process') return (b, s) => (calls++, t.process(b, s));
+      if (k === 'processAfter') return (b, s, base) => (calls++, t.processAfter(b, s, base));
       const v = Reflect.get(t, k, t);
       return typeof v === 'function' ? v.bind(t) : v;
     },
