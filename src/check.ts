@@ -25,7 +25,11 @@ export interface SessionExpectations {
   steps?: Record<string, StepExpectation>;
 }
 
-/** The part of a step's diff report a check keeps (no rendered texts or token ids: a long session holds many). */
+/**
+ * The part of a step's diff report a check keeps (no rendered texts or token ids: a long session holds many). Its
+ * findings are plain data without the notes computed on first read (`elsewhere`, an ignored finding's `reason`):
+ * `full` (`keepReports`) or `kvdiff A B` on the pair has them.
+ */
 export type StepReport = Pick<DiffReport, 'backend' | 'comparison' | 'reusesAll' | 'causes' | 'ignored'> & {
   a: { label: string };
   b: { label: string };
