@@ -23,8 +23,8 @@ function request(task: number, cached: number, prompt: number): string[] {
 }
 
 describe('follow mode', () => {
-  it('prints each request while the pipe is still open, before the next one starts', async () => {
-    const input = new PassThrough();
+  /** A context whose `printed(text)` resolves with everything written so far once stdout holds `text`. */
+  function watched() {
     let seen: (text: string) => void = () => {};
     const ctx = capturingContext({
       stdout: (s) => {
@@ -32,18 +32,24 @@ describe('follow mode', () => {
         seen(ctx.out.join(''));
       },
     });
-    const printed = (task: number) =>
+    const printed = (text: string) =>
       new Promise<string>((resolve) => {
-        seen = (all) => all.includes(`task ${task}`) && resolve(all);
+        seen = (all) => all.includes(text) && resolve(all);
         seen(ctx.out.join(''));
       });
+    return { ctx, printed };
+  }
+
+  it('prints each request while the pipe is still open, before the next one starts', async () => {
+    const input = new PassThrough();
+    const { ctx, printed } = watched();
     const run = runLogs('-', {}, ctx, { stdin: () => input });
     input.write(`${request(7, 0, 4000).join('\n')}\n`);
-    const first = await printed(7);
+    const first = await printed('task 7');
     expect(first).toMatch(/task 7/);
     expect(first).not.toMatch(/summary:/);
     input.write(`${request(8, 4000, 5000).join('\n')}\n`);
-    const second = await printed(8);
+    const second = await printed('task 8');
     expect(second.match(/task 7/g)).toHaveLength(1);
     input.end();
     await run;
@@ -55,19 +61,10 @@ describe('follow mode', () => {
 
   it('--json on a pipe streams the requests array as requests finish, and ends as one JSON document', async () => {
     const input = new PassThrough();
-    let seen: (text: string) => void = () => {};
-    const ctx = capturingContext({
-      stdout: (s) => {
-        ctx.out.push(s);
-        seen(ctx.out.join(''));
-      },
-    });
+    const { ctx, printed } = watched();
     const run = runLogs('-', { json: true }, ctx, { stdin: () => input });
     input.write(`${request(7, 0, 4000).join('\n')}\n`);
-    await new Promise<void>((resolve) => {
-      seen = (all) => all.includes('"task": 7') && resolve();
-      seen(ctx.out.join(''));
-    });
+    await printed('"task": 7');
     input.end(`${request(8, 4000, 5000).join('\n')}\n`);
     await run;
     const doc = JSON.parse(ctx.out.join('')) as { requests: { task: number; reused: number }[] };
