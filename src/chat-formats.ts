@@ -5,6 +5,8 @@
  * shadows a later one exactly as in llama.cpp. Nothing here is keyed on a model's name.
  */
 
+import type { ReasoningMarkers } from './jinja/reasoning.js';
+
 type Message = Record<string, unknown>;
 
 export interface ChatFormat {
@@ -127,18 +129,44 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
   },
 ];
 
-/** How llama.cpp continues `last` for this template, or undefined when its generic path does. */
-export function formatContinuation(src: string, last: Message): ((prefix: string) => string) | undefined {
+/**
+ * What llama.cpp appends to the render of the earlier messages to continue `last`: the detected format's handler,
+ * or its generic path. `generationPrompt` gives the text the template adds for a new assistant turn after them.
+ */
+export type Continuation = (prefix: string, generationPrompt: () => string) => string;
+
+export function continuationFor(src: string, last: Message, reasoning: () => ReasoningMarkers): Continuation {
+  const continued = continuedMessage(last);
   const format = detectChatFormat(src);
-  if (!format?.continuation) return undefined;
+  if (format?.continuation) return (prefix) => format.continuation!(continued, prefix, src);
+  return (_prefix, generationPrompt) => genericContinuation(continued, generationPrompt(), reasoning());
+}
+
+/**
+ * chat-auto-parser-generator.cpp: the generation prompt, cut before the reasoning start marker the analysis found
+ * (when it has one) and followed by that marker, the reasoning and (continuing content) the end marker; then the
+ * content. The markers are written even for a message without reasoning.
+ */
+export function genericContinuation(m: Continued, generationPrompt: string, markers: ReasoningMarkers): string {
+  let out = generationPrompt;
+  if (markers.start) {
+    const at = out.indexOf(markers.start);
+    out = (at < 0 ? out : out.slice(0, at)) + markers.start + m.reasoning + (m.reasoningOnly ? '' : markers.end);
+  }
+  return m.reasoningOnly ? out : out + m.content;
+}
+
+/** The continued message as llama.cpp reads it from the request (`continue_msg`, before any adjustment). */
+function continuedMessage(last: Message): Continued {
   const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
   const content = typeof last.content === 'string'
     ? last.content
     : Array.isArray(last.content)
       ? last.content.filter((p) => p && typeof p === 'object' && (p as Message).type === 'text').map((p) => String((p as Message).text ?? '')).join('\n\n')
       : '';
-  const continued: Continued = { reasoning, content, reasoningOnly: reasoning !== '' && content === '' };
-  return (prefix) => format.continuation!(continued, prefix, src);
+  // chat.cpp: CONTINUATION_REASONING when there is reasoning and neither content nor content parts
+  const hasParts = Array.isArray(last.content) && last.content.length > 0;
+  return { reasoning, content, reasoningOnly: reasoning !== '' && content === '' && !hasParts };
 }
 
 /** The format llama.cpp would pick for this template text, if any (otherwise its generic path). */

@@ -3,7 +3,8 @@ import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
-import { adjustForChatFormat, formatContinuation } from './chat-formats.js';
+import { adjustForChatFormat, continuationFor, type Continuation } from './chat-formats.js';
+import type { ReasoningMarkers } from './jinja/reasoning.js';
 import { JsonNumber, parseJsonNumbers } from './json-numbers.js';
 
 /** What the backend hands to the template: every top-level variable, already decided. */
@@ -16,11 +17,8 @@ export interface RenderInput {
    * conversation ends with an assistant message (prefill, on by default).
    */
   continueFinal?: boolean;
-  /**
-   * For a continued message, what llama.cpp's chat-format handler appends to the render of the earlier messages
-   * (chat-formats.ts); absent: the generic continuation.
-   */
-  continuation?: (prefix: string) => string;
+  /** For a continued message, what llama.cpp appends to the render of the earlier messages (chat-formats.ts). */
+  continuation?: Continuation;
 }
 
 /** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
@@ -53,6 +51,11 @@ export interface PrepareOptions {
   caps: TemplateCaps;
   /** The clock templates see (`strftime_now`, `date_string`). */
   now: Date;
+  /**
+   * The reasoning markers llama.cpp's analysis finds in the template (jinja/reasoning.ts), asked for only when a
+   * message is continued on llama.cpp's generic path. Absent: none.
+   */
+  reasoning?: () => ReasoningMarkers;
 }
 
 /** Turns a request body into the template's variables, as the chosen backend would. */
@@ -131,9 +134,11 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
   const rawLast = (plain.messages as Record<string, unknown>[]).at(-1);
-  const continuation = continueFinal && rawLast ? formatContinuation(model.chatTemplate, rawLast) : undefined;
+  const continuation = continueFinal && rawLast ? continuationFor(model.chatTemplate, rawLast, opts.reasoning ?? noMarkers) : undefined;
   return { vars, continueFinal, ...(continuation ? { continuation } : {}) };
 }
+
+const noMarkers = (): ReasoningMarkers => ({ mode: 'none', start: '', end: '' });
 
 /**
  * chat.cpp `workaround::system_message_not_supported`, applied when the template does not support the system role:
