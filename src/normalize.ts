@@ -128,10 +128,15 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   vars.enable_thinking = enableThinking;
   vars.datetime = strftime(now, '%b %d %Y');
   vars.date_string = strftime(now, '%d %b %Y');
-  if ('preserve_reasoning' in kwargs) {
-    for (const k of ['preserve_thinking', 'clear_thinking', 'truncate_history_thinking', 'drop_thinking']) kwargs[k] ??= kwargs.preserve_reasoning;
+  // chat.cpp + caps.cpp `caps_apply_preserve_reasoning` / `caps_apply_reasoning_effort`: a boolean preserve_reasoning
+  // sets the variables templates read under other names (keeping reasoning = not clearing, truncating or dropping
+  // it), a non-empty string effort sets reasoning_strength too; a variable the request sets itself wins
+  if (typeof kwargs.preserve_reasoning === 'boolean') {
+    const keep = kwargs.preserve_reasoning;
+    kwargs.preserve_thinking ??= keep;
+    for (const k of ['clear_thinking', 'truncate_history_thinking', 'drop_thinking']) kwargs[k] ??= !keep;
   }
-  if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
+  if (typeof kwargs.reasoning_effort === 'string' && kwargs.reasoning_effort) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
   const rawLast = (plain.messages as Record<string, unknown>[]).at(-1);
   const continuation = continueFinal && rawLast ? continuationFor(model.chatTemplate, rawLast, opts.reasoning ?? noMarkers) : undefined;
