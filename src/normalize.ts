@@ -3,7 +3,7 @@ import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
-import { adjustForChatFormat, continuationFor, type Continuation } from './chat-formats.js';
+import { adjustForChatFormat, continuationFor, supportsThinking, type Continuation } from './chat-formats.js';
 import type { ReasoningMarkers } from './jinja/reasoning.js';
 import { JsonNumber, parseJsonNumbers } from './json-numbers.js';
 
@@ -29,11 +29,6 @@ export interface TemplateCaps {
   stringContent: boolean;
   /** gpt-oss style templates (`<|channel|>`) keep the `developer` role. */
   keepsDeveloperRole: boolean;
-  /**
-   * The template has a thinking mode, so llama-server's default `enable_thinking` is true (false otherwise).
-   * Absent: assumed true.
-   */
-  thinking?: boolean;
   /** The template uses a system message's content (caps.cpp `supports_system_role`). Absent: assumed true. */
   systemRole?: boolean;
   /** caps.cpp `supports_tools`, `supports_tool_calls`, `supports_parallel_tool_calls`: what the probes found. */
@@ -52,8 +47,8 @@ export interface PrepareOptions {
   /** The clock templates see (`strftime_now`, `date_string`). */
   now: Date;
   /**
-   * The reasoning markers llama.cpp's analysis finds in the template (jinja/reasoning.ts), asked for only when a
-   * message is continued on llama.cpp's generic path. Absent: none.
+   * The reasoning markers llama.cpp's analysis finds in the template (jinja/reasoning.ts), asked for when a message
+   * is continued on llama.cpp's generic path and for the default of `enable_thinking`. Absent: none.
    */
   reasoning?: () => ReasoningMarkers;
 }
@@ -117,7 +112,7 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   vars.eos_token = model.eosToken;
   const kwargs = { ...kwargsOf(plain) };
   // server-context.cpp: the default is on only for templates with a thinking mode (--reasoning auto)
-  let enableThinking = caps.thinking ?? true;
+  let enableThinking: boolean | undefined;
   const effort = plain.reasoning_effort;
   if (effort === 'none') enableThinking = false;
   else if (typeof effort === 'string') kwargs.reasoning_effort ??= effort;
@@ -125,7 +120,7 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
     if (typeof kwargs.enable_thinking !== 'boolean') refuse(label, 'chat_template_kwargs.enable_thinking must be a boolean');
     enableThinking = kwargs.enable_thinking;
   }
-  vars.enable_thinking = enableThinking;
+  vars.enable_thinking = enableThinking ?? supportsThinking(model.chatTemplate, opts.reasoning ?? noMarkers);
   vars.datetime = strftime(now, '%b %d %Y');
   vars.date_string = strftime(now, '%d %b %Y');
   // chat.cpp + caps.cpp `caps_apply_preserve_reasoning` / `caps_apply_reasoning_effort`: a boolean preserve_reasoning
