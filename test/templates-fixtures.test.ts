@@ -9,12 +9,13 @@ import { bodyFromObject } from '../src/payload/body.js';
 import { sha256 } from '../src/model/files.js';
 import { HAVE_SHARED, NO_SHARED_REASON, SHARED } from './shared.js';
 import { KNOWN_TEMPLATE_MISSES } from './templates-known-misses.js';
+import { prepare } from '../src/normalize.js';
 
 // llama-server's own renders of real chat templates: 34 templates × 10 bodies (llama.cpp 34af94cd, 2026-11-27) and
 // 31 of them × 6 further bodies (llama.cpp 1425386f, recorded 2026-12-01). A refusal (status 400/500) must come out
 // as an error, not a prediction.
 interface Result { conversation_id: string; request: unknown; status: number; prompt?: string; error?: unknown }
-interface TemplateFixture { template_name: string; template: string; results: Result[]; server_template_source: { kind: string; text?: string } }
+interface TemplateFixture { template_name: string; template: string; results: Result[]; server_template_source: { kind: string; text?: string }; default_enable_thinking?: boolean }
 
 const SETS = [
   { dir: 'llama-server-templates', now: new Date(Date.UTC(2026, 10, 27)), bodies: 340 },
@@ -75,6 +76,18 @@ describe.skipIf(!HAVE_SHARED)(`llama.cpp backend renders like llama-server (${HA
       expect(misses.map((m) => m.name).filter((n) => !(n in KNOWN_TEMPLATE_MISSES))).toEqual([]);
     });
   }
+  it("enable_thinking defaults as llama-server's did for each template (default_enable_thinking)", () => {
+    const wrong: string[] = [];
+    for (const fx of load(SETS[0].dir)) {
+      if (fx.default_enable_thinking === undefined) continue;
+      const model = { ...base!, chatTemplate: fx.template };
+      const engine = new Engine({ model, backend: 'llama.cpp', now: SETS[0].now });
+      const body = bodyFromObject({ messages: [{ role: 'user', content: 'x' }] }, 'probe');
+      const vars = prepare(body, { backend: 'llama.cpp', model, caps: engine.caps, now: SETS[0].now, reasoning: () => engine.reasoningMarkers() }).vars;
+      if (vars.enable_thinking !== fx.default_enable_thinking) wrong.push(`${fx.template_name}: ${String(vars.enable_thinking)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
   it('the known-misses list stays honest: a pair that now matches must leave it', () => {
     expect(Object.keys(KNOWN_TEMPLATE_MISSES).filter((n) => !allMisses.has(n))).toEqual([]);
   });
