@@ -329,4 +329,56 @@ export const JINJA_CASES: JinjaCase[] = [
   { name: 'comment ignores code', template: '{% set x = 1 %}{# {% set x = 999 %} #}{{ x }}', expected: '1', src: T },
   { name: 'raise_exception raises', template: "{{ raise_exception('no') }}", expected: ERR, src: V },
   { name: 'range step zero raises', template: '{{ range(1, 2, 0) }}', expected: ERR, src: V },
+
+  // ---- builtins no case above reached (filters, tests and globals of value.cpp's tables); expected values are the
+  // output of llama.cpp's engine itself (scripts/jinja-oracle), errors where it raises or does not implement one ----
+  { name: "strftime_now with a literal format", template: "{{ strftime_now('day') }}", expected: "day", src: V },
+  { name: "strftime_now year has four digits", template: "{{ strftime_now('%Y') | length }}", expected: "4", src: V },
+  { name: "is sameas is not implemented", template: "{{ x is sameas(x) }}", expected: ERR, src: V },
+  { name: "is escaped is not implemented", template: "{{ 'a' is escaped }}", expected: ERR, src: V },
+  { name: "is filter is not implemented", template: "{{ 'upper' is filter }}", expected: ERR, src: V },
+  { name: "safe on a string", template: "{{ '<b>'|safe }}", expected: "<b>", src: V },
+  { name: "safe on an int", template: "{{ 1|safe }}", expected: "1", src: V },
+  { name: "safe on a float", template: "{{ 1.5|safe }}", expected: "1.5", src: V },
+  { name: "safe on a bool", template: "{{ true|safe }}", expected: "True", src: V },
+  { name: "safe on none", template: "{{ none|safe }}", expected: "None", src: V },
+  { name: "safe on undefined", template: "{{ x|safe }}", expected: "", src: V },
+  { name: "safe on a list raises", template: "{{ [1]|safe }}", expected: ERR, src: V },
+  { name: "str.format with {} placeholders", template: "{{ '{} and {}'.format('a', 1) }}", expected: "a and 1", src: V },
+  { name: "format as a filter", template: "{{ '{}!'|format('x') }}", expected: "x!", src: V },
+  { name: "format leaves percent placeholders", template: "{{ '%s'|format('x') }}", expected: "%s", src: V },
+  { name: "format with a numbered placeholder raises", template: "{{ '{0}'.format('x') }}", expected: ERR, src: V },
+  { name: "slice filter on a string (step)", template: "{{ 'abcdef'|slice(0, 6, 2) }}", expected: "ace", src: V },
+  { name: "slice filter step zero raises", template: "{{ [1, 2]|slice(0, 2, 0) }}", expected: ERR, src: V },
+  { name: "truncate on undefined", template: "[{{ x|truncate }}]", expected: "[]", src: V },
+  { name: "truncate on a string is not a filter", template: "{{ 'abc'|truncate(2) }}", expected: ERR, src: V },
+  { name: "is test names a test", template: "{{ 'odd' is test }}|{{ 'nope' is test }}", expected: "True|False", src: V },
+  { name: "slice filter needs start, stop and step", template: "{{ 'abcdef'|slice(1, 4) }}", expected: ERR, src: V },
+  { name: "slice filter on a list with a step", template: "{{ [1, 2, 3, 4]|slice(3, 0, -1)|string }}", expected: "[4, 3, 2]", src: V },
+  { name: "str.format prints arguments as strings", template: "{{ '{} {} {}'.format(none, [1, 'a'], true) }}", expected: "None [1, 'a'] True", src: V },
+  { name: "format with too few arguments raises", template: "{{ '{}{}'|format('a') }}", expected: ERR, src: V },
+  { name: "format leaves a lone closing brace", template: "{{ 'a}b{}'.format(1) }}", expected: "a}b1", src: V },
+  { name: "format on an int is not a filter", template: "{{ 5|format }}", expected: ERR, src: V },
+  { name: "slice filter on a string, negative step", template: "{{ 'abcdef'|slice(4, 1, -1) }}", expected: "edc", src: V },
+  { name: "slice filter on a tuple stays a tuple", template: "{{ (1, 2, 3)|slice(0, 3, 2)|string }}", expected: "(1, 3)", src: V },
+  { name: "slice filter on undefined raises", template: "{{ x|slice(0, 1, 1) }}", expected: ERR, src: V },
+  { name: "safe on a dict raises", template: "{{ {'a': 1}|safe }}", expected: ERR, src: V },
+  { name: "the unimplemented tests are still tests", template: "{{ 'sameas' is test }}{{ 'escaped' is test }}{{ 'filter' is test }}", expected: "TrueTrueTrue", src: V },
 ];
+
+/**
+ * Every builtin of llama.cpp's engine, by table (common/jinja/value.cpp `global_builtins` and each type's
+ * `get_builtins`, llama.cpp of 2026-09-28): globals, `test_is_*` tests, and each value type's filters and methods.
+ * The semantics test checks that some case above reaches each one.
+ */
+export const LLAMA_BUILTINS: Record<string, readonly string[]> = {
+  global: ['raise_exception', 'namespace', 'strftime_now', 'range', 'tojson', 'test_is_boolean', 'test_is_callable', 'test_is_odd', 'test_is_even', 'test_is_false', 'test_is_true', 'test_is_divisibleby', 'test_is_string', 'test_is_integer', 'test_is_float', 'test_is_number', 'test_is_iterable', 'test_is_sequence', 'test_is_mapping', 'test_is_lower', 'test_is_upper', 'test_is_none', 'test_is_defined', 'test_is_undefined', 'test_is_eq', 'test_is_equalto', 'test_is_ge', 'test_is_gt', 'test_is_greaterthan', 'test_is_lt', 'test_is_lessthan', 'test_is_ne', 'test_is_in', 'test_is_test', 'test_is_sameas', 'test_is_escaped', 'test_is_filter'],
+  int: ['default', 'abs', 'int', 'float', 'safe', 'string', 'tojson'],
+  float: ['default', 'abs', 'int', 'float', 'safe', 'string', 'tojson'],
+  string: ['default', 'upper', 'lower', 'strip', 'rstrip', 'lstrip', 'title', 'capitalize', 'length', 'startswith', 'endswith', 'split', 'rsplit', 'replace', 'format', 'int', 'float', 'string', 'slice', 'safe', 'tojson', 'indent', 'join'],
+  bool: ['default', 'int', 'float', 'safe', 'string', 'tojson'],
+  array: ['default', 'list', 'first', 'last', 'length', 'slice', 'selectattr', 'select', 'rejectattr', 'reject', 'join', 'string', 'tojson', 'map', 'append', 'pop', 'sort', 'reverse', 'min', 'max', 'unique'],
+  object: ['get', 'keys', 'values', 'items', 'tojson', 'string', 'length', 'dictsort', 'join'],
+  none: ['default', 'tojson', 'string', 'safe', 'items', 'map', 'reject', 'rejectattr', 'select', 'selectattr', 'unique'],
+  undefined: ['default', 'capitalize', 'first', 'items', 'join', 'last', 'length', 'list', 'lower', 'map', 'max', 'min', 'reject', 'rejectattr', 'replace', 'reverse', 'safe', 'select', 'selectattr', 'sort', 'string', 'strip', 'sum', 'title', 'truncate', 'unique', 'upper', 'wordcount'],
+};

@@ -3,8 +3,8 @@ import { KvdiffError } from '../errors.js';
 import { assertJinjaInternals } from './guard.js';
 import { llamaToJson } from './tojson.js';
 import {
-  asString, CASE_FUNCTIONS, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
-  truthy, typeName, UNDEFINED_FILTERS,
+  asString, CASE_FUNCTIONS, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, llamaFormat, NONE_FILTERS, printValue, rememberKey,
+  runTest, sliceIndices, truthy, typeName, UNDEFINED_FILTERS,
 } from './builtins.js';
 import {
   arr, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
@@ -492,6 +492,24 @@ function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Ma
   }
   if (isObject(operand) || is(operand, NamespaceValue)) return dictFilter(operand, name, get);
   switch (name) {
+    case 'safe':
+      // a no-op for strings, numbers and booleans; lists have no `safe`
+      if (isArray(operand)) throw new LlamaJinjaError(`Unknown (built-in) filter 'safe' for type ${typeName(operand)}`);
+      return operand;
+    case 'format':
+      if (!isString(operand)) break;
+      return str(self.checkLength(llamaFormat(operand.value as string, pos)));
+    case 'slice':
+      if (isString(operand)) {
+        const s = operand.value as string;
+        return str(sliceIndices(s.length, pos).map((i) => s[i]).join(''));
+      }
+      if (isArray(operand)) {
+        const list = operand.value as RV[];
+        const items = sliceIndices(list.length, pos).map((i) => list[i]);
+        return is(operand, TupleValue) ? new TupleValue(items) : arr(items);
+      }
+      break;
     case 'string':
       // numbers go through tojson (value.cpp: int and float `string` is `tojson`): 1e-06, not 0.000001
       return str(isNumber(operand) ? llamaToJson(operand) : asString(operand));
@@ -724,15 +742,7 @@ function extraMethod(self: Self, object: RV, name: string): RV | undefined {
           return arr(head.map(str));
         });
       case 'format':
-        return fn((args) => {
-          const [pos] = splitArgs(args);
-          let next = 0;
-          return str(self.checkLength(s.replace(/\{(\d*)\}/g, (_, n: string) => {
-            const v = pos[n === '' ? next++ : Number(n)];
-            if (!v) throw new Error('format: not enough arguments');
-            return v.toString();
-          })));
-        });
+        return fn((args) => str(self.checkLength(llamaFormat(s, splitArgs(args)[0]))));
     }
     return undefined;
   }
