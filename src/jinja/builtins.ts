@@ -334,4 +334,23 @@ export function runTest(name: string, v: RV, args: RV[]): boolean {
   return test(v, args);
 }
 
+/**
+ * The builtins of each value type's table in llama.cpp (value.cpp `get_builtins`): every one is both a filter
+ * (`x|name(...)`) and a method (`x.name(...)`).
+ */
+const TYPE_BUILTINS: Record<string, ReadonlySet<string>> = {
+  Integer: new Set(['default', 'abs', 'int', 'float', 'safe', 'string', 'tojson']),
+  Float: new Set(['default', 'abs', 'int', 'float', 'safe', 'string', 'tojson']),
+  String: new Set(['default', 'upper', 'lower', 'strip', 'rstrip', 'lstrip', 'title', 'capitalize', 'length', 'startswith', 'endswith', 'split', 'rsplit', 'replace', 'format', 'int', 'float', 'string', 'slice', 'safe', 'tojson', 'indent', 'join']),
+  Boolean: new Set(['default', 'int', 'float', 'safe', 'string', 'tojson']),
+  Array: new Set(['default', 'list', 'first', 'last', 'length', 'slice', 'selectattr', 'select', 'rejectattr', 'reject', 'join', 'string', 'tojson', 'map', 'append', 'pop', 'sort', 'reverse', 'min', 'max', 'unique']),
+  Object: new Set(['get', 'keys', 'values', 'items', 'tojson', 'string', 'length', 'dictsort', 'join']),
+};
+
+/** Whether llama.cpp's table for this value's type has `name` (a tuple has the list's table). */
+export function hasBuiltin(v: RV, name: string): boolean {
+  const type = is(v, TupleValue) ? 'Array' : typeName(v);
+  return TYPE_BUILTINS[type]?.has(name) ?? false;
+}
+
 export { NullValue, ObjectValue, undef };
