@@ -25,14 +25,24 @@ interface Recorded {
   results: { id: string; status: number; prompt?: string; error?: { message?: string } }[];
 }
 
-const DIR = join(dirname(fileURLToPath(import.meta.url)), 'server-oracle', 'heldout');
-const BODIES = new Map<string, unknown>(
-  (JSON.parse(readFileSync(join(DIR, 'bodies.json'), 'utf8')).bodies as { id: string; request: unknown }[]).map((b) => [b.id, b.request]),
-);
-const TEMPLATES: Recorded[] = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json') && f !== 'bodies.json')
-  .sort()
-  .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')));
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'server-oracle');
+
+/** A recorded set: its bodies and one file per template (a file may take its template text from another set's). */
+function loadSet(dir: string): { bodies: Map<string, unknown>; templates: Recorded[] } {
+  const DIR = join(ROOT, dir);
+  const bodies = new Map<string, unknown>(
+    (JSON.parse(readFileSync(join(DIR, 'bodies.json'), 'utf8')).bodies as { id: string; request: unknown }[]).map((b) => [b.id, b.request]),
+  );
+  const templates = readdirSync(DIR)
+    .filter((f) => f.endsWith('.json') && f !== 'bodies.json')
+    .sort()
+    .map((f) => {
+      const t = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Recorded & { template_from?: string };
+      if (t.template_from) t.template = (JSON.parse(readFileSync(join(DIR, t.template_from), 'utf8')) as Recorded).template;
+      return t;
+    });
+  return { bodies, templates };
+}
 
 /** The target: at least this share of the server's successful renders byte-identical. */
 const TARGET = 0.98;
@@ -41,7 +51,12 @@ const MODES: Record<string, ReasoningMarkers['mode']> = { NONE: 'none', TAG_BASE
 /** The message a template's raise_exception gave, as llama-server reports it. */
 const raised = (message: string | undefined) => /Jinja Exception: (.*)$/s.exec(message ?? '')?.[1];
 
-describe('held-out real templates render as llama-server renders them', async () => {
+for (const [dir, what] of [
+  ['heldout', 'requests that end with a user or tool message'],
+  ['heldout-continued', 'requests that end with an assistant message, which llama-server continues'],
+] as const) {
+describe(`held-out real templates render as llama-server renders them: ${what} (${dir})`, async () => {
+  const { bodies: BODIES, templates: TEMPLATES } = loadSet(dir);
   const qwen3 = await loadBuiltinModel(nodeFs, 'qwen3');
   const outcomes: { name: string; ok: boolean; why?: string }[] = [];
   const refusals: { name: string; ok: boolean; why?: string }[] = [];
@@ -90,18 +105,18 @@ describe('held-out real templates render as llama-server renders them', async ()
     expect(TEMPLATES.length).toBe(36);
     expect(outcomes.length + refusals.length + skipped.length).toBe(36 * BODIES.size);
     const same = skipped.filter((x) => x.ok).length;
-    console.log(`held-out: ${skipped.length} renders left out (content parts on a template whose typed-content detection changed between builds); with this server's detection given to kvdiff, ${same}/${skipped.length} identical`);
+    console.log(`${dir}: ${skipped.length} renders left out (content parts on a template whose typed-content detection changed between builds); with this server's detection given to kvdiff, ${same}/${skipped.length} identical`);
     for (const x of skipped.filter((x) => !x.ok)) console.log(`  differs with the server's typed-content detection: ${x.name}`);
   });
   it(`at least ${TARGET * 100} % of the server's renders are byte-identical`, () => {
     const misses = outcomes.filter((o) => !o.ok);
-    console.log(`held-out: ${outcomes.length - misses.length}/${outcomes.length} renders identical to llama-server`);
+    console.log(`${dir}: ${outcomes.length - misses.length}/${outcomes.length} renders identical to llama-server`);
     for (const m of misses) console.log(`  miss: ${m.name}: ${m.why}`);
     expect(outcomes.length - misses.length).toBeGreaterThanOrEqual(Math.ceil(TARGET * outcomes.length));
   });
   it('every body the server refused is refused (exit 2), with the template\'s own message when it raised one', () => {
     const wrong = refusals.filter((o) => !o.ok);
-    console.log(`held-out refusals: ${refusals.length - wrong.length}/${refusals.length} refused alike`);
+    console.log(`${dir} refusals: ${refusals.length - wrong.length}/${refusals.length} refused alike`);
     expect(wrong.map((w) => `${w.name}: ${w.why}`)).toEqual([]);
   });
   it('the reasoning markers match what llama-server\'s template analysis logged', () => {
@@ -109,6 +124,7 @@ describe('held-out real templates render as llama-server renders them', async ()
     expect(markerChecks.filter((c) => JSON.stringify(c.got) !== JSON.stringify(c.want))).toEqual([]);
   });
 });
+}
 
 /**
  * The request as this server's defaults complete it: it turns preserve_reasoning on for a template that supports it

@@ -4,7 +4,7 @@
 For each template: start llama-server on 127.0.0.1 with the template and a tiny GGUF, read /props (the caps it
 detected), POST every body to /apply-template and keep {id, status, prompt | error}; with -v, also keep the reasoning
 markers its differential template analysis logged (absent for formats llama.cpp knows by name). Bodies that end
-with an assistant message are skipped (continuation differs between this server and the recorded one).
+with an assistant message (continued by the server) are skipped unless --continued, which keeps only those.
 
   scripts/server-oracle/record-templates.py --server BUILD/bin/llama-server --commit HASH \
       --model tiny-qwen3.gguf --bodies test/server-oracle/heldout/bodies.json --out test/server-oracle/heldout T1.jinja T2.jinja ...
@@ -35,11 +35,12 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--port', type=int, default=18320)
     ap.add_argument('--source-root', default='', help='strip this from template paths when recording where they came from')
+    ap.add_argument('--continued', action='store_true', help='record only the bodies that end with an assistant message')
     ap.add_argument('templates', nargs='+')
     a = ap.parse_args()
     bodies = json.load(open(a.bodies))
     bodies = bodies['bodies'] if isinstance(bodies, dict) else bodies
-    bodies = [b for b in bodies if not (b['request']['messages'] and b['request']['messages'][-1]['role'] == 'assistant')]
+    bodies = [b for b in bodies if (bool(b['request']['messages']) and b['request']['messages'][-1]['role'] == 'assistant') == a.continued]
     os.makedirs(a.out, exist_ok=True)
     args = ['-m', os.path.basename(a.model), '--jinja', '--chat-template-file', '<template>.jinja', '-np', '1', '-c', '8192', '--cache-ram', '0']
     for path in a.templates:
