@@ -35,6 +35,7 @@ def main():
                              '--host', '127.0.0.1', '--port', str(a.port), '-lv', '4', '--log-colors', 'off'], stdout=logf, stderr=subprocess.STDOUT)
     log = lambda: open(logf.name, encoding='utf8', errors='replace').read()
     out = []
+    caps = None
     try:
         for _ in range(300):
             try:
@@ -42,6 +43,7 @@ def main():
                 break
             except Exception:
                 time.sleep(0.1)
+        caps = json.load(urllib.request.urlopen(f'http://127.0.0.1:{a.port}/props'))['chat_template_caps']
         for p in pairs:
             rec = {'name': p['name'], 'description': p['description'], 'request_a': p['a'], 'request_b': p['b']}
             for side in ('a', 'b'):
@@ -73,6 +75,7 @@ def main():
         'recorded': {'llama_cpp_commit': a.commit, 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'server_args': args,
                      'endpoints': ['POST /apply-template', 'POST /tokenize', 'POST /v1/chat/completions (max_tokens 1, temperature 0)'], 'log_level': '-lv 4'},
         'template_source': os.path.relpath(a.template, a.source_root) if a.source_root else a.template,
+        'caps': caps,
         'template': open(a.template, encoding='utf8', newline='').read(),
         'pairs': out,
     }
