@@ -15,6 +15,8 @@ export interface ChatFormat {
   matches(src: string): boolean;
   /** Its handler's `supports_thinking`, which makes llama-server turn thinking on by default (absent: false). */
   thinking?(src: string): boolean;
+  /** What its handler appends to a render with the generation prompt (absent: nothing). */
+  afterGenerationPrompt?(prompt: string): string;
   /** The message adjustment its handler makes (absent: the messages reach the template unchanged). */
   adjust?(messages: Message[], src: string): Message[];
   /**
@@ -124,6 +126,8 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
   {
     name: 'Gemma 4',
     thinking: () => true,
+    // gemma4.cpp: a render that ends with a closed turn (content and a tool call) gets the model's turn opened
+    afterGenerationPrompt: (prompt) => (prompt.endsWith('<turn|>\n') ? '<|turn>model\n' : ''),
     matches: (src) => src.includes("'<|tool_call>call:'"),
     continuation: (m, prefix) => (prefix.endsWith('<turn|>\n') ? '<|turn>model\n' : '') + thinkThen('<|channel>thought\n', '<channel|>')(m),
   },

@@ -3,7 +3,7 @@ import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
-import { adjustForChatFormat, continuationFor, supportsThinking, type Continuation } from './chat-formats.js';
+import { adjustForChatFormat, continuationFor, detectChatFormat, supportsThinking, type Continuation } from './chat-formats.js';
 import type { ReasoningMarkers } from './jinja/reasoning.js';
 import { JsonNumber, parseJsonNumbers } from './json-numbers.js';
 
@@ -19,6 +19,8 @@ export interface RenderInput {
   continueFinal?: boolean;
   /** For a continued message, what llama.cpp appends to the render of the earlier messages (chat-formats.ts). */
   continuation?: Continuation;
+  /** What the chat format's handler appends to a render with the generation prompt (chat-formats.ts). */
+  afterGenerationPrompt?: (prompt: string) => string;
 }
 
 /** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
@@ -135,7 +137,8 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   Object.assign(vars, kwargs);
   const rawLast = (plain.messages as Record<string, unknown>[]).at(-1);
   const continuation = continueFinal && rawLast ? continuationFor(model.chatTemplate, rawLast, opts.reasoning ?? noMarkers) : undefined;
-  return { vars, continueFinal, ...(continuation ? { continuation } : {}) };
+  const after = vars.add_generation_prompt ? detectChatFormat(model.chatTemplate)?.afterGenerationPrompt : undefined;
+  return { vars, continueFinal, ...(continuation ? { continuation } : {}), ...(after ? { afterGenerationPrompt: after } : {}) };
 }
 
 const noMarkers = (): ReasoningMarkers => ({ mode: 'none', start: '', end: '' });

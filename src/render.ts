@@ -44,7 +44,8 @@ export class ChatTemplate {
   /** Renders; `side` names the request in errors (`A (a.json)`). */
   render(input: RenderInput, side: string): string {
     if (input.continueFinal) return this.renderContinued(input, side);
-    return this.renderVars(input.vars, input.jinja ?? 'hf', side);
+    const out = this.renderVars(input.vars, input.jinja ?? 'hf', side);
+    return input.afterGenerationPrompt ? out + input.afterGenerationPrompt(out) : out;
   }
 
   /**
