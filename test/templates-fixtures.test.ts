@@ -102,7 +102,7 @@ describe.skipIf(!HAVE_SHARED)(`llama.cpp backend renders like llama-server (${HA
     expect(wrong).toEqual([]);
   });
   it("the template analysis finds the reasoning markers llama-server's analysis logged for each template", () => {
-    const logged = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'server-oracle', 'reasoning-markers-shared.json'), 'utf8')).markers as Record<string, { mode: string; start: string; end: string } | null>;
+    const logged = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'server-oracle', 'markers', 'shared-templates.json'), 'utf8')).markers as Record<string, { mode: string; start: string; end: string } | null>;
     const modes: Record<string, string> = { NONE: 'none', TAG_BASED: 'tags', TOOLS_ONLY: 'tools-only' };
     const wrong: string[] = [];
     let checked = 0;
