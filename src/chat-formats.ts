@@ -5,12 +5,18 @@
  * shadows a later one exactly as in llama.cpp. Nothing here is keyed on a model's name.
  */
 
+import type { ReasoningMarkers } from './jinja/reasoning.js';
+
 type Message = Record<string, unknown>;
 
 export interface ChatFormat {
   name: string;
   /** llama.cpp's detection, on the template text. */
   matches(src: string): boolean;
+  /** Its handler's `supports_thinking`, which makes llama-server turn thinking on by default (absent: false). */
+  thinking?(src: string): boolean;
+  /** What its handler appends to a render with the generation prompt (absent: nothing). */
+  afterGenerationPrompt?(prompt: string): string;
   /** The message adjustment its handler makes (absent: the messages reach the template unchanged). */
   adjust?(messages: Message[], src: string): Message[];
   /**
@@ -38,18 +44,21 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
   {
     // Mistral Small 3.2 has [CALL_ID], Ministral/Magistral Large 3 does not
     name: 'Ministral 3',
+    thinking: () => true,
     matches: (src) => has(src, '[SYSTEM_PROMPT]', '[TOOL_CALLS]', '[ARGS]') && !src.includes('[CALL_ID]'),
     adjust: ministralBlocks,
     continuation: thinkThen('[THINK]', '[/THINK]'),
   },
   {
     name: 'GPT-OSS',
+    thinking: () => true,
     matches: (src) => src.includes('<|channel|>'),
     adjust: gptOssThinking,
     continuation: thinkThen('<|start|>assistant<|channel|>analysis<|message|>', '<|end|><|start|>assistant<|channel|>final<|message|>'),
   },
   {
     name: 'Muse Glimmer',
+    thinking: () => true,
     matches: (src) => has(src, '<atem:function_calls>', '<|eom|>'),
     continuation: thinkThen('<|start|>assistant to=self<|message|>', '<|eom|><|start|>assistant to=user<|message|>'),
   },
@@ -60,32 +69,38 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
   },
   {
     name: 'Kimi K2',
+    thinking: () => true,
     matches: (src) => has(src, '<|tool_calls_section_begin|>', '<|tool_call_begin|>'),
     continuation: thinkThen('<|im_assistant|>assistant<|im_middle|><think>', '</think>'),
   },
   {
     name: 'Kimi K3',
+    thinking: () => true,
     matches: (src) => has(src, '<|open|>', '<|close|>', '<|end_of_msg|>'),
     continuation: thinkThen('<|open|>message role="assistant"<|sep|><|open|>think<|sep|>', '<|close|>think<|sep|><|open|>response<|sep|>'),
   },
   {
     name: 'Ling 3.0',
+    thinking: () => true,
     matches: (src) => has(src, '<role>ASSISTANT</role>', '<arg_key>'),
     continuation: thinkThen('<role>ASSISTANT</role>\n<think>', '</think>'),
   },
   {
     name: 'Cohere2 MoE',
+    thinking: () => true,
     matches: (src) => has(src, '<|START_TEXT|>', '<|START_ACTION|>'),
     continuation: thinkThen('<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|><|START_THINKING|>', '<|END_THINKING|><|START_TEXT|>'),
   },
   {
     name: 'LFM2',
+    thinking: () => true,
     matches: (src) => has(src, '<|tool_list_start|>', '<|tool_list_end|>'),
     adjust: copyReasoningToThinking,
     continuation: thinkThen('<|im_start|>assistant\n<think>', '</think>'),
   },
   {
     name: 'LFM2.5',
+    thinking: () => true,
     matches: (src) => src.includes('List of tools: [') && !src.includes('<|tool_list_start|>'),
     adjust: copyReasoningToThinking,
     continuation: thinkThen('<|im_start|>assistant\n<think>', '</think>'),
@@ -96,11 +111,12 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
     continuation: (m) => 'assistant<|role_sep|>\n' + m.content,
   },
   // MiniMax-M3 continues from the template's own generation prompt: left to the generic path
-  { name: 'MiniMax-M3', matches: (src) => has(src, ']<]minimax[>[', '<tool_call>', '<invoke name=') },
+  { name: 'MiniMax-M3', matches: (src) => has(src, ']<]minimax[>[', '<tool_call>', '<invoke name='), thinking: () => true },
   {
     // V3.2 names its tool call block "function_calls"; V4 ("tool_calls") also reorders tool results, and continues
     // a message without reasoning after a bare </think>
     name: 'DeepSeek V3.2/V4',
+    thinking: () => true,
     matches: (src) => has(src, 'dsml_token', 'DSML') && (src.includes('function_calls') || src.includes('tool_calls')),
     adjust: (messages, src) => (src.includes('function_calls') ? messages : sortToolResultsByCall(messages)),
     continuation: (m, _prefix, src) => (!src.includes('function_calls') && !m.reasoning
@@ -109,16 +125,22 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
   },
   {
     name: 'Gemma 4',
+    thinking: () => true,
+    // gemma4.cpp: a render that ends with a closed turn (content and a tool call) gets the model's turn opened
+    afterGenerationPrompt: (prompt) => (prompt.endsWith('<turn|>\n') ? '<|turn>model\n' : ''),
     matches: (src) => src.includes("'<|tool_call>call:'"),
     continuation: (m, prefix) => (prefix.endsWith('<turn|>\n') ? '<|turn>model\n' : '') + thinkThen('<|channel>thought\n', '<channel|>')(m),
   },
   {
     name: 'MiniCPM5',
+    thinking: () => true,
     matches: (src) => has(src, 'Tool usage guidelines:', '<function name="', '<param name="'),
     continuation: thinkThen('<|im_start|>assistant\n<think>\n', '\n</think>\n\n'),
   },
   {
     name: 'Qwen3-Coder',
+    // a thinking model only when the template knows <think>
+    thinking: (src) => src.includes('<think>'),
     matches: (src) => has(src, '<tool_call>', '<function=', '<parameter=') && !src.includes("'<tool_call><function=' ~ tool_call.name ~ '>'"),
     // the reasoning block only when the template knows <think>
     continuation: (m, _prefix, src) => '<|im_start|>assistant\n' + (src.includes('<think>')
@@ -127,18 +149,53 @@ export const CHAT_FORMATS: readonly ChatFormat[] = [
   },
 ];
 
-/** How llama.cpp continues `last` for this template, or undefined when its generic path does. */
-export function formatContinuation(src: string, last: Message): ((prefix: string) => string) | undefined {
+/**
+ * What llama.cpp appends to the render of the earlier messages to continue `last`: the detected format's handler,
+ * or its generic path. `generationPrompt` gives the text the template adds for a new assistant turn after them.
+ */
+export type Continuation = (prefix: string, generationPrompt: () => string) => string;
+
+export function continuationFor(src: string, last: Message, reasoning: () => ReasoningMarkers): Continuation {
+  const continued = continuedMessage(last);
   const format = detectChatFormat(src);
-  if (!format?.continuation) return undefined;
+  if (format?.continuation) return (prefix) => format.continuation!(continued, prefix, src);
+  return (_prefix, generationPrompt) => genericContinuation(continued, generationPrompt(), reasoning());
+}
+
+/**
+ * chat-auto-parser-generator.cpp: the generation prompt, cut before the reasoning start marker the analysis found
+ * (when it has one) and followed by that marker, the reasoning and (continuing content) the end marker; then the
+ * content. The markers are written even for a message without reasoning.
+ */
+export function genericContinuation(m: Continued, generationPrompt: string, markers: ReasoningMarkers): string {
+  let out = generationPrompt;
+  if (markers.start) {
+    const at = out.indexOf(markers.start);
+    out = (at < 0 ? out : out.slice(0, at)) + markers.start + m.reasoning + (m.reasoningOnly ? '' : markers.end);
+  }
+  return m.reasoningOnly ? out : out + m.content;
+}
+
+/** The continued message as llama.cpp reads it from the request (`continue_msg`, before any adjustment). */
+function continuedMessage(last: Message): Continued {
   const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
   const content = typeof last.content === 'string'
     ? last.content
     : Array.isArray(last.content)
       ? last.content.filter((p) => p && typeof p === 'object' && (p as Message).type === 'text').map((p) => String((p as Message).text ?? '')).join('\n\n')
       : '';
-  const continued: Continued = { reasoning, content, reasoningOnly: reasoning !== '' && content === '' };
-  return (prefix) => format.continuation!(continued, prefix, src);
+  // chat.cpp: CONTINUATION_REASONING when there is reasoning and neither content nor content parts
+  const hasParts = Array.isArray(last.content) && last.content.length > 0;
+  return { reasoning, content, reasoningOnly: reasoning !== '' && content === '' && !hasParts };
+}
+
+/**
+ * Whether llama-server turns thinking on by default for this template (`common_chat_templates_support_enable_thinking`):
+ * the recognised format's handler says, otherwise its template analysis found reasoning markers.
+ */
+export function supportsThinking(src: string, reasoning: () => ReasoningMarkers): boolean {
+  const format = detectChatFormat(src);
+  return format ? (format.thinking?.(src) ?? false) : reasoning().mode !== 'none';
 }
 
 /** The format llama.cpp would pick for this template text, if any (otherwise its generic path). */

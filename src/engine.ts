@@ -5,6 +5,7 @@ import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import type { Processed, Processor } from './processor.js';
 import { ChatTemplate, detectCaps } from './render.js';
+import { analyzeReasoning, type ReasoningMarkers } from './jinja/reasoning.js';
 import { rawPrompt, tokenizePieces, toChat } from './dialect/index.js';
 import { PromptTokenizer, type Tokens } from './tokenize/prompt.js';
 import type { Deadline } from './deadline.js';
@@ -50,9 +51,17 @@ export class Engine implements Processor {
     this.template.deadline = options.deadline;
     this.caps = detectCaps(this.template);
     this.tokenizer = new PromptTokenizer(model);
-    this.prep = { backend, model, caps: this.caps, now };
+    this.prep = { backend, model, caps: this.caps, now, reasoning: () => this.reasoningMarkers() };
     this.addSpecial = backendProfile(backend).addSpecialTokens;
     this.cache = cacheConfigFor(backend, model.memory, options.cache);
+  }
+
+  private markers?: ReasoningMarkers;
+
+  /** The reasoning markers llama.cpp's template analysis finds, worked out on first use (a few probe renders). */
+  reasoningMarkers(): ReasoningMarkers {
+    this.markers ??= analyzeReasoning((vars) => this.template.tryRender(vars), this.model.chatTemplate, this.caps, this.model.bosToken, this.model.eosToken);
+    return this.markers;
   }
 
   /** The prompt text the backend would tokenize. `side` names the request in errors. */

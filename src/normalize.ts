@@ -3,7 +3,8 @@ import { KvdiffError } from './errors.js';
 import type { ModelInfo } from './model/types.js';
 import { bodyPlain, type RequestBody } from './payload/body.js';
 import { strftime } from './clock.js';
-import { adjustForChatFormat, formatContinuation } from './chat-formats.js';
+import { adjustForChatFormat, continuationFor, detectChatFormat, supportsThinking, type Continuation } from './chat-formats.js';
+import type { ReasoningMarkers } from './jinja/reasoning.js';
 import { JsonNumber, parseJsonNumbers } from './json-numbers.js';
 
 /** What the backend hands to the template: every top-level variable, already decided. */
@@ -16,11 +17,10 @@ export interface RenderInput {
    * conversation ends with an assistant message (prefill, on by default).
    */
   continueFinal?: boolean;
-  /**
-   * For a continued message, what llama.cpp's chat-format handler appends to the render of the earlier messages
-   * (chat-formats.ts); absent: the generic continuation.
-   */
-  continuation?: (prefix: string) => string;
+  /** For a continued message, what llama.cpp appends to the render of the earlier messages (chat-formats.ts). */
+  continuation?: Continuation;
+  /** What the chat format's handler appends to a render with the generation prompt (chat-formats.ts). */
+  afterGenerationPrompt?: (prompt: string) => string;
 }
 
 /** What a backend learns about a template before rendering (llama.cpp's `common/jinja/caps.cpp`). */
@@ -31,11 +31,6 @@ export interface TemplateCaps {
   stringContent: boolean;
   /** gpt-oss style templates (`<|channel|>`) keep the `developer` role. */
   keepsDeveloperRole: boolean;
-  /**
-   * The template has a thinking mode, so llama-server's default `enable_thinking` is true (false otherwise).
-   * Absent: assumed true.
-   */
-  thinking?: boolean;
   /** The template uses a system message's content (caps.cpp `supports_system_role`). Absent: assumed true. */
   systemRole?: boolean;
   /** caps.cpp `supports_tools`, `supports_tool_calls`, `supports_parallel_tool_calls`: what the probes found. */
@@ -53,6 +48,11 @@ export interface PrepareOptions {
   caps: TemplateCaps;
   /** The clock templates see (`strftime_now`, `date_string`). */
   now: Date;
+  /**
+   * The reasoning markers llama.cpp's analysis finds in the template (jinja/reasoning.ts), asked for when a message
+   * is continued on llama.cpp's generic path and for the default of `enable_thinking`. Absent: none.
+   */
+  reasoning?: () => ReasoningMarkers;
 }
 
 /** Turns a request body into the template's variables, as the chosen backend would. */
@@ -114,7 +114,7 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   vars.eos_token = model.eosToken;
   const kwargs = { ...kwargsOf(plain) };
   // server-context.cpp: the default is on only for templates with a thinking mode (--reasoning auto)
-  let enableThinking = caps.thinking ?? true;
+  let enableThinking: boolean | undefined;
   const effort = plain.reasoning_effort;
   if (effort === 'none') enableThinking = false;
   else if (typeof effort === 'string') kwargs.reasoning_effort ??= effort;
@@ -122,18 +122,26 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
     if (typeof kwargs.enable_thinking !== 'boolean') refuse(label, 'chat_template_kwargs.enable_thinking must be a boolean');
     enableThinking = kwargs.enable_thinking;
   }
-  vars.enable_thinking = enableThinking;
+  vars.enable_thinking = enableThinking ?? supportsThinking(model.chatTemplate, opts.reasoning ?? noMarkers);
   vars.datetime = strftime(now, '%b %d %Y');
   vars.date_string = strftime(now, '%d %b %Y');
-  if ('preserve_reasoning' in kwargs) {
-    for (const k of ['preserve_thinking', 'clear_thinking', 'truncate_history_thinking', 'drop_thinking']) kwargs[k] ??= kwargs.preserve_reasoning;
+  // chat.cpp + caps.cpp `caps_apply_preserve_reasoning` / `caps_apply_reasoning_effort`: a boolean preserve_reasoning
+  // sets the variables templates read under other names (keeping reasoning = not clearing, truncating or dropping
+  // it), a non-empty string effort sets reasoning_strength too; a variable the request sets itself wins
+  if (typeof kwargs.preserve_reasoning === 'boolean') {
+    const keep = kwargs.preserve_reasoning;
+    kwargs.preserve_thinking ??= keep;
+    for (const k of ['clear_thinking', 'truncate_history_thinking', 'drop_thinking']) kwargs[k] ??= !keep;
   }
-  if ('reasoning_effort' in kwargs) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
+  if (typeof kwargs.reasoning_effort === 'string' && kwargs.reasoning_effort) kwargs.reasoning_strength ??= kwargs.reasoning_effort;
   Object.assign(vars, kwargs);
   const rawLast = (plain.messages as Record<string, unknown>[]).at(-1);
-  const continuation = continueFinal && rawLast ? formatContinuation(model.chatTemplate, rawLast) : undefined;
-  return { vars, continueFinal, ...(continuation ? { continuation } : {}) };
+  const continuation = continueFinal && rawLast ? continuationFor(model.chatTemplate, rawLast, opts.reasoning ?? noMarkers) : undefined;
+  const after = vars.add_generation_prompt ? detectChatFormat(model.chatTemplate)?.afterGenerationPrompt : undefined;
+  return { vars, continueFinal, ...(continuation ? { continuation } : {}), ...(after ? { afterGenerationPrompt: after } : {}) };
 }
+
+const noMarkers = (): ReasoningMarkers => ({ mode: 'none', start: '', end: '' });
 
 /**
  * chat.cpp `workaround::system_message_not_supported`, applied when the template does not support the system role:

@@ -44,47 +44,41 @@ export class ChatTemplate {
   /** Renders; `side` names the request in errors (`A (a.json)`). */
   render(input: RenderInput, side: string): string {
     if (input.continueFinal) return this.renderContinued(input, side);
-    return this.renderVars(input.vars, input.jinja ?? 'hf', side);
+    const out = this.renderVars(input.vars, input.jinja ?? 'hf', side);
+    return input.afterGenerationPrompt ? out + input.afterGenerationPrompt(out) : out;
   }
 
   /**
-   * llama-server's continuation of a trailing assistant message (common/chat.cpp, `common_chat_templates_apply_jinja`,
-   * as recorded): the conversation without that message is rendered (no generation prompt), then the whole
-   * conversation; the text the full render adds after their common prefix, cut after the message's content, is
-   * appended to the first render. So the closing of the last turn is not printed, and whatever the first render
-   * ends with (Phi-3's EOS when there is no generation prompt) stays.
+   * llama-server's continuation of a trailing assistant message (common/chat.cpp, `common_chat_templates_apply_jinja`):
+   * the conversation without that message is rendered with no generation prompt, and the continuation (the chat
+   * format's, or llama.cpp's generic one, chat-formats.ts) is appended. So the closing of the last turn is never
+   * printed, and whatever the first render ends with (Phi-3's EOS when there is no generation prompt) stays.
    */
   private renderContinued(input: RenderInput, side: string): string {
     const messages = input.vars.messages as Record<string, unknown>[];
-    const last = messages.at(-1)!;
     const dialect = input.jinja ?? 'hf';
-    const reasoning = typeof last.reasoning_content === 'string' ? last.reasoning_content : '';
-    const prefix = this.renderVars({ ...input.vars, messages: messages.slice(0, -1) }, dialect, side);
-    // a chat format llama.cpp recognises writes the continued message itself
-    if (input.continuation) return prefix + input.continuation(prefix);
-    const full = this.renderVars(input.vars, dialect, side);
-    let lcp = 0;
-    while (lcp < prefix.length && lcp < full.length && prefix[lcp] === full[lcp]) lcp++;
-    const content = contentText(last.content);
-    const at = content ? full.lastIndexOf(content) : -1;
-    const end = at >= lcp ? at + content.length : full.length;
-    let reply = full.slice(lcp, end);
-    // a template that does not print the reasoning of this message: llama-server writes it in the reply itself,
-    // in the thinking tags of the model's format, right before the content (reusing a block the template opened)
-    const tags = reasoning && !reply.includes(reasoning) && at >= lcp ? thinkingTags(this.source) : null;
-    if (tags) {
-      const head = reply.slice(0, reply.length - content.length);
-      const [open, close] = tags.map(escapeRegExp);
-      const emptyBlock = new RegExp(`${open}\\s*${close}\\s*$`);
-      const opened = new RegExp(`${open}\\s*$`);
-      const block = emptyBlock.test(head)
-        ? head.replace(emptyBlock, `${tags[0]}${reasoning}${tags[1]}`)
-        : opened.test(head)
-          ? `${head}${reasoning}${tags[1]}`
-          : `${head}${tags[0]}${reasoning}${tags[1]}`;
-      reply = block + content;
+    const vars = { ...input.vars, messages: messages.slice(0, -1) };
+    const prefix = this.renderVars(vars, dialect, side);
+    if (!input.continuation) return prefix;
+    // chat.cpp `common_chat_template_generation_prompt`: what a render with the generation prompt adds
+    const generationPrompt = () => {
+      const full = this.renderVars({ ...vars, add_generation_prompt: true }, dialect, side);
+      let n = 0;
+      while (n < prefix.length && n < full.length && prefix[n] === full[n]) n++;
+      return full.slice(n);
+    };
+    return prefix + input.continuation(prefix, generationPrompt);
+  }
+
+  /** A render for llama.cpp's template analysis: the text, or undefined when the template fails. */
+  tryRender(vars: Record<string, unknown>): string | undefined {
+    try {
+      return this.renderVars(vars, 'llama.cpp', 'a probe');
+    } catch (err) {
+      if (err instanceof TemplateLimitError) throw err;
+      if (err instanceof KvdiffError) return undefined;
+      throw err;
     }
-    return prefix + reply;
   }
 
   private renderVars(vars: Record<string, unknown>, dialect: 'llama.cpp' | 'hf', side: string): string {
@@ -167,13 +161,6 @@ export interface ProbeResult {
   ops: Set<string>[];
 }
 
-/** The text of a message's content: a string, or its text parts joined. */
-function contentText(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('');
-  return '';
-}
-
 /**
  * llama.cpp's template reader (common/jinja/lexer.cpp) turns CRLF and lone CR into LF and drops one trailing
  * newline if the file ends with `\n`. @huggingface/jinja drops one trailing `\n` itself, so a file ending in a
@@ -204,19 +191,3 @@ function boundedRange(start: unknown, stop?: unknown, step?: unknown): number[] 
 
 
 export { detectCaps } from './jinja/caps.js';
-
-/**
- * The reasoning tags a template's model writes, found from its text (llama.cpp finds them by analysing the
- * template): Command-R's, Gemma-4's channel, or `<think>`.
- */
-function thinkingTags(source: string): [string, string] | null {
-  if (source.includes('<|START_THINKING|>')) return ['<|START_THINKING|>', '<|END_THINKING|>'];
-  if (source.includes('<|channel>thought')) return ['<|channel>thought\n', '<channel|>'];
-  // Kimi-K2's format (llama.cpp recognises it by its tool-call section) thinks in <think> tags too
-  if (source.includes('<think>') || source.includes('<|tool_calls_section_begin|>')) return ['<think>', '</think>'];
-  return null;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

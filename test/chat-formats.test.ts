@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adjustForChatFormat, detectChatFormat, formatContinuation } from '../src/chat-formats.js';
+import { adjustForChatFormat, continuationFor, detectChatFormat } from '../src/chat-formats.js';
 
 // What llama.cpp's chat-format handlers (common/chat.cpp `common_chat_try_specialized_template` and
 // common/parsers/*.cpp) do, one rule per case; the expected values restate those handlers.
@@ -78,7 +78,8 @@ describe('message adjustments', () => {
 });
 
 describe('continuation of a trailing assistant message', () => {
-  const cont = (src: string, last: Record<string, unknown>, prefix = '') => formatContinuation(src, last)?.(prefix);
+  const none = () => ({ mode: 'none' as const, start: '', end: '' });
+  const cont = (src: string, last: Record<string, unknown>, prefix = '') => continuationFor(src, last, none)(prefix, () => '<gen>');
   it('GPT-OSS reopens the analysis channel, then the final one', () => {
     expect(cont('<|channel|>', { role: 'assistant', content: 'Hi', reasoning_content: 'r' }))
       .toBe('<|start|>assistant<|channel|>analysis<|message|>r<|end|><|start|>assistant<|channel|>final<|message|>Hi');
@@ -98,7 +99,7 @@ describe('continuation of a trailing assistant message', () => {
     expect(cont('>>>all >>>${recipient}', { role: 'assistant', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }))
       .toBe('<|start_header_id|>assistant<|end_header_id|>\n\n>>>all\na\n\nb');
   });
-  it('the generic path has no format continuation', () => {
-    expect(formatContinuation('{{ messages }}', { role: 'assistant', content: 'x' })).toBeUndefined();
+  it('the generic path continues after the generation prompt', () => {
+    expect(cont('{{ messages }}', { role: 'assistant', content: 'x', reasoning_content: 'r' })).toBe('<gen>x');
   });
 });

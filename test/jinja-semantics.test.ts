@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KvdiffError } from '../src/errors.js';
 import { ChatTemplate } from '../src/render.js';
-import { JINJA_CASES } from './jinja-semantics-cases.js';
+import { JINJA_CASES, LLAMA_BUILTINS } from './jinja-semantics-cases.js';
 
 /**
  * Cases where kvdiff's engine still differs from llama.cpp's, each with the reason. Like the template known-misses,
@@ -34,5 +34,22 @@ describe(`llama.cpp Jinja semantics (${JINJA_CASES.length} cases)`, () => {
     for (const m of misses) console.log(`  diverges: ${m.name}: got ${JSON.stringify(m.got)} want ${JSON.stringify(m.expected)}`);
     expect(misses.map((m) => m.name).filter((n) => !(n in KNOWN_DIVERGENCES))).toEqual([]);
     expect(Object.keys(KNOWN_DIVERGENCES).filter((n) => !misses.some((m) => m.name === n))).toEqual([]);
+  });
+});
+
+describe("coverage of llama.cpp's builtin tables", () => {
+  it('every filter, test and global llama.cpp defines is used by at least one case', () => {
+    const uncovered: string[] = [];
+    for (const [table, names] of Object.entries(LLAMA_BUILTINS)) {
+      for (const name of names) {
+        const used = name.startsWith('test_is_')
+          ? new RegExp(`\\bis\\s+(not\\s+)?${name.slice('test_is_'.length)}\\b`)
+          : table === 'global'
+            ? new RegExp(`\\b${name}\\(|\\|\\s*${name}\\b`)
+            : new RegExp(`\\|\\s*${name}\\b|\\.${name}\\(`);
+        if (!JINJA_CASES.some((c) => used.test(c.template))) uncovered.push(`${table}:${name}`);
+      }
+    }
+    expect(uncovered).toEqual([]);
   });
 });

@@ -261,8 +261,57 @@ export const TESTS: Record<string, (v: RV, args: RV[]) => boolean> = {
     if (isObject(h) || is(h, NamespaceValue)) return (h.value as Map<string, RV>).has(dictKey(v));
     throw new LlamaJinjaError(`'in' test expects iterable as first argument, got ${typeName(h)}`);
   },
-  test: (v) => isString(v) && (v.value as string) in TESTS,
+  test: (v) => isString(v) && Object.hasOwn(TESTS, v.value as string),
+  // defined by llama.cpp but not implemented: using one fails (and `'sameas' is test` is true)
+  sameas: notImplemented('sameas'),
+  escaped: notImplemented('escaped'),
+  filter: notImplemented('filter'),
 };
+
+function notImplemented(test: string): () => boolean {
+  return () => {
+    throw new LlamaJinjaError(`NotImplemented: ${test} test not implemented`);
+  };
+}
+
+/**
+ * value.cpp's string `format` (also `str.format`): each `{}` takes the next positional argument as a string; a
+ * `{` not followed by `}` (numbered or named fields) is not implemented, and a missing argument is an error.
+ */
+export function llamaFormat(fmt: string, args: RV[]): string {
+  let out = '';
+  let next = 0;
+  for (let i = 0; i < fmt.length; i++) {
+    if (fmt[i] !== '{') {
+      out += fmt[i];
+      continue;
+    }
+    if (fmt[i + 1] !== '}') throw new LlamaJinjaError("NotImplemented: format() only supports simple '{}' placeholders");
+    i++;
+    const v = args[next++];
+    if (!v) throw new LlamaJinjaError(`Function 'format' expected at least ${next + 1} arguments, got ${args.length + 1}`);
+    out += asString(v);
+  }
+  return out;
+}
+
+/**
+ * value.cpp's `slice` filter on a string or list: Python slicing, but only with all of start, stop and step given
+ * (with fewer, llama.cpp reads an undefined bound and fails).
+ */
+export function sliceIndices(length: number, args: RV[]): number[] {
+  if (args.length < 3) throw new LlamaJinjaError('Undefined is not an int value');
+  const [start, stop, step] = args.slice(0, 3).map((a) => {
+    if (!is(a, IntegerValue)) throw new LlamaJinjaError(`Function 'slice' expected value of type Integer, got ${typeName(a)}`);
+    return a.value as number;
+  });
+  if (step === 0) throw new LlamaJinjaError('slice step cannot be zero');
+  const clamp = (i: number, lo: number, hi: number) => Math.min(Math.max(i < 0 ? i + length : i, lo), hi);
+  const out: number[] = [];
+  if (step > 0) for (let i = clamp(start, 0, length); i < clamp(stop, 0, length); i += step) out.push(i);
+  else for (let i = clamp(start, -1, length - 1); i > clamp(stop, -1, length - 1); i += step) out.push(i);
+  return out;
+}
 
 function need(v: RV | undefined): RV {
   if (!v) throw new LlamaJinjaError('test expects an argument');
@@ -283,6 +332,25 @@ export function runTest(name: string, v: RV, args: RV[]): boolean {
   const test = Object.hasOwn(TESTS, name) ? TESTS[name] : undefined;
   if (!test) throw new LlamaJinjaError(`Unknown test '${name}'`);
   return test(v, args);
+}
+
+/**
+ * The builtins of each value type's table in llama.cpp (value.cpp `get_builtins`): every one is both a filter
+ * (`x|name(...)`) and a method (`x.name(...)`).
+ */
+const TYPE_BUILTINS: Record<string, ReadonlySet<string>> = {
+  Integer: new Set(['default', 'abs', 'int', 'float', 'safe', 'string', 'tojson']),
+  Float: new Set(['default', 'abs', 'int', 'float', 'safe', 'string', 'tojson']),
+  String: new Set(['default', 'upper', 'lower', 'strip', 'rstrip', 'lstrip', 'title', 'capitalize', 'length', 'startswith', 'endswith', 'split', 'rsplit', 'replace', 'format', 'int', 'float', 'string', 'slice', 'safe', 'tojson', 'indent', 'join']),
+  Boolean: new Set(['default', 'int', 'float', 'safe', 'string', 'tojson']),
+  Array: new Set(['default', 'list', 'first', 'last', 'length', 'slice', 'selectattr', 'select', 'rejectattr', 'reject', 'join', 'string', 'tojson', 'map', 'append', 'pop', 'sort', 'reverse', 'min', 'max', 'unique']),
+  Object: new Set(['get', 'keys', 'values', 'items', 'tojson', 'string', 'length', 'dictsort', 'join']),
+};
+
+/** Whether llama.cpp's table for this value's type has `name` (a tuple has the list's table). */
+export function hasBuiltin(v: RV, name: string): boolean {
+  const type = is(v, TupleValue) ? 'Array' : typeName(v);
+  return TYPE_BUILTINS[type]?.has(name) ?? false;
 }
 
 export { NullValue, ObjectValue, undef };

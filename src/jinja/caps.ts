@@ -32,7 +32,6 @@ export function detectCaps(template: ChatTemplate): TemplateCaps {
     ...detectSingleToolCall(template),
     stringContent: stringOut.includes(PROBE) || !typedOut.includes(PROBE),
     keepsDeveloperRole: src.includes('<|channel|>'),
-    thinking: detectThinking(template),
     systemRole: detectSystemRole(template),
     ...detectToolSupport(template),
     typedContent: detectTypedContent(template),
@@ -110,17 +109,6 @@ function detectSystemRole(template: ChatTemplate): boolean {
     add_generation_prompt: true,
   }, (env) => [((env.lookupVariable('messages') as unknown as RV).value as RV[])[0].value as Map<string, RV>].map((m) => m.get('content')!));
   return probe.used[0];
-}
-
-/**
- * Whether llama-server starts with thinking on for this template (its `default_enable_thinking`). llama.cpp decides
- * with its chat-format analysis (which thinking tags the template prints, plus formats it knows by name); kvdiff
- * approximates it from the text: the template prints a `<think>` tag or reads `reasoning_content`. This agrees
- * with all 34 recorded templates wherever it matters (templates that read `enable_thinking`); Kimi-K2 and
- * Devstral, which llama.cpp recognises by name, come out false here but never read the variable.
- */
-function detectThinking(template: ChatTemplate): boolean {
-  return template.source.includes('<think>') || template.source.includes('reasoning_content');
 }
 
 /**

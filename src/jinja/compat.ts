@@ -3,12 +3,12 @@ import { KvdiffError } from '../errors.js';
 import { assertJinjaInternals } from './guard.js';
 import { llamaToJson } from './tojson.js';
 import {
-  asString, CASE_FUNCTIONS, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, NONE_FILTERS, printValue, rememberKey, runTest,
-  truthy, typeName, UNDEFINED_FILTERS,
+  asString, CASE_FUNCTIONS, COERCED_STRING_FILTERS, dictKey, keyValue, LlamaJinjaError, llamaCompare, llamaEquals, llamaFormat, NONE_FILTERS, printValue, rememberKey,
+  hasBuiltin, runTest, sliceIndices, truthy, typeName, UNDEFINED_FILTERS,
 } from './builtins.js';
 import {
   arr, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
-  isUndefined, NamespaceValue, NullValue, ObjectValue, splitArgs, str, TupleValue, undef, is, type RV,
+  isUndefined, KeywordArgumentsValue, NamespaceValue, NullValue, ObjectValue, splitArgs, str, TupleValue, undef, is, type RV,
 } from './values.js';
 
 /**
@@ -242,7 +242,20 @@ function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
   } else if (name === undefined) {
     throw new LlamaJinjaError(`Cannot access property with non-string: got ${typeName(property)}`);
   }
-  return extraMethod(self, object, name!) ?? base.evaluateMemberExpression.call(self, { type: 'MemberExpression', object: valueNode(object), property: { type: 'Identifier', value: name }, computed: false }, new Environment());
+  const member = extraMethod(self, object, name!) ?? base.evaluateMemberExpression.call(self, { type: 'MemberExpression', object: valueNode(object), property: { type: 'Identifier', value: name }, computed: false }, new Environment());
+  // any builtin of the value's type is a method too (`n.abs()`, `items.first()`, `s.tojson()`), run as its filter
+  if (isUndefined(member) && hasBuiltin(object, name!)) return fn((args) => callFilter(self, object, name!, args));
+  return member;
+}
+
+const keywordArgs = (kw: Map<string, RV>): RV => new KeywordArgumentsValue(kw);
+
+/** `operand|name(args)` with arguments already evaluated (a method call that is a filter in llama.cpp). */
+function callFilter(self: Self, operand: RV, name: string, args: RV[]): RV {
+  const [pos, kw] = splitArgs(args);
+  if (!pos.length && !kw.size) return self.applyFilter(operand, { type: 'Identifier', value: name }, new Environment());
+  const nodes = [...pos.map(valueNode), ...[...kw].map(([k, x]) => ({ type: 'KeywordArgumentExpression', key: { type: 'Identifier', value: k }, value: valueNode(x) }))];
+  return self.applyFilter(operand, { type: 'CallExpression', callee: { type: 'Identifier', value: name }, args: nodes }, new Environment());
 }
 
 /** List builtins reachable as methods whose llama.cpp semantics kvdiff implements (see `listFilter`). */
@@ -456,10 +469,20 @@ proto.applyFilter = function (this: Self, operand, filter, env) {
   const v = llamaFilter(this, operand, name, pos, kw);
   if (v) return v;
   const alias = FILTER_ALIASES[name] ?? name;
+  // a builtin kvdiff has as a method only (`s|startswith('x')`, `list|append(1)`): the filter is that method
+  if (hasBuiltin(operand, alias) && !isObject(operand)) {
+    const method = memberOf(this, operand, str(alias), true);
+    if (is(method, FunctionValue) && !BASE_FILTERS.has(alias)) {
+      return (method.value as (args: RV[], scope: Environment) => RV)(kw.size ? [...pos, keywordArgs(kw)] : pos, env);
+    }
+  }
   if (filter.type !== 'CallExpression') return base.applyFilter.call(this, operand, { type: 'Identifier', value: alias }, env);
   const args = [...pos.map(valueNode), ...[...kw].map(([k, x]) => ({ type: 'KeywordArgumentExpression', key: { type: 'Identifier', value: k }, value: valueNode(x) }))];
   return base.applyFilter.call(this, operand, { ...filter, callee: { type: 'Identifier', value: alias }, args }, env);
 };
+
+/** Filters @huggingface/jinja itself applies to strings, numbers and lists (the rest of llama.cpp's table are methods there). */
+const BASE_FILTERS = new Set(['default', 'length', 'list', 'first', 'last', 'reverse', 'sort', 'unique', 'join', 'map', 'select', 'reject', 'selectattr', 'rejectattr', 'indent', 'replace', 'int', 'float', 'tojson', 'string', 'abs', 'upper', 'lower', 'title', 'capitalize', 'strip', 'min', 'max', 'dictsort', 'items']);
 
 /** Filter names llama.cpp maps onto another (`trim` is `strip`; `d` and `count` as in Jinja2). */
 const FILTER_ALIASES: Record<string, string> = { trim: 'strip', d: 'default', count: 'length' };
@@ -492,6 +515,24 @@ function llamaFilter(self: Self, operand: RV, rawName: string, pos: RV[], kw: Ma
   }
   if (isObject(operand) || is(operand, NamespaceValue)) return dictFilter(operand, name, get);
   switch (name) {
+    case 'safe':
+      // a no-op for strings, numbers and booleans; lists have no `safe`
+      if (isArray(operand)) throw new LlamaJinjaError(`Unknown (built-in) filter 'safe' for type ${typeName(operand)}`);
+      return operand;
+    case 'format':
+      if (!isString(operand)) break;
+      return str(self.checkLength(llamaFormat(operand.value as string, pos)));
+    case 'slice':
+      if (isString(operand)) {
+        const s = operand.value as string;
+        return str(sliceIndices(s.length, pos).map((i) => s[i]).join(''));
+      }
+      if (isArray(operand)) {
+        const list = operand.value as RV[];
+        const items = sliceIndices(list.length, pos).map((i) => list[i]);
+        return is(operand, TupleValue) ? new TupleValue(items) : arr(items);
+      }
+      break;
     case 'string':
       // numbers go through tojson (value.cpp: int and float `string` is `tojson`): 1e-06, not 0.000001
       return str(isNumber(operand) ? llamaToJson(operand) : asString(operand));
@@ -559,6 +600,15 @@ function dictFilter(operand: RV, name: string, get: (k: string, i: number) => RV
       return new IntegerValue(map.size);
     case 'items':
       return pairs(map);
+    case 'keys':
+      return arr([...map.keys()].map((k) => keyValue(map, k)));
+    case 'values':
+      return arr([...map.values()]);
+    case 'get': {
+      const key = get('key', 0);
+      if (!key || !isString(key)) throw new LlamaJinjaError('get: second argument must be a string (key)');
+      return map.get(key.value as string) ?? get('default', 1) ?? new NullValue();
+    }
     case 'dictsort': {
       const byValue = get('by', 1);
       const reverse = get('reverse', 2);
@@ -724,15 +774,7 @@ function extraMethod(self: Self, object: RV, name: string): RV | undefined {
           return arr(head.map(str));
         });
       case 'format':
-        return fn((args) => {
-          const [pos] = splitArgs(args);
-          let next = 0;
-          return str(self.checkLength(s.replace(/\{(\d*)\}/g, (_, n: string) => {
-            const v = pos[n === '' ? next++ : Number(n)];
-            if (!v) throw new Error('format: not enough arguments');
-            return v.toString();
-          })));
-        });
+        return fn((args) => str(self.checkLength(llamaFormat(s, splitArgs(args)[0]))));
     }
     return undefined;
   }
@@ -740,9 +782,11 @@ function extraMethod(self: Self, object: RV, name: string): RV | undefined {
     const list = object.value as RV[];
     switch (name) {
       case 'append':
+        // value.cpp: the list itself comes back (`{{ xs.append(1) }}` prints the list)
         return fn((args) => {
-          list.push(args[0] ?? new NullValue());
-          return new NullValue();
+          if (!args.length) throw new LlamaJinjaError("Function 'append' expected between 2 and 999 arguments, got 1");
+          list.push(args[0]);
+          return object;
         });
       case 'extend':
         return fn((args) => {
