@@ -720,6 +720,53 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     expect(x.verdict).toBe('COLD_START');
   });
 
+  it('task 0 seen only at its end (a timing block, or progress lines with a rate) is still the first task: nothing cached', () => {
+    const timing = only(
+      lines(
+        '0.06.895.980 I slot print_timing: id  1 | task 0 | prompt eval time =     300.11 ms /    20 tokens (   15.01 ms per token,    66.64 tokens per second)',
+        '0.06.896.125 I slot      release: id  1 | task 0 | stop processing: n_tokens = 275, truncated = 0',
+      ),
+    );
+    expect([timing.verdict, timing.reused, timing.promptTokens, timing.processed]).toEqual(['COLD_START', 0, 20, 20]);
+    const rate = only('2.16.615.729 I slot print_timing: id  0 | task 0 | prompt processing, n_tokens =  28672, progress = 0.18, t = 120.90 s / 237.16 tokens per second');
+    expect([rate.verdict, rate.reused, rate.record.promptTps]).toEqual(['COLD_START', 0, 237.16]);
+    // any other task seen only at its end stays a timing-only reading
+    const later = only('0.06.895.980 I slot print_timing: id  1 | task 7 | prompt eval time =     300.11 ms /    20 tokens (   15.01 ms per token,    66.64 tokens per second)');
+    expect([later.verdict, later.reused]).toEqual(['TIMING_ONLY', null]);
+  });
+
+  it('default verbosity (no n_past line): f_keep = 1.000 keeps the whole slot, the prompt is that plus what was processed', () => {
+    const xs = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.800 (> 0.100 thold), f_keep = 1.000',
+        'slot launch_slot_: id  0 | task 9 | processing task, is_child = 0',
+        'slot print_timing: id  0 | task 9 | prompt eval time =     300.00 ms /   300 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    );
+    const x = xs.find((r) => r.record.task === 9)!;
+    expect([x.cachedTokens, x.commonPrefix, x.reused, x.processed, x.promptTokens, x.verdict]).toEqual([1200, 1200, 1200, 300, 1500, 'FULL_REUSE']);
+    // f_keep below 1.000 only bounds the prefix: nothing is made up
+    const partial = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.700 (> 0.100 thold), f_keep = 0.945',
+        'slot print_timing: id  0 | task 9 | prompt eval time =     300.00 ms /   300 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    ).find((r) => r.record.task === 9)!;
+    expect([partial.reused, partial.commonPrefix, partial.verdict]).toEqual([null, null, 'TIMING_ONLY']);
+    // a fallback logged at default verbosity (a WRN line) overrides the selection's promise
+    const forced = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.800 (> 0.100 thold), f_keep = 1.000',
+        'slot update_slots: id  0 | task 9 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory)',
+        'slot print_timing: id  0 | task 9 | prompt eval time =    1500.00 ms /  1500 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    ).find((r) => r.record.task === 9)!;
+    expect([forced.reused, forced.processed, forced.verdict]).toEqual([0, 1500, 'CHECKPOINT_FALLBACK']);
+  });
+
   it('a headless timing block right before a release belongs to the released task', () => {
     const x = only(
       lines(

@@ -164,13 +164,34 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   if (slotBefore === null && r.format === 'response' && prev && prev.slotTokensAfter !== null) slotBefore = prev.slotTokensAfter;
   if (slotBefore === null && r.selection === 'lru' && r.selectionTLast === -1) slotBefore = 0;
   // task ids count from 0 per server process (slot save/restore and metrics are tasks too): task 0 is the
-  // first thing the server ever did, so every slot and the RAM prompt cache were empty
-  // (read only when the log shows the request start: a lone timing block keeps its TIMING_ONLY reading)
-  if (slotBefore === null && r.task === 0 && r.startSeen && r.format !== 'response') slotBefore = 0;
+  // first thing the server ever did, so every slot and the RAM prompt cache were empty, whichever of its
+  // lines the paste kept (a timing block, batch progress, checkpoints created during processing)
+  if (slotBefore === null && r.task === 0 && r.format !== 'response') slotBefore = 0;
   // an empty slot has nothing to reuse, unless the RAM prompt cache filled it first
   if (reused === null && slotBefore === 0 && r.ramRestore === null && !r.mustEvalOne) {
     reused = 0;
     if (processed === null && prompt !== null) processed = prompt;
+    if (prompt === null && processed !== null) prompt = processed;
+  }
+  // default verbosity (2026) logs no n_past: the selection's f_keep = lcp / slot size, printed as 1.000, says the
+  // whole slot was a prefix of the new prompt (exact below 2,000 tokens, within 0.05 % above); with no fallback
+  // logged that is what the server kept, and the prompt is it plus what `prompt eval time` processed. When the
+  // prompt was the slot itself (f_sim_best 1.000 too) n_past was its size − 1 and one token was processed.
+  if (
+    reused === null &&
+    r.selection === 'lcp' &&
+    (r.selectionKeep ?? 0) >= 0.9995 &&
+    slotBefore !== null &&
+    slotBefore > 0 &&
+    processed !== null &&
+    !fellBack &&
+    r.ramRestore === null &&
+    r.nPastBefore === null &&
+    !((r.selectionSim ?? 0) >= 0.9995 && processed <= 1)
+  ) {
+    common = slotBefore;
+    reused = slotBefore;
+    prompt ??= reused + processed;
   }
   // f_keep = lcp / slot size, printed with 3 decimals: close enough to recover the slot size
   if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep > 0 && common !== null && r.ramRestore === null) {

@@ -37,7 +37,9 @@ function empty(r: RequestRecord): boolean {
     r.truncatedKeep === null &&
     r.ramRestore === null &&
     r.divergence === null &&
-    r.promptEvalMs === null
+    r.promptEvalMs === null &&
+    // `prompt processing, n_tokens = N, progress = F, t = … / R tokens per second` (2026): a prompt was being processed
+    r.promptTps === null
   );
 }
 
