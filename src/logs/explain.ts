@@ -77,6 +77,8 @@ export type Note =
   | { code: 'SIZE_UNKNOWN' }
   | { code: 'SELECTED_LCP'; sim: number | null; keep: number | null }
   | { code: 'SELECTED_LRU'; wasEmpty: boolean }
+  | { code: 'SELECTED_ID' }
+  | { code: 'CONTEXT_SHIFT'; shifts: number; discarded: number; keep: number | null }
   | { code: 'CHUNK_REUSE'; tokens: number }
   | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
   | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
@@ -341,6 +343,8 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });
   if (r.selection === 'lcp') notes.push({ code: 'SELECTED_LCP', sim: r.selectionSim, keep: r.selectionKeep });
   else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });
+  else if (r.selection === 'id') notes.push({ code: 'SELECTED_ID' });
+  if (r.contextShifts > 0) notes.push({ code: 'CONTEXT_SHIFT', shifts: r.contextShifts, discarded: r.contextDiscarded, keep: r.contextKeep });
   if (r.ramRestore && verdict !== 'RAM_CACHE_RESTORE') notes.push({ code: 'RAM_RESTORE', fKeep: r.ramRestore.fKeep, fSim: r.ramRestore.fSim });
   if (r.chunkReuseTokens > 0) notes.push({ code: 'CHUNK_REUSE', tokens: r.chunkReuseTokens });
   if (r.checkpointsCreated > 0 || r.checkpointsErased > 0) notes.push({ code: 'CHECKPOINTS', erased: r.checkpointsErased, created: r.checkpointsCreated });

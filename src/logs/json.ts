@@ -44,6 +44,9 @@ export function emptyRecord(line: number): RequestRecord {
     slotAtLeast: null,
     generated: null,
     clearedTokens: null,
+    contextShifts: 0,
+    contextDiscarded: 0,
+    contextKeep: null,
   };
 }
 

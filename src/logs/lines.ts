@@ -58,6 +58,16 @@ const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
 const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
 const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
 const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
+// 2026: the request named its slot (`id_slot`)
+const RE_SEL_ID = /^selected slot by id \((\d+)\)/;
+// the context filled up and the server dropped n_discard tokens after the first n_keep (Sep 2024 on: SLT_WRN;
+// 2023: LOG_TEE `slot 0: context shift - n_keep = …`, see RE_SHIFT_2023; 2024: LOG_INFO `slot context shift`)
+const RE_SHIFT = /^slot context shift, n_keep = (-?\d+), n_left = -?\d+, n_discard = (\d+)/;
+const RE_SHIFT_2023 = /(?:^|[^\w])slot (\d+): context shift - n_keep = (-?\d+), n_left = -?\d+, n_discard = (\d+)/;
+// --cache-reuse (-lv 4): n_past once the matching chunks were shifted into place
+const RE_AFTER_REUSE = /^after context reuse, new n_past = (\d+)/;
+// kv_unified: an idle slot emptied to make room (`purging slot 2 with 4096 tokens`, SRV_WRN)
+const RE_PURGE = /^purging slot (\d+) with (\d+) tokens/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
 // `prompt done` became `prompt processing done` (2026): n_tokens is then the whole prompt
 const RE_DONE = /^prompt (?:processing )?done, n_(?:past|tokens) = (\d+)/;
@@ -162,6 +172,9 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   }
   if ((m = RE_SEL_LCS.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lcp', lcp: +m[1], sim: +m[2] };
   if ((m = RE_SEL_LRU.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lru', tLast: +m[1] };
+  if (RE_SEL_ID.test(msg)) return { ...ev('selected', null, inst, slot, null), method: 'id' };
+  if ((m = RE_SHIFT.exec(msg))) return { ...ev('ctxShift', null, inst, slot, task), keep: +m[1], size: +m[2] };
+  if ((m = RE_AFTER_REUSE.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
   if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
   if (msg.startsWith('clearing prompt with ')) return { ...ev('slotCleared', null, inst, slot, task), slotTokens: parseInt(msg.slice(21), 10) };
   if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
@@ -204,6 +217,10 @@ export function event2024(msg: string, f: Record<string, unknown>, format: LogFo
     return { ...e('nPastBefore'), nPast: field(f, 'n_past'), processed: field(f, 'n_prompt_tokens_processed', 'num_prompt_tokens_processed') };
   }
   if (msg.startsWith('slot is processing task')) return e('launch');
+  if (msg === 'slot context shift') {
+    const d = field(f, 'n_discard');
+    return d === undefined ? null : { ...e('ctxShift'), keep: field(f, 'n_keep'), size: d };
+  }
   if (msg.startsWith('we have to evaluate at least 1 token')) return e('mustEvalOne');
   if (msg === 'slot released') return { ...e('release'), slotTokens: field(f, 'n_cache_tokens', 'n_past') };
   if (msg.includes('prompt eval time')) {
@@ -316,6 +333,9 @@ export function recogniseLine(raw: string): LogEvent | null {
         return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
       }
     }
+    if (raw.includes('context shift') && (m = RE_SHIFT_2023.exec(raw))) {
+      return { ...ev('ctxShift', 'llama-2023', routerInstance(raw.slice(0, m.index + 1)), +m[1], null), keep: +m[2], size: +m[3] };
+    }
     if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index + 1)));
   }
   if (!raw.includes('srv ') && raw.includes('found better prompt') && (m = RE_RAM.exec(raw))) {
@@ -325,6 +345,8 @@ export function recogniseLine(raw: string): LogEvent | null {
     const msg = m[2].trimStart();
     const r = RE_RAM.exec(msg);
     if (r) return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index + 1)), null, null), keep: +r[1], sim: +r[2] };
+    const p = RE_PURGE.exec(msg);
+    if (p) return { ...ev('slotCleared', null, routerInstance(raw.slice(0, m.index + 1)), +p[1], null), slotTokens: +p[2] };
     return null;
   }
   if (raw.includes(' [') && (m = RE_2024.exec(raw))) {

@@ -5,7 +5,7 @@
  */
 import { emptyRecord, jsonLogEvent, looseResponse, responseRecord, scanDepth } from './json.js';
 import { recogniseLine } from './lines.js';
-import type { LogEvent, RequestRecord } from './types.js';
+import type { LogEvent, RequestRecord, SlotSelection } from './types.js';
 
 /** A pasted multi-line JSON value larger than this is dropped rather than buffered. */
 export const MAX_JSON_CHARS = 8 * 1024 * 1024;
@@ -39,7 +39,8 @@ function empty(r: RequestRecord): boolean {
     r.divergence === null &&
     r.promptEvalMs === null &&
     // `prompt processing, n_tokens = N, progress = F, t = … / R tokens per second` (2026): a prompt was being processed
-    r.promptTps === null
+    r.promptTps === null &&
+    r.contextShifts === 0
   );
 }
 
@@ -68,7 +69,7 @@ interface PendingSelection {
   lcp: number | null;
   /** The new prompt's size, from `checking sim = 0.956 (410/429)`. */
   prompt: number | null;
-  method: 'lcp' | 'lru' | null;
+  method: SlotSelection | null;
   sim: number | null;
   keep: number | null;
   tLast: number | null;
@@ -613,6 +614,11 @@ export class LogParser {
         break;
       case 'ckptCreated':
         r.checkpointsCreated++;
+        break;
+      case 'ctxShift':
+        r.contextShifts++;
+        r.contextDiscarded += e.size ?? 0;
+        if (e.keep !== undefined) r.contextKeep = e.keep;
         break;
       case 'chunkReuse':
         r.chunkReuseTokens += e.size ?? 0;

@@ -120,6 +120,12 @@ export function noteText(note: Note): string {
       return `slot chosen by LCP similarity${note.sim !== null ? ` (f_sim = ${note.sim.toFixed(3)}${note.keep !== null ? `, f_keep = ${note.keep.toFixed(3)}` : ''})` : ''}`;
     case 'SELECTED_LRU':
       return `slot chosen by LRU${note.wasEmpty ? ' (it was empty)' : ' (no idle slot shared enough of the prompt)'}`;
+    case 'SELECTED_ID':
+      return "slot chosen by the request's id_slot";
+    case 'CONTEXT_SHIFT':
+      return note.keep !== null && note.keep > 0
+        ? `the context filled up: the server shifted it ${note.shifts === 1 ? 'once' : `${note.shifts} times`}, dropping ${plural(note.discarded, 'token')} after the first ${fmtInt(note.keep)} (n_keep); a client that resends the whole history matches only its first ${plural(note.keep, 'token')} next time`
+        : `the context filled up: the server shifted it ${note.shifts === 1 ? 'once' : `${note.shifts} times`}, dropping ${plural(note.discarded, 'token')} from the start of the conversation (n_keep = 0); a client that resends the whole history will not match past its first token next time`;
     case 'CHUNK_REUSE':
       return `--cache-reuse shifted ${fmtInt(note.tokens)} tokens of matching chunks into place`;
     case 'RAM_RESTORE':

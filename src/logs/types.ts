@@ -17,7 +17,8 @@ export type LogFormat =
   | 'lmstudio' // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
   | 'koboldcpp'; // KoboldCpp (`Processing Prompt [BLAS] (N / M tokens)`, `CtxLimit:X/Y, Amt:a/b, ...`)
 
-export type SlotSelection = 'lcp' | 'lru';
+/** How the server picked the slot: prompt similarity, least recently used, or the request's own `id_slot`. */
+export type SlotSelection = 'lcp' | 'lru' | 'id';
 
 /** One recognised log line, reduced to what matters for the cache. */
 export type LogEventKind =
@@ -53,7 +54,8 @@ export type LogEventKind =
   | 'progress' // `prompt done`: promptTokens (the total)
   | 'batch' // `prompt processing progress, n_past = END, n_tokens = BATCH, progress = F`: the first one tells where processing started
   | 'release' // the slot finished the task; slotTokens = tokens left in the slot
-  | 'slotCleared'; // `clearing prompt with N tokens`: an idle slot saved to the RAM cache and emptied (2026)
+  | 'slotCleared' // `clearing prompt with N tokens` / `purging slot N with M tokens`: the slot was emptied (2026)
+  | 'ctxShift'; // `slot context shift, n_keep = K, n_left = L, n_discard = D` (every era): D tokens after the first K dropped
 
 export interface LogEvent {
   kind: LogEventKind;
@@ -148,4 +150,8 @@ export interface RequestRecord {
   generated: number | null;
   /** The slot was emptied (`clearing prompt with N tokens`) after its last request: N. */
   clearedTokens: number | null;
+  /** Context shifts while this request ran (the context filled up), the tokens they dropped, and n_keep. */
+  contextShifts: number;
+  contextDiscarded: number;
+  contextKeep: number | null;
 }
