@@ -30,3 +30,22 @@ describe.skipIf(!HAVE_SHARED)(`--log (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, 
     expect(r.stderr).toMatch(/^error: cannot read log/);
   });
 });
+
+// The exit-code decision (README, `kvdiff logs`): a log reader exits 0 when it produced its report, breaks or not,
+// so `--json` consumers get the report; `kvdiff A B`, an assertion, exits 1 on a break.
+describe('exit status of kvdiff logs on a cache break', () => {
+  const { write: put } = tempFiles('logs-exit');
+  const BREAK = [
+    'slot update_slots: id  0 | task 240 | n_past = 62, slot.prompt.tokens.size() = 100449, seq_id = 0, pos_min = 100448, n_swa = 0',
+    'slot update_slots: id  0 | task 240 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory)',
+  ].join('\n');
+  it('a prefix break in the log: exit 0, the JSON report on stdout says PREFIX_BREAK', async () => {
+    const r = await runCli(['logs', '--json', put('break.log', BREAK)]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).summary.verdicts.PREFIX_BREAK).toBe(1);
+  });
+  it('while `kvdiff A B` on a break exits 1', async () => {
+    const r = await runCli(['samples/system-timestamp/a.json', 'samples/system-timestamp/b.json']);
+    expect(r.code).toBe(1);
+  });
+});
