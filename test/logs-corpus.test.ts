@@ -65,6 +65,7 @@ for (const [folder, atLeast] of [
   ['logs-heldout', 30],
   ['logs-heldout-2', 7],
   ['logs-heldout-3', 20],
+  ['logs-heldout-4', 8],
 ] as const) {
   const CASES = cases(join(HERE, folder));
   describe(`real pasted logs (test/${folder})`, () => {

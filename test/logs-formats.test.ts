@@ -820,6 +820,26 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     expect(x.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
   });
 
+  it("KoboldCpp's early-2024 `ContextLimit: X/Y, Processing:Ts (Ams/T)` summary: the context it keeps and the prompt rate", () => {
+    const x = only('ContextLimit: 614/2048, Processing:0.43s (5.5ms/T), Generation:3.62s (55.8ms/T), Total:4.06s (16.02T/s)');
+    expect(x.record.format).toBe('koboldcpp');
+    expect(x.record.slotTokensAfter).toBe(614);
+    expect(x.record.promptEvalMs).toBe(430);
+    expect(x.record.promptTps).toBeCloseTo(181.82, 2);
+  });
+
+  it('a window of batch lines in the middle of a request is still a request (task 0: nothing cached; others: unknown)', () => {
+    const batches = (task: number) =>
+      lines(
+        `slot update_slots: id  2 | task ${task} | n_tokens = 5376, memory_seq_rm [5376, end)`,
+        `slot update_slots: id  2 | task ${task} | prompt processing progress, n_tokens = 5632, batch.n_tokens = 256, progress = 0.196114`,
+      );
+    const first = only(batches(0));
+    expect([first.verdict, first.reused]).toEqual(['COLD_START', 0]);
+    const later = only(batches(7));
+    expect([later.verdict, later.reused, later.commonPrefix]).toEqual(['UNKNOWN', null, null]);
+  });
+
   it('KoboldCpp: the summary line gives the prompt (context − generated) and the next request its cache', () => {
     const xs = explain(
       lines(

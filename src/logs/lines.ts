@@ -281,7 +281,8 @@ const RE_LMS_DECODE = /^\s*Prompt tokens to decode: (\d+)/;
 // 0.68s (3212.08T/s), Generated:32/32 in 0.38s (83.33T/s), ...`
 const RE_KCPP_PROMPT = /Processing Prompt(?: \[\w+\])? \((\d+) \/ (\d+) tokens\)/;
 const RE_KCPP_GEN = /^\s*Generating \((\d+) \/ (\d+) tokens\)/;
-const RE_KCPP_CTX = /CtxLimit: ?(\d+)\/(\d+)/;
+// early 2024 spelled it `ContextLimit: 614/2048, Processing:0.43s (5.5ms/T), Generation:…` (no rate, ms per token)
+const RE_KCPP_CTX = /(?:CtxLimit|ContextLimit): ?(\d+)\/(\d+)/;
 const RE_KCPP_DEBUG = /\[Debug: embd_inp=(\d+) n_past=(\d+)/;
 
 function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
@@ -296,6 +297,9 @@ function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
   } else if ((x = /Process: ?([\d.]+)s \([^)]*?= ?([\d.]+) ?T\/s\)/.exec(raw))) {
     e.ms = +x[1] * 1000;
     e.tps = +x[2];
+  } else if ((x = /Processing: ?([\d.]+)s \(([\d.]+) ?ms\/T\)/.exec(raw)) && +x[2] > 0) {
+    e.ms = +x[1] * 1000;
+    e.tps = 1000 / +x[2];
   }
   return e;
 }
@@ -367,7 +371,7 @@ export function recogniseLine(raw: string): LogEvent | null {
   if (raw.includes('Processing Prompt') && (m = RE_KCPP_PROMPT.exec(raw))) {
     return { ...ev('kcppPrompt', 'koboldcpp', null, null, null), processed: +m[2], progress: +m[2] > 0 ? +m[1] / +m[2] : 1 };
   }
-  if (raw.includes('CtxLimit') && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
+  if ((raw.includes('CtxLimit') || raw.includes('ContextLimit')) && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
   if ((m = RE_KCPP_GEN.exec(raw))) return { ...ev('kcppGen', 'koboldcpp', null, null, null), size: +m[1] };
   if (raw.includes('[Debug: embd_inp') && (m = RE_KCPP_DEBUG.exec(raw))) {
     return { ...ev('kcppDebug', 'koboldcpp', null, null, null), promptTokens: +m[1], nPast: +m[2] };

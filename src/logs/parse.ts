@@ -40,7 +40,9 @@ function empty(r: RequestRecord): boolean {
     r.promptEvalMs === null &&
     // `prompt processing, n_tokens = N, progress = F, t = … / R tokens per second` (2026): a prompt was being processed
     r.promptTps === null &&
-    r.contextShifts === 0
+    r.contextShifts === 0 &&
+    // per-batch `memory_seq_rm` / progress lines of a request already under way: it was processing a prompt
+    r.format === null
   );
 }
 
