@@ -820,6 +820,29 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     expect(x.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
   });
 
+  it('lines stripped of their slot prefix: the n_past line names its slot as seq_id, a bare release joins the timing block above it', () => {
+    const brk = only(
+      lines(
+        'server-context.cpp:3217: pos_min == -1, but n_past > 0',
+        'n_past = 25190, slot.prompt.tokens.size() = 25550, seq_id = 3, pos_min = -1',
+      ),
+    );
+    expect([brk.record.slot, brk.commonPrefix, brk.cachedTokens, brk.lostTokens, brk.verdict]).toEqual([3, 25190, 25550, 360, 'PREFIX_BREAK']);
+    const timing = only(
+      lines(
+        'prompt eval time =  313780.02 ms / 28138 tokens (   11.15 ms per token,    89.67 tokens per second)',
+        'eval time =   14787.06 ms /   794 tokens (   18.62 ms per token,    53.70 tokens per second)',
+        'total time =  328567.07 ms / 28932 tokens',
+        'graphs reused =       4461',
+        'draft acceptance = 0.54889 (  494 accepted /   900 generated), mean len =  2.65',
+        'stop processing: n_tokens = 44145, truncated = 0',
+      ),
+    );
+    expect([timing.processed, timing.record.slotTokensAfter, timing.verdict]).toEqual([28138, 44145, 'TIMING_ONLY']);
+    // a bare release far from any timing block says nothing about a request
+    expect(explain(lines('stop processing: n_tokens = 44145, truncated = 0'))).toEqual([]);
+  });
+
   it("KoboldCpp's early-2024 `ContextLimit: X/Y, Processing:Ts (Ams/T)` summary: the context it keeps and the prompt rate", () => {
     const x = only('ContextLimit: 614/2048, Processing:0.43s (5.5ms/T), Generation:3.62s (55.8ms/T), Total:4.06s (16.02T/s)');
     expect(x.record.format).toBe('koboldcpp');

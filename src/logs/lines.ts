@@ -68,6 +68,9 @@ const RE_SHIFT_2023 = /(?:^|[^\w])slot (\d+): context shift - n_keep = (-?\d+), 
 const RE_AFTER_REUSE = /^after context reuse, new n_past = (\d+)/;
 // kv_unified: an idle slot emptied to make room (`purging slot 2 with 4096 tokens`, SRV_WRN)
 const RE_PURGE = /^purging slot (\d+) with (\d+) tokens/;
+// the same lines without their `slot <func>: id N | task M |` prefix
+const RE_BARE_NPAST = /(?:^|[^\w.])n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\) = (\d+), seq_id = (\d+)/;
+const RE_BARE_STOP = /(?:^|[^\w])stop processing: n_(?:tokens|past) = (\d+)/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
 // `prompt done` became `prompt processing done` (2026): n_tokens is then the whole prompt
 const RE_DONE = /^prompt (?:processing )?done, n_(?:past|tokens) = (\d+)/;
@@ -379,6 +382,15 @@ export function recogniseLine(raw: string): LogEvent | null {
   if (raw.includes(': ...') && (m = RE_DEBUG_BARE.exec(raw))) {
     return { ...ev('divergence', null, m[1] ?? null, null, null), side: m[2] as 'old' | 'new', text: m[3] };
   }
+  // the slot prefix stripped (a paste of the messages only, or a wrapper that drops it): the n_past line still
+  // names its slot as seq_id (llama-server uses the slot id as the sequence id), the release line names none
+  if (raw.includes('.size() = ') && (m = RE_BARE_NPAST.exec(raw))) {
+    const e: LogEvent = { ...ev('nPastBefore', raw.includes('cache_tokens') ? 'may-2025' : 'oct-2025', routerInstance(raw.slice(0, m.index + 1)), +m[3], null), nPast: +m[1], slotTokens: +m[2] };
+    const n = RE_NSWA.exec(raw);
+    if (n) e.nSwa = +n[1];
+    return e;
+  }
+  if (raw.includes('stop processing') && (m = RE_BARE_STOP.exec(raw))) return { ...ev('release', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +m[1] };
   if (raw.includes('prompt eval time') && !/llama_(?:perf_context_print|print_timings)/.test(raw) && (m = RE_TIMING.exec(raw))) {
     // headless timing line: 2023's `print_timings: prompt eval time = ...`, or the continuation of a
     // multi-line `slot print_timing: id 0 | task 3 |` block (late 2024 – 2025)

@@ -64,6 +64,8 @@ function bareResponsePart(o: Record<string, unknown>): 'timings' | 'usage' | nul
 
 /** A headless timing block and the release line that names its task are this close (2024's `print_timings` block is 3 lines). */
 const ADOPT_WITHIN_LINES = 4;
+/** A current timing block (prompt, eval, total, graphs reused, draft acceptance, statistics) before a stripped release line. */
+const BARE_RELEASE_WITHIN_LINES = 8;
 
 interface PendingSelection {
   /** Line number of the first selection line, where the request's story starts. */
@@ -382,6 +384,15 @@ export class LogParser {
         r.lastLine = this.lineNo;
         this.update(r, e);
       } else this.pendingIkCache = e;
+      return;
+    }
+    if (e.kind === 'release') {
+      // a release line stripped of its slot prefix: what the headless timing block just read left in the slot
+      const h = this.held;
+      if (h && h.slot === null && h.format === 'timing-only' && h.slotTokensAfter === null && this.lineNo - h.lastLine <= BARE_RELEASE_WITHIN_LINES && e.slotTokens !== undefined) {
+        h.slotTokensAfter = e.slotTokens;
+        h.lastLine = this.lineNo;
+      }
       return;
     }
     if (e.kind !== 'promptEval') return;
