@@ -746,7 +746,7 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     );
     const x = xs.find((r) => r.record.task === 9)!;
     expect([x.cachedTokens, x.commonPrefix, x.reused, x.processed, x.promptTokens, x.verdict]).toEqual([1200, 1200, 1200, 300, 1500, 'FULL_REUSE']);
-    // f_keep below 1.000 only bounds the prefix: nothing is made up
+    // f_keep below 1.000 only bounds the prefix: a break at about 0.945 × 1,200 = 1,134 (± 0.6), reuse unknown
     const partial = explain(
       lines(
         'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
@@ -754,7 +754,7 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
         'slot print_timing: id  0 | task 9 | prompt eval time =     300.00 ms /   300 tokens (    1.00 ms per token,  1000.00 tokens per second)',
       ),
     ).find((r) => r.record.task === 9)!;
-    expect([partial.reused, partial.commonPrefix, partial.verdict]).toEqual([null, null, 'TIMING_ONLY']);
+    expect([partial.reused, partial.commonPrefix, partial.verdict]).toEqual([null, 1134, 'PREFIX_BREAK']);
     // a fallback logged at default verbosity (a WRN line) overrides the selection's promise
     const forced = explain(
       lines(
@@ -818,6 +818,28 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     const x = xs.find((r) => r.record.task === 12)!;
     expect([x.cachedTokens, x.reused, x.lostTokens]).toEqual([0, 0, 0]);
     expect(x.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
+  });
+
+  it('default verbosity, f_keep below 1: a prefix break at about f_keep × the slot, only when even the rounding bound ends before the slot', () => {
+    const run = (size: number, keep: string) =>
+      explain(
+        lines(
+          `slot      release: id  0 | task 4922 | stop processing: n_tokens = ${size}, truncated = 0`,
+          `slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.900 (> 0.100 thold), f_keep = ${keep}`,
+          'slot launch_slot_: id  0 | task 4999 | processing task, is_child = 0',
+          'slot print_timing: id  0 | task 4999 | prompt eval time =    1000.00 ms /  2500 tokens (    0.40 ms per token,  2500.00 tokens per second)',
+        ),
+      ).find((x) => x.record.task === 4999)!;
+    // 0.945 × 39,093 = 36,942.9: lcp within [0.9445 × 39,093, 0.9455 × 39,093] = [36,924, 36,962], all below 39,092
+    const brk = run(39093, '0.945');
+    expect([brk.verdict, brk.commonPrefix, brk.cachedTokens, brk.lostTokens, brk.reused]).toEqual(['PREFIX_BREAK', 36943, 39093, 2150, null]);
+    expect(brk.notes).toContainEqual({ code: 'COMMON_PREFIX_ESTIMATED', keep: 0.945, within: 19 });
+    // 0.999 × 2,000: lcp may be 1,999 (everything but the last token): no break can be told
+    const close = run(2000, '0.999');
+    expect([close.verdict, close.commonPrefix]).toEqual(['TIMING_ONLY', null]);
+    // below 0.5 the server swapped in the RAM prompt cache first (not shown at this level): nothing is read
+    const low = run(39093, '0.400');
+    expect([low.verdict, low.commonPrefix]).toEqual(['TIMING_ONLY', null]);
   });
 
   it('lines stripped of their slot prefix: the n_past line names its slot as seq_id, a bare release joins the timing block above it', () => {

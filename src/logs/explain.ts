@@ -62,6 +62,8 @@ export interface VerdictArgs {
   model: ModelKind;
   /** The slot's size is not logged, but a checkpoint beyond the common prefix shows it held at least this many. */
   atLeast?: number;
+  /** `at` was estimated from f_keep (no n_past at this log level): ± this many tokens. */
+  atWithin?: number;
   /** SLOT_TAKEN: the task that took the slot, and the conversation's earlier prompt it evicted. */
   intruderTask?: number | null;
   evictedTask?: number | null;
@@ -78,6 +80,7 @@ export type Note =
   | { code: 'SELECTED_LCP'; sim: number | null; keep: number | null }
   | { code: 'SELECTED_LRU'; wasEmpty: boolean }
   | { code: 'SELECTED_ID' }
+  | { code: 'COMMON_PREFIX_ESTIMATED'; keep: number; within: number }
   | { code: 'CONTEXT_SHIFT'; shifts: number; discarded: number; keep: number | null }
   | { code: 'CHUNK_REUSE'; tokens: number }
   | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
@@ -135,6 +138,8 @@ interface Derived {
   common: number | null;
   processed: number | null;
   slotBefore: number | null;
+  /** The common prefix was estimated from the selection's f_keep (3 decimals) times the slot's size: ± this many tokens. */
+  commonWithin: number | null;
 }
 
 /** n_past after a checkpoint restore when the `memory_seq_rm` line is not in the paste (llama.cpp's rule). */
@@ -199,7 +204,20 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep > 0 && common !== null && r.ramRestore === null) {
     slotBefore = Math.round(common / r.selectionKeep);
   }
-  return { prompt, reused, common, processed, slotBefore };
+  // default verbosity (2026) prints no n_past either way: f_keep = lcp / slot size, with 3 decimals, bounds the common
+  // prefix to ±0.05 % of the slot. When even the upper bound ends before the slot's last token the prompt left the
+  // cache: a prefix break at about f_keep × size. (Below f_keep 0.5 the server first swaps in the RAM prompt cache,
+  // which default verbosity does not show, so nothing is read there; nor after a logged fallback or RAM load.)
+  let commonWithin: number | null = null;
+  const keep = r.selectionKeep;
+  if (common === null && reused === null && r.selection === 'lcp' && keep !== null && keep >= 0.5005 && slotBefore !== null && slotBefore > 1 && !fellBack && r.ramRestore === null) {
+    const hi = Math.floor((keep + 0.0005) * slotBefore);
+    if (hi < slotBefore - 1) {
+      common = Math.round(keep * slotBefore);
+      commonWithin = Math.max(hi - common, common - Math.ceil((keep - 0.0005) * slotBefore));
+    }
+  }
+  return { prompt, reused, common, processed, slotBefore, commonWithin };
 }
 
 /** Did another task overwrite this slot between the conversation's turns? */
@@ -242,7 +260,7 @@ export class Explainer {
 
 export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: ExplainedRequest): ExplainedRequest {
   const d = derive(r, p1?.record);
-  const { prompt, reused, common, processed, slotBefore } = d;
+  const { prompt, reused, common, processed, slotBefore, commonWithin } = d;
   const model = modelKind(r);
   const notes: Note[] = [];
   const help: HelpCode[] = [];
@@ -258,6 +276,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   const cached = slotBefore ?? (r.format === 'response' ? reused : null);
   args.cached = cached;
   if (cached === null && r.slotAtLeast !== null) args.atLeast = r.slotAtLeast;
+  if (commonWithin !== null) args.atWithin = commonWithin;
 
   // the slot's size, or a lower bound of it from a checkpoint that lay beyond the common prefix
   const cacheEnd = slotBefore ?? r.slotAtLeast;
@@ -340,6 +359,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   if ((verdict === 'UNKNOWN' || verdict === 'TIMING_ONLY') && r.slotTokensAfter !== null) notes.push({ code: 'SLOT_AFTER', tokens: r.slotTokensAfter });
   // lostTokens is then a lower bound: the slot's exact size is not in the log
   if (slotBefore === null && r.slotAtLeast !== null && lost > 0) notes.push({ code: 'CACHE_AT_LEAST', tokens: r.slotAtLeast });
+  if (commonWithin !== null && r.selectionKeep !== null) notes.push({ code: 'COMMON_PREFIX_ESTIMATED', keep: r.selectionKeep, within: commonWithin });
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });
   if (r.selection === 'lcp') notes.push({ code: 'SELECTED_LCP', sim: r.selectionSim, keep: r.selectionKeep });
   else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });
