@@ -746,6 +746,17 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     );
     const x = xs.find((r) => r.record.task === 9)!;
     expect([x.cachedTokens, x.commonPrefix, x.reused, x.processed, x.promptTokens, x.verdict]).toEqual([1200, 1200, 1200, 300, 1500, 'FULL_REUSE']);
+    // a fallback at trace level: the rate line's progress (0.05 after 3,000 of 20,000 processed) cannot be
+    // (20,000 + 3,000) / (20,000 + 60,000) = 0.29, so the whole slot was not kept: nothing is read
+    const hidden = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 20000, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.990 (> 0.100 thold), f_keep = 1.000',
+        'slot print_timing: id  0 | task 9 | prompt processing, n_tokens =   3000, progress = 0.05, t =   3.00 s / 1000.00 tokens per second',
+        'slot print_timing: id  0 | task 9 | prompt eval time =   60000.00 ms / 60000 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    ).find((r) => r.record.task === 9)!;
+    expect([hidden.reused, hidden.verdict]).toEqual([null, 'TIMING_ONLY']);
     // f_keep below 1.000 only bounds the prefix: a break at about 0.945 × 1,200 = 1,134 (± 0.6), reuse unknown
     const partial = explain(
       lines(

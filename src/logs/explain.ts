@@ -182,22 +182,26 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   }
   // default verbosity (2026) logs no n_past: the selection's f_keep = lcp / slot size, printed as 1.000, says the
   // whole slot was a prefix of the new prompt (exact below 2,000 tokens, within 0.05 % above); with no fallback
-  // logged that is what the server kept, and the prompt is it plus what `prompt eval time` processed. When the
-  // prompt was the slot itself (f_sim_best 1.000 too) n_past was its size − 1 and one token was processed.
-  if (
+  // logged that is what the server kept, and the prompt is it plus what `prompt eval time` processed. Not read when
+  // the prompt may have been the slot itself (f_sim_best 1.000 too and one token processed: n_past was size − 1).
+  // A fallback below the slot's end is logged at trace level only, so the rate lines' progress = (kept + done) /
+  // prompt must agree, to their 2 decimals, with keeping the whole slot.
+  const size = slotBefore;
+  const whole =
     reused === null &&
     r.selection === 'lcp' &&
     (r.selectionKeep ?? 0) >= 0.9995 &&
-    slotBefore !== null &&
-    slotBefore > 0 &&
+    size !== null &&
+    size > 0 &&
     processed !== null &&
     !fellBack &&
     r.ramRestore === null &&
     r.nPastBefore === null &&
-    !((r.selectionSim ?? 0) >= 0.9995 && processed <= 1)
-  ) {
-    common = slotBefore;
-    reused = slotBefore;
+    !((r.selectionSim ?? 0) >= 0.9995 && processed <= 1) &&
+    r.rateSamples.every((x) => Math.abs((size + x.processed) / (size + processed) - x.progress) <= 0.0051);
+  if (whole && size !== null && processed !== null) {
+    common = size;
+    reused = size;
     prompt ??= reused + processed;
   }
   // f_keep = lcp / slot size, printed with 3 decimals: close enough to recover the slot size

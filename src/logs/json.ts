@@ -47,6 +47,7 @@ export function emptyRecord(line: number): RequestRecord {
     contextShifts: 0,
     contextDiscarded: 0,
     contextKeep: null,
+    rateSamples: [],
   };
 }
 

@@ -47,7 +47,7 @@ const RE_EVAL1 =
   /^need to evaluate at least 1 token (?:for each active slot \(n_past = (\d+), task\.n_tokens\(\) = (\d+)\)|to generate logits, n_past = (\d+), n_prompt_tokens = (\d+))/;
 const RE_SET = /^n_past was set to (\d+)/;
 // 2026 progress with a rate (printed every few seconds of prompt processing)
-const RE_RATE = /^prompt processing, n_tokens = +\d+, progress = [\d.]+, t = +[\d.]+ s \/ ([\d.]+) tokens per second/;
+const RE_RATE = /^prompt processing, n_tokens = +(\d+), progress = ([\d.]+), t = +[\d.]+ s \/ ([\d.]+) tokens per second/;
 // the prompt did not fit the context: its middle was cut (2024 – 2025)
 const RE_TRUNCATED = /^input truncated, n_ctx = \d+, n_keep = (-?\d+), n_left = \d+, n_prompt_tokens = (\d+)/;
 const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
@@ -156,7 +156,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   }
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
-  if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), tps: +m[1] };
+  if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), processed: +m[1], progress: +m[2], tps: +m[3] };
   if ((m = RE_TRUNCATED.exec(msg))) return { ...ev('truncated', null, inst, slot, task), keep: +m[1], promptTokens: +m[2] };
   if (msg.startsWith('erased invalidated context checkpoint')) {
     const e = ev('ckptErased', null, inst, slot, task);

@@ -64,6 +64,8 @@ function bareResponsePart(o: Record<string, unknown>): 'timings' | 'usage' | nul
 
 /** A headless timing block and the release line that names its task are this close (2024's `print_timings` block is 3 lines). */
 const ADOPT_WITHIN_LINES = 4;
+/** Rate lines kept per request to check a reading of what was kept against (the first ones discriminate most). */
+const MAX_RATE_SAMPLES = 4;
 /** A current timing block (prompt, eval, total, graphs reused, draft acceptance, statistics) before a stripped release line. */
 const BARE_RELEASE_WITHIN_LINES = 8;
 
@@ -604,6 +606,7 @@ export class LogParser {
       case 'rate':
         // the prompt rate so far; the final `prompt eval time` line replaces it
         if (r.promptEvalMs === null && e.tps !== undefined && e.tps > 0) r.promptTps = e.tps;
+        if (r.rateSamples.length < MAX_RATE_SAMPLES && e.processed !== undefined && e.progress !== undefined) r.rateSamples.push({ processed: e.processed, progress: e.progress });
         break;
       case 'truncated':
         if (e.promptTokens !== undefined) r.promptTokens = e.promptTokens;

@@ -154,4 +154,9 @@ export interface RequestRecord {
   contextShifts: number;
   contextDiscarded: number;
   contextKeep: number | null;
+  /**
+   * Each 2026 rate line: tokens processed so far and progress = (kept + processed so far) / prompt, 2 decimals.
+   * At most a few are kept (the first ones tell the most about what was kept).
+   */
+  rateSamples: { processed: number; progress: number }[];
 }
