@@ -627,6 +627,16 @@ describe('other servers and response shapes', () => {
     expect(xs[1]).toMatchObject({ cachedTokens: 5300, commonPrefix: 1200, reused: 1200, processed: 4400, lostTokens: 4100 });
   });
 
+  it("Ollama's runner shifting a full context (2025 with id=, 2024 without): a note on the request being processed", () => {
+    for (const shift of [
+      'time=2025-06-25T15:47:26.313+08:00 level=DEBUG source=cache.go:240 msg="context limit hit - shifting" id=0 limit=50 input=50 keep=4 discard=23',
+      'time=2024-11-20T11:58:00.882-06:00 level=DEBUG source=cache.go:217 msg="context limit hit - shifting" limit=50 input=50 keep=4 discard=23',
+    ]) {
+      const x = only(lines('time=2025-06-25T15:47:25.991+08:00 level=DEBUG source=cache.go:104 msg="loading cache slot" id=0 cache=0 prompt=47 used=0 remaining=47', shift));
+      expect(x.notes).toContainEqual({ code: 'CONTEXT_SHIFT', shifts: 1, discarded: 23, keep: 4 });
+    }
+  });
+
   it('LM Studio: non-prefix chunks reused from the cache count like --cache-reuse', () => {
     const x = only(lines('Cache reuse summary: 3000/4000 of prompt (75%), 2500 prefix, 500 non-prefix', 'Total prompt tokens: 4000', 'Prompt tokens to decode: 1000'));
     expect(x.record.format).toBe('lmstudio');

@@ -307,6 +307,18 @@ function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
   return e;
 }
 
+/** Ollama's runner when its context fills up (cache.go): `msg="context limit hit - shifting" id=0 limit=N input=N keep=K discard=D` (no `id` in 2024). */
+function ollamaShift(raw: string): LogEvent | null {
+  const d = /\bdiscard=(\d+)/.exec(raw);
+  if (!d) return null;
+  const id = /\bid=(\d+)/.exec(raw);
+  const keep = /\bkeep=(\d+)/.exec(raw);
+  const e = ev('ctxShift', 'ollama', null, id ? +id[1] : null, null);
+  e.size = +d[1];
+  if (keep) e.keep = +keep[1];
+  return e;
+}
+
 function ollamaSlot(raw: string): LogEvent | null {
   const f: Record<string, number> = {};
   for (const m of raw.matchAll(RE_OLLAMA_FIELD)) f[m[1]] ??= +m[2];
@@ -363,6 +375,7 @@ export function recogniseLine(raw: string): LogEvent | null {
     return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
   }
   if (raw.includes('loading cache slot')) return ollamaSlot(raw);
+  if (raw.includes('context limit hit - shifting')) return ollamaShift(raw);
   if (raw.includes('cache_size = ') && (m = RE_IK_CACHE.exec(raw))) {
     return { ...ev('nPastBefore', null, null, null, null), nPast: +m[2], slotTokens: +m[1] };
   }

@@ -388,6 +388,15 @@ export class LogParser {
       } else this.pendingIkCache = e;
       return;
     }
+    if (e.kind === 'ctxShift') {
+      // a context shift without a slot (Ollama 2024): the request being processed
+      const r = this.lastTouched;
+      if (r && this.open.get(keyOf(r.instance, r.slot)) === r) {
+        r.lastLine = this.lineNo;
+        this.update(r, e);
+      }
+      return;
+    }
     if (e.kind === 'release') {
       // a release line stripped of its slot prefix: what the headless timing block just read left in the slot
       const h = this.held;
