@@ -235,8 +235,11 @@ export function event2024(msg: string, f: Record<string, unknown>, format: LogFo
     return out.processed === undefined ? null : out;
   }
   if (msg.startsWith('input truncated')) {
+    // some 2024 builds (Ollama's vendored server) print n_ctx, n_erase, n_keep, n_left, n_shift and no prompt size
     const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');
-    return n === undefined ? null : { ...e('truncated'), promptTokens: n, keep: field(f, 'n_keep') };
+    const keep = field(f, 'n_keep');
+    if (n === undefined && keep === undefined) return null;
+    return { ...e('truncated'), promptTokens: n, keep };
   }
   if (/prompt tokenized|tokenized prompt|new prompt/.test(msg)) {
     const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');

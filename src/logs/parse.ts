@@ -388,8 +388,8 @@ export class LogParser {
       } else this.pendingIkCache = e;
       return;
     }
-    if (e.kind === 'ctxShift') {
-      // a context shift without a slot (Ollama 2024): the request being processed
+    if (e.kind === 'ctxShift' || e.kind === 'truncated') {
+      // a context shift or truncation without a slot (Ollama 2024): the request being processed
       const r = this.lastTouched;
       if (r && this.open.get(keyOf(r.instance, r.slot)) === r) {
         r.lastLine = this.lineNo;
