@@ -567,7 +567,7 @@ describe('kvdiff logs (in process)', () => {
     const out = ctx.out.join('');
     expect(out).toContain('warning[PREFIX_BREAK]');
     expect(out).toContain('summary: 2 requests');
-    expect(ctx.exitCode).toBe(0);
+    expect(ctx.exitCode).toBe(1); // a warning verdict in the log: exit 1, report printed
   });
 
   it('--json on stdin (-): stdout is one JSON document', async () => {

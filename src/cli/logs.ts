@@ -100,10 +100,12 @@ export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: 
   const json = opts.json ? new JsonStream() : null;
   let pending = json ? json.start() : '';
   let printed = 0;
+  let found = false;
   const take = (records: ReturnType<LogParser['push']>): void => {
     for (const r of records) {
       const x = explainer.explain(r);
       summary.add(x);
+      if (x.severity === 'warning') found = true;
       if (json) {
         pending += json.request(x);
         if (pending.length >= JSON_FLUSH_CHARS) {
@@ -125,6 +127,8 @@ export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: 
   if (json) ctx.stdout(pending + json.end(s));
   else if (printed === 0) ctx.stdout(humanNothing(s, c));
   else ctx.stdout(`\n${humanSummary(s, c)}`);
+  // STYLE.md's exit codes: 1 for a finding, here a request whose cache was lost or not used (a warning verdict).
+  ctx.exitCode = found ? 1 : 0;
 }
 
 export function registerLogsCommand(program: Command, ctx: CliContext, io: LogsIo = {}): void {
