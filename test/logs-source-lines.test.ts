@@ -31,7 +31,7 @@ const ROWS: Row[] = [
   { ref: `${CUR}:676 SLT_INF draft acceptance`, line: 'slot print_timing: id  0 | task 9 | draft acceptance = 0.75000 (   30 accepted /    40 generated), mean len =  2.50', want: null },
   { ref: `${CUR}:335 SLT_TRC prompt_clear`, line: 'slot prompt_clear: id  1 | task -1 | clearing prompt with 656 tokens', want: { kind: 'slotCleared', slot: 1, slotTokens: 656 } },
   { ref: `${CUR}:1680 SRV_WRN try_clear_idle_slots`, line: 'srv  try_clear_id: purging slot 2 with 4096 tokens', want: { kind: 'slotCleared', slot: 2, slotTokens: 4096 } },
-  { ref: `${CUR}:309 SRV_TRC prompt_save`, line: 'srv   prompt_save:  - saving prompt with length 442, total state size = 199.284 MiB (draft: 0.000 MiB)', want: null },
+  { ref: `${CUR}:309 SRV_TRC prompt_save`, line: 'srv   prompt_save:  - saving prompt with length 442, total state size = 199.284 MiB (draft: 0.000 MiB)', want: { kind: 'promptSave', slotTokens: 442 } },
   { ref: `${CUR}:328 SLT_WRN prompt_load`, line: 'slot  prompt_load: id  0 | task 12 | failed to load prompt from cache', want: null },
   { ref: `server-task.cpp@de3ff81:1826 SRV_TRC load`, line: 'srv          load:  - found better prompt with f_keep = 0.491, f_sim = 0.519', want: { kind: 'ramRestore', keep: 0.491, sim: 0.519 } },
   { ref: `server-task.cpp@de3ff81:1799 SRV_TRC load`, line: 'srv          load:  - looking for better prompt, base f_keep = 0.444, f_sim = 0.519', want: null },
@@ -52,7 +52,7 @@ const ROWS: Row[] = [
   { ref: `${CUR}:2346 SLT_TRC superseding`, line: 'slot create_check: id  0 | task 77 | superseding context checkpoint at n_tokens = 16038', want: null },
   { ref: `${CUR}:2368 SLT_TRC created checkpoint`, line: 'slot create_check: id  0 | task 77 | created context checkpoint 2 of 32 (pos_min = 545, pos_max = 545, n_tokens = 546, size = 149.626 MiB)', want: { kind: 'ckptCreated', task: 77 } },
   { ref: `${CUR}:3086 SLT_DBG speculative checkpoint`, line: 'slot update_slots: id  0 | task 77 | created speculative checkpoint (pos_min = 10, pos_max = 20, n_tokens = 21, size = 1.000 MiB, draft = 0.500 MiB)', want: null },
-  { ref: `${CUR}:2439 SLT_TRC idle slot saved`, line: 'slot process_sing: id  0 | task -1 | saving idle slot to prompt cache', want: null },
+  { ref: `${CUR}:2439 SLT_TRC idle slot saved`, line: 'slot process_sing: id  0 | task -1 | saving idle slot to prompt cache', want: { kind: 'idleSave', slot: 0 } },
   { ref: `${CUR}:2949 SLT_WRN context shift`, line: 'slot update_slots: id  0 | task 77 | slot context shift, n_keep = 4, n_left = 4090, n_discard = 2045', want: { kind: 'ctxShift', task: 77, keep: 4, size: 2045 } },
   { ref: `${CUR}:3147 SLT_TRC new prompt`, line: 'slot update_slots: id  0 | task 77 | new prompt, n_ctx_slot = 131072, n_keep = 0, task.n_tokens = 111081', want: { kind: 'newPrompt', promptTokens: 111081 } },
   { ref: `${CUR}:3223 SLT_DBG alora`, line: 'slot update_slots: id  0 | task 77 | only caching to alora invocation start (n_past = 120, alora_invocation_start = 121)', want: null },
@@ -65,7 +65,11 @@ const ROWS: Row[] = [
   { ref: `${CUR}:3356 SLT_TRC checking checkpoint`, line: 'slot update_slots: id  0 | task 77 | checking checkpoint with [32242, 32242] against 32502...', want: { kind: 'ckptCheck', nPast: 32502 } },
   { ref: `${CUR}:3376 SLT_TRC restored checkpoint`, line: 'slot update_slots: id  1 | task 77 | restored context checkpoint (pos_min = 32242, pos_max = 32242, n_tokens = 32243, n_past = 32243, size = 62.813 MiB)', want: { kind: 'ckptRestored', ckpt: { posMin: 32242, posMax: 32242, nTokens: 32243, nPast: 32243 } } },
   { ref: `${CUR}:3380 SLT_TRC forcing full`, line: 'slot update_slots: id  0 | task 77 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory, see https://github.com/ggml-org/llama.cpp/pull/13194#issuecomment-2868343055)', want: { kind: 'forcedFull' } },
-  { ref: `${CUR}:3393 SLT_TRC erased invalidated`, line: 'slot update_slots: id  0 | task 77 | erased invalidated context checkpoint (pos_min = 15, pos_max = 15, n_tokens = 16, n_swa = 0, pos_next = 0, size = 62.813 MiB)', want: { kind: 'ckptErased', nSwa: 0, ckpt: { posMin: 15, posMax: 15, nTokens: 16, nPast: null } } },
+  { ref: 'examples/server/server.cpp, autumn 2024 SLT_INF (paste: ggml-org/llama.cpp#10054)', line: 'slot update_slots: id  1 | task 1 | tokenizing prompt, len = 1', want: { kind: 'newPrompt', slot: 1, task: 1 } },
+  { ref: 'examples/server/server.cpp, autumn 2024 SLT_INF (paste: ggml-org/llama.cpp#10054)', line: 'slot update_slots: id  1 | task 1 | prompt tokenized, n_ctx_slot = 8192, n_keep = 0, n_prompt_tokens = 2029', want: { kind: 'newPrompt', promptTokens: 2029 } },
+  { ref: 'ik_llama.cpp 2026, no srv prefix (paste: ikawrakow/ik_llama.cpp#1294)', line: ' - saving prompt with length 2905, total state size = 111.570 MiB', want: { kind: 'promptSave', slotTokens: 2905 } },
+  { ref: 'ik_llama.cpp 2026 apply_checkp, no n_swa/pos_next (paste: skye-harris/hass_local_openai_llm#41)', line: 'slot apply_checkp: id  0 | task 168 | erased invalidated context checkpoint (pos_min = 5564, pos_max = 5564, size = 62.856 MiB)', want: { kind: 'ckptErased', nPast: undefined, ckpt: { posMin: 5564, posMax: 5564, nTokens: null, nPast: null } } },
+  { ref: `${CUR}:3393 SLT_TRC erased invalidated`, line: 'slot update_slots: id  0 | task 77 | erased invalidated context checkpoint (pos_min = 15, pos_max = 15, n_tokens = 16, n_swa = 0, pos_next = 0, size = 62.813 MiB)', want: { kind: 'ckptErased', nSwa: 0, nPast: 0, ckpt: { posMin: 15, posMax: 15, nTokens: 16, nPast: null } } },
   { ref: `${CUR}:3404 SLT_WRN evaluate at least 1`, line: 'slot update_slots: id  0 | task 77 | need to evaluate at least 1 token for each active slot (n_past = 500, task.n_tokens() = 500)', want: { kind: 'mustEvalOne', nPast: 500, promptTokens: 500 } },
   { ref: `${CUR}:3406 SLT_WRN n_past set`, line: 'slot update_slots: id  0 | task 77 | n_past was set to 499', want: { kind: 'nPastSet', nPast: 499 } },
   { ref: `${CUR}:3442 SLT_TRC memory_seq_rm`, line: 'slot update_slots: id  0 | task 77 | cached n_tokens = 2185, memory_seq_rm [2185, end)', want: { kind: 'seqRm', format: 'current', nPast: 2185 } },
@@ -130,6 +134,69 @@ describe('the families these lines form, end to end', () => {
       expect(xs).toHaveLength(1);
       expect(xs[0].notes).toContainEqual({ code: 'CONTEXT_SHIFT', shifts: 1, discarded: 255, keep: 0 });
     }
+  });
+
+  it('pos_next = 0 on an erased checkpoint is n_past = 0 even when the paste starts after the reset line; a later pos_next is not read as n_past', () => {
+    const erased = (p: number) => `slot update_slots: id  0 | task 9 | erased invalidated context checkpoint (pos_min = 900, pos_max = 900, n_tokens = 901, n_swa = 0, pos_next = ${p}, size = 62.813 MiB)`;
+    const [x] = explain([erased(0), erased(0)].join('\n'));
+    expect([x.reused, x.fullReprocess, x.record.checkpointsErased]).toEqual([0, true, 2]);
+    // pos_next > 0 counts positions, which multimodal prompts do not map one to one onto tokens
+    const [y] = explain(erased(512));
+    expect(y.reused).toBeNull();
+  });
+
+  it('autumn 2024: `tokenizing prompt` / `prompt tokenized` start the request, so its first kv cache rm is its n_past', () => {
+    const [, x] = explain(
+      [
+        'slot update_slots: id  0 | task 0 | kv cache rm [0, end)',
+        'slot update_slots: id  1 | task 1 | tokenizing prompt, len = 1',
+        'slot update_slots: id  1 | task 1 | prompt tokenized, n_ctx_slot = 8192, n_keep = 0, n_prompt_tokens = 2029',
+        'slot update_slots: id  1 | task 1 | kv cache rm [0, end)',
+        'slot update_slots: id  1 | task 1 | prompt processing progress, n_past = 19, n_tokens = 2048, progress = 0.009364',
+        'slot update_slots: id  1 | task 1 | kv cache rm [19, end)',
+      ].join('\n'),
+    );
+    expect([x.record.task, x.promptTokens, x.reused, x.processed]).toEqual([1, 2029, 0, 2029]);
+  });
+
+  it('the saved prompt after a selection is the selected slot\'s size; a paste cut before the task still reads it', () => {
+    const xs = explain(
+      [
+        'slot get_availabl: id  3 | task -1 | selected slot by LCP similarity, sim_best = 0.500 (> 0.100 thold), f_keep = 0.056',
+        'srv  get_availabl: updating prompt cache',
+        'srv   prompt_save:  - saving prompt with length 178, total state size = 21.356 MiB (draft: 0.000 MiB)',
+        'srv          load:  - looking for better prompt, base f_keep = 0.056, sim = 0.500',
+      ].join('\n'),
+    );
+    expect(xs.map((x) => [x.record.slot, x.record.task, x.cachedTokens])).toEqual([[3, null, 178]]);
+    // f_keep below 0.5: the RAM cache may swap the slot's content, so nothing is read about the new prompt
+    expect([xs[0].reused, xs[0].commonPrefix]).toEqual([null, null]);
+    // an LRU pick of a never-used slot is an empty slot; a selection with nothing known stays silent
+    const [cold] = explain('slot get_availabl: id  3 | task -1 | selected slot by LRU, t_last = -1\nsrv  get_availabl: updating prompt cache');
+    expect([cold.record.slot, cold.cachedTokens, cold.verdict]).toEqual([3, 0, 'COLD_START']);
+    expect(explain('slot get_availabl: id  2 | task -1 | selected slot by LCP similarity, sim_best = 0.900 (> 0.100 thold), f_keep = 0.950')).toEqual([]);
+  });
+
+  it('an idle slot saved to the RAM cache is that slot\'s prompt, not the selected one\'s', () => {
+    const xs = explain(
+      [
+        // slot 3 was empty, so prompt_save() printed nothing for it; the save right after is idle slot 0's
+        'slot get_availabl: id  3 | task -1 | selected slot by LRU, t_last = 168504210124',
+        'slot process_sing: id  0 | task -1 | saving idle slot to prompt cache',
+        'srv   prompt_save:  - saving prompt with length 656, total state size = 215.266 MiB (draft: 0.000 MiB)',
+        'slot prompt_clear: id  0 | task -1 | clearing prompt with 656 tokens',
+        'slot launch_slot_: id  3 | task 1804 | processing task, is_child = 0',
+        'slot update_slots: id  3 | task 1804 | new prompt, n_ctx_slot = 65536, n_keep = 0, task.n_tokens = 2100',
+        'slot launch_slot_: id  0 | task 1900 | processing task, is_child = 0',
+        'slot update_slots: id  0 | task 1900 | new prompt, n_ctx_slot = 65536, n_keep = 0, task.n_tokens = 700',
+        'slot update_slots: id  0 | task 1900 | cached n_tokens = 0, memory_seq_rm [0, end)',
+      ].join('\n'),
+    );
+    const t3 = xs.find((x) => x.record.task === 1804)!;
+    const t0 = xs.find((x) => x.record.task === 1900)!;
+    expect(t3.cachedTokens).not.toBe(656);
+    expect([t0.cachedTokens, t0.verdict]).toEqual([0, 'COLD_START']);
+    expect(t0.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
   });
 
   it('a purged idle slot is empty for its next request', () => {

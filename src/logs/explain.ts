@@ -155,6 +155,8 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   let reused = r.nPastUsed;
   if (reused === null && r.restoredCheckpoint) reused = reusedAfterRestore(r, r.nPastBefore ?? r.selectionLcp);
   if (reused === null && r.forcedFull) reused = 0;
+  // checkpoints above pos_next are erased once n_past is settled; pos_next = 0 is n_past = 0 (a reset or no prefix)
+  if (reused === null && r.erasedPosNext === 0) reused = 0;
   if (reused === null && r.mustEvalOne && r.nPastBefore !== null) reused = r.nPastBefore - 1;
   if (reused === null && r.firstBatchStart !== null) reused = r.firstBatchStart;
   let prompt = r.promptTokens ?? r.progressPrompt;

@@ -42,6 +42,7 @@ export function emptyRecord(line: number): RequestRecord {
     truncatedKeep: null,
     startSeen: false,
     slotAtLeast: null,
+    erasedPosNext: null,
     generated: null,
     clearedTokens: null,
     contextShifts: 0,

@@ -39,6 +39,9 @@ const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.
 // T = max(0, pos_next - n_swa), so T is n_past itself when n_swa = 0 (hybrid/recurrent memory)
 const RE_CKPT_CHECK = /^[Cc]hecking checkpoint with \[(\d+), (\d+)\] against (\d+)/;
 const RE_NSWA = /n_swa = (\d+)/;
+const RE_POS_NEXT = /\bpos_next = (\d+)/;
+// RAM prompt cache (Oct 2025 on, also ik_llama.cpp without the `srv` prefix): the selected or idle slot's prompt is saved
+const RE_PROMPT_SAVE = /(?:^|\s)- saving prompt with length (\d+)/;
 // LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
 const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
 // `prompt tokenized, …` (autumn 2024) became `new prompt, …`
@@ -143,13 +146,15 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
       if (m[3] !== undefined) e.nSwa = +m[3];
       return e;
     }
-    if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
     if ((m = RE_EVAL1.exec(msg))) {
       return { ...ev('mustEvalOne', null, inst, slot, task), nPast: +(m[1] ?? m[3]), promptTokens: +(m[2] ?? m[4]) };
     }
     if ((m = RE_SET.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
     if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
   }
+  if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
+  // autumn 2024 printed `tokenizing prompt, len = N` (N prompts, not tokens) when the request started
+  if (msg.startsWith('tokenizing prompt')) return ev('newPrompt', null, inst, slot, task);
   if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
   if ((m = RE_CKPT_CHECK.exec(msg))) {
     return { ...ev('ckptCheck', null, inst, slot, task), nPast: +m[3], ckpt: { posMin: +m[1], posMax: +m[2], nTokens: null, nPast: null } };
@@ -163,6 +168,9 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
     e.ckpt = checkpoint(msg);
     const n = RE_NSWA.exec(msg);
     if (n) e.nSwa = +n[1];
+    // 2026: `pos_next = P`, the position processing resumes from once the checkpoints above it are erased
+    const p = RE_POS_NEXT.exec(msg);
+    if (p) e.nPast = +p[1];
     return e;
   }
   if ((m = RE_DEBUG_TEXT.exec(msg))) return { ...ev('divergence', null, inst, slot, task), side: m[1] as 'old' | 'new', text: m[2] };
@@ -179,6 +187,7 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   if ((m = RE_SHIFT.exec(msg))) return { ...ev('ctxShift', null, inst, slot, task), keep: +m[1], size: +m[2] };
   if ((m = RE_AFTER_REUSE.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
   if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
+  if (msg.startsWith('saving idle slot to prompt cache')) return ev('idleSave', null, inst, slot, task);
   if (msg.startsWith('clearing prompt with ')) return { ...ev('slotCleared', null, inst, slot, task), slotTokens: parseInt(msg.slice(21), 10) };
   if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
   if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
@@ -369,7 +378,12 @@ export function recogniseLine(raw: string): LogEvent | null {
     if (r) return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index + 1)), null, null), keep: +r[1], sim: +r[2] };
     const p = RE_PURGE.exec(msg);
     if (p) return { ...ev('slotCleared', null, routerInstance(raw.slice(0, m.index + 1)), +p[1], null), slotTokens: +p[2] };
+    const s = RE_PROMPT_SAVE.exec(msg);
+    if (s) return { ...ev('promptSave', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +s[1] };
     return null;
+  }
+  if (raw.includes('saving prompt with length') && (m = RE_PROMPT_SAVE.exec(raw))) {
+    return { ...ev('promptSave', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +m[1] };
   }
   if (raw.includes(' [') && (m = RE_2024.exec(raw))) {
     const body = m[2];

@@ -66,6 +66,8 @@ function bareResponsePart(o: Record<string, unknown>): 'timings' | 'usage' | nul
 const ADOPT_WITHIN_LINES = 4;
 /** Rate lines kept per request to check a reading of what was kept against (the first ones discriminate most). */
 const MAX_RATE_SAMPLES = 4;
+/** `saving prompt with length N` follows the selection (or idle-save) line within `updating prompt cache`. */
+const SAVE_WITHIN_LINES = 3;
 /** A current timing block (prompt, eval, total, graphs reused, draft acceptance, statistics) before a stripped release line. */
 const BARE_RELEASE_WITHIN_LINES = 8;
 
@@ -123,6 +125,11 @@ export class LogParser {
   private readonly cleared = new Map<string, number>();
   private readonly pending = new Map<string, PendingSelection>();
   private readonly pendingRam = new Map<string, { fKeep: number; fSim: number }>();
+  /**
+   * The slot whose prompt the next ` - saving prompt with length N` line saves: the one just selected (its old prompt
+   * goes to the RAM cache before the new request may load a better one) or the idle slot being saved.
+   */
+  private saver: { key: string; line: number } | null = null;
   /** ik_llama.cpp's slotless `Cache: cache_size = N, n_past = M` line, printed before its request's first slot line. */
   private pendingIkCache: LogEvent | null = null;
   /** The request a `slot print_timing: id N | task M |` header opened a timing block for. */
@@ -172,6 +179,7 @@ export class LogParser {
     if (this.json) {
       this.json = null; // an unbalanced paste: ignore it
     }
+    this.unclaimedSelections();
     const rest = [...this.open.values()].sort((a, b) => a.firstLine - b.firstLine);
     this.open.clear();
     for (const r of rest) this.close(r);
@@ -296,6 +304,11 @@ export class LogParser {
     }
     if (e.kind === 'sim' || e.kind === 'selected' || e.kind === 'slotEmpty') {
       this.select(k, e);
+      if (e.kind === 'selected') this.saver = { key: k, line: this.lineNo };
+      return;
+    }
+    if (e.kind === 'idleSave') {
+      this.saver = { key: k, line: this.lineNo };
       return;
     }
     let r = this.open.get(k);
@@ -337,6 +350,14 @@ export class LogParser {
   }
 
   private applySlotless(e: LogEvent): void {
+    if (e.kind === 'promptSave') {
+      // get_available_slot(): selected → `updating prompt cache` → prompt_save() of that slot (nothing is printed
+      // for an empty slot); process_single_task: `saving idle slot to prompt cache` → prompt_save() → prompt_clear()
+      const s = this.saver;
+      this.saver = null;
+      if (s && this.lineNo - s.line <= SAVE_WITHIN_LINES && e.slotTokens !== undefined && !this.open.has(s.key)) this.slotSize.set(s.key, e.slotTokens);
+      return;
+    }
     if (e.kind === 'ramRestore') {
       const ram = { fKeep: e.keep ?? 0, fSim: e.sim ?? 0 };
       const r = this.lastTouched;
@@ -501,6 +522,26 @@ export class LogParser {
     this.pending.set(k, p);
   }
 
+  /**
+   * Slot selections the paste ends after (the request's task lines are cut off): still a request on that slot when
+   * the log says what the slot held (its last release, the saved prompt's length, or LRU's t_last = -1).
+   */
+  private unclaimedSelections(): void {
+    for (const [k, p] of [...this.pending.entries()].sort((a, b) => a[1].line - b[1].line)) {
+      if (p.method === null) continue;
+      const size = this.slotSize.get(k) ?? (p.empty || (p.method === 'lru' && p.tLast === -1) ? 0 : undefined);
+      if (size === undefined || this.open.has(k)) continue;
+      const hash = k.lastIndexOf('#');
+      const slot = Number(k.slice(hash + 1));
+      if (!Number.isSafeInteger(slot)) continue;
+      const instance = hash > 0 ? k.slice(0, hash) : null;
+      const r = this.create(k, { kind: 'selected', format: null, instance, slot, task: null });
+      r.slotTokensBefore ??= size;
+      r.startSeen = true;
+    }
+    this.pending.clear();
+  }
+
   private create(k: string, e: LogEvent): RequestRecord {
     const r = emptyRecord(this.lineNo);
     r.instance = e.instance;
@@ -593,6 +634,7 @@ export class LogParser {
         break;
       case 'ckptErased':
         r.checkpointsErased++;
+        if (r.erasedPosNext === null && e.nPast !== undefined) r.erasedPosNext = e.nPast;
         if (e.ckpt && e.ckpt.posMax > 0) r.slotAtLeast = Math.max(r.slotAtLeast ?? 0, e.ckpt.posMax + 1);
         break;
       case 'ollamaSlot':

@@ -55,6 +55,8 @@ export type LogEventKind =
   | 'batch' // `prompt processing progress, n_past = END, n_tokens = BATCH, progress = F`: the first one tells where processing started
   | 'release' // the slot finished the task; slotTokens = tokens left in the slot
   | 'slotCleared' // `clearing prompt with N tokens` / `purging slot N with M tokens`: the slot was emptied (2026)
+  | 'promptSave' // RAM prompt cache: ` - saving prompt with length N`, the prompt of the slot just selected or idled: slotTokens
+  | 'idleSave' // `saving idle slot to prompt cache`: the next `saving prompt with length N` is this slot's
   | 'ctxShift'; // `slot context shift, n_keep = K, n_left = L, n_discard = D` (every era): D tokens after the first K dropped
 
 export interface LogEvent {
@@ -146,6 +148,8 @@ export interface RequestRecord {
   startSeen: boolean;
   /** The slot held at least this many tokens: a checkpoint checked or erased above the common prefix ends there. */
   slotAtLeast: number | null;
+  /** `pos_next` of the first `erased invalidated context checkpoint (…, pos_next = P, …)`: where processing resumes. */
+  erasedPosNext: number | null;
   /** Tokens generated (KoboldCpp's summary line counts them in its context size). */
   generated: number | null;
   /** The slot was emptied (`clearing prompt with N tokens`) after its last request: N. */
