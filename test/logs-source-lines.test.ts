@@ -69,6 +69,8 @@ const ROWS: Row[] = [
   { ref: 'examples/server/server.cpp, autumn 2024 SLT_INF (paste: ggml-org/llama.cpp#10054)', line: 'slot update_slots: id  1 | task 1 | prompt tokenized, n_ctx_slot = 8192, n_keep = 0, n_prompt_tokens = 2029', want: { kind: 'newPrompt', promptTokens: 2029 } },
   { ref: 'ik_llama.cpp 2026, no srv prefix (paste: ikawrakow/ik_llama.cpp#1294)', line: ' - saving prompt with length 2905, total state size = 111.570 MiB', want: { kind: 'promptSave', slotTokens: 2905 } },
   { ref: 'ik_llama.cpp 2026 apply_checkp, no n_swa/pos_next (paste: skye-harris/hass_local_openai_llm#41)', line: 'slot apply_checkp: id  0 | task 168 | erased invalidated context checkpoint (pos_min = 5564, pos_max = 5564, size = 62.856 MiB)', want: { kind: 'ckptErased', nPast: undefined, ckpt: { posMin: 5564, posMax: 5564, nTokens: null, nPast: null } } },
+  { ref: 'KoboldCpp gpttype_adapter.cpp PurgeMissingTokens() printf (paste: LostRuins/koboldcpp#681)', line: '[Context Shifting: Erased 240 tokens at position 1238]', want: { kind: 'kcppShift', size: 240, keep: 1238 } },
+  { ref: 'KoboldCpp 1.111 (paste: LostRuins/koboldcpp#2131)', line: 'Processing Prompt [BATCH] (431 / 431 tokens)', want: { kind: 'kcppPrompt', processed: 431 } },
   { ref: `${CUR}:3393 SLT_TRC erased invalidated`, line: 'slot update_slots: id  0 | task 77 | erased invalidated context checkpoint (pos_min = 15, pos_max = 15, n_tokens = 16, n_swa = 0, pos_next = 0, size = 62.813 MiB)', want: { kind: 'ckptErased', nSwa: 0, nPast: 0, ckpt: { posMin: 15, posMax: 15, nTokens: 16, nPast: null } } },
   { ref: `${CUR}:3404 SLT_WRN evaluate at least 1`, line: 'slot update_slots: id  0 | task 77 | need to evaluate at least 1 token for each active slot (n_past = 500, task.n_tokens() = 500)', want: { kind: 'mustEvalOne', nPast: 500, promptTokens: 500 } },
   { ref: `${CUR}:3406 SLT_WRN n_past set`, line: 'slot update_slots: id  0 | task 77 | n_past was set to 499', want: { kind: 'nPastSet', nPast: 499 } },
@@ -197,6 +199,22 @@ describe('the families these lines form, end to end', () => {
     expect(t3.cachedTokens).not.toBe(656);
     expect([t0.cachedTokens, t0.verdict]).toEqual([0, 'COLD_START']);
     expect(t0.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
+  });
+
+  it("KoboldCpp's ContextShift is a note on the prompt it was prepared for, not on the request before it", () => {
+    const xs = explain(
+      [
+        'CtxLimit: 11833/12288, Process:32.48s (3.1ms/T = 325.81T/s), Generate:7.91s (82.4ms/T = 12.13T/s), Total:40.39s (2.38T/s)',
+        '[Context Shifting: Erased 240 tokens at position 1238]',
+        'Processing Prompt (76 / 76 tokens)',
+        'Generating (120 / 120 tokens)',
+        'CtxLimit: 11782/12288, Process:0.81s (10.6ms/T = 94.41T/s), Generate:9.38s (82.3ms/T = 12.15T/s), Total:10.19s (11.19T/s)',
+      ].join('\n'),
+    );
+    expect(xs).toHaveLength(2);
+    expect(xs[0].notes.some((n) => n.code === 'KCPP_CONTEXT_SHIFT')).toBe(false);
+    expect(xs[1].notes).toContainEqual({ code: 'KCPP_CONTEXT_SHIFT', erased: 240, at: 1238, shifts: 1 });
+    expect([xs[1].processed, xs[1].record.slotTokensAfter]).toEqual([76, 11782]);
   });
 
   it('a purged idle slot is empty for its next request', () => {

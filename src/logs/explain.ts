@@ -82,6 +82,7 @@ export type Note =
   | { code: 'SELECTED_ID' }
   | { code: 'COMMON_PREFIX_ESTIMATED'; keep: number; within: number }
   | { code: 'CONTEXT_SHIFT'; shifts: number; discarded: number; keep: number | null }
+  | { code: 'KCPP_CONTEXT_SHIFT'; erased: number; at: number; shifts: number }
   | { code: 'CHUNK_REUSE'; tokens: number }
   | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
   | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
@@ -371,6 +372,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });
   else if (r.selection === 'id') notes.push({ code: 'SELECTED_ID' });
   if (r.contextShifts > 0) notes.push({ code: 'CONTEXT_SHIFT', shifts: r.contextShifts, discarded: r.contextDiscarded, keep: r.contextKeep });
+  if (r.kcppShift) notes.push({ code: 'KCPP_CONTEXT_SHIFT', erased: r.kcppShift.erased, at: r.kcppShift.at, shifts: r.kcppShift.shifts });
   if (r.ramRestore && verdict !== 'RAM_CACHE_RESTORE') notes.push({ code: 'RAM_RESTORE', fKeep: r.ramRestore.fKeep, fSim: r.ramRestore.fSim });
   if (r.chunkReuseTokens > 0) notes.push({ code: 'CHUNK_REUSE', tokens: r.chunkReuseTokens });
   if (r.checkpointsCreated > 0 || r.checkpointsErased > 0) notes.push({ code: 'CHECKPOINTS', erased: r.checkpointsErased, created: r.checkpointsCreated });

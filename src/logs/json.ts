@@ -43,6 +43,7 @@ export function emptyRecord(line: number): RequestRecord {
     startSeen: false,
     slotAtLeast: null,
     erasedPosNext: null,
+    kcppShift: null,
     generated: null,
     clearedTokens: null,
     contextShifts: 0,

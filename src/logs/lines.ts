@@ -299,6 +299,9 @@ const RE_KCPP_GEN = /^\s*Generating \((\d+) \/ (\d+) tokens\)/;
 // early 2024 spelled it `ContextLimit: 614/2048, Processing:0.43s (5.5ms/T), Generation:…` (no rate, ms per token)
 const RE_KCPP_CTX = /(?:CtxLimit|ContextLimit): ?(\d+)\/(\d+)/;
 const RE_KCPP_DEBUG = /\[Debug: embd_inp=(\d+) n_past=(\d+)/;
+// PurgeMissingTokens() (gpttype_adapter.cpp): the new prompt dropped N tokens the context still held; they are erased
+// and the rest shifted down (`trimstart + 1` printed), before the prompt's own `Processing Prompt` line
+const RE_KCPP_SHIFT = /\[Context Shifting: Erased (\d+) tokens at position (\d+)\]/;
 
 function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
   const e = ev('kcppCtx', 'koboldcpp', null, null, null);
@@ -405,6 +408,7 @@ export function recogniseLine(raw: string): LogEvent | null {
     return { ...ev('kcppPrompt', 'koboldcpp', null, null, null), processed: +m[2], progress: +m[2] > 0 ? +m[1] / +m[2] : 1 };
   }
   if ((raw.includes('CtxLimit') || raw.includes('ContextLimit')) && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
+  if (raw.includes('Context Shifting') && (m = RE_KCPP_SHIFT.exec(raw))) return { ...ev('kcppShift', 'koboldcpp', null, null, null), size: +m[1], keep: +m[2] };
   if ((m = RE_KCPP_GEN.exec(raw))) return { ...ev('kcppGen', 'koboldcpp', null, null, null), size: +m[1] };
   if (raw.includes('[Debug: embd_inp') && (m = RE_KCPP_DEBUG.exec(raw))) {
     return { ...ev('kcppDebug', 'koboldcpp', null, null, null), promptTokens: +m[1], nPast: +m[2] };

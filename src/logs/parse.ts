@@ -41,6 +41,7 @@ function empty(r: RequestRecord): boolean {
     // `prompt processing, n_tokens = N, progress = F, t = … / R tokens per second` (2026): a prompt was being processed
     r.promptTps === null &&
     r.contextShifts === 0 &&
+    r.kcppShift === null &&
     // per-batch `memory_seq_rm` / progress lines of a request already under way: it was processing a prompt
     r.format === null
   );
@@ -365,7 +366,7 @@ export class LogParser {
       else this.pendingRam.set(e.instance ?? '', ram);
       return;
     }
-    if (e.kind === 'kcppDebug' || e.kind === 'kcppPrompt' || e.kind === 'kcppGen' || e.kind === 'kcppCtx') {
+    if (e.kind === 'kcppDebug' || e.kind === 'kcppPrompt' || e.kind === 'kcppGen' || e.kind === 'kcppCtx' || e.kind === 'kcppShift') {
       this.koboldcpp(e);
       return;
     }
@@ -457,7 +458,9 @@ export class LogParser {
     let r = this.open.get(k);
     // a new debug line, or progress starting again after the generation began, is the next request
     const otherTotal = e.kind === 'kcppPrompt' && r !== undefined && r.processed !== null && e.processed !== r.processed;
-    if (r && (e.kind === 'kcppDebug' || otherTotal || (e.kind === 'kcppPrompt' && r.generated !== null))) {
+    // a context shift is printed while the next prompt is prepared: after a prompt was processed it starts another
+    const shiftAfter = e.kind === 'kcppShift' && r !== undefined && (r.processed !== null || r.generated !== null);
+    if (r && (e.kind === 'kcppDebug' || otherTotal || shiftAfter || (e.kind === 'kcppPrompt' && r.generated !== null))) {
       this.open.delete(k);
       this.close(r);
       r = undefined;
@@ -483,6 +486,11 @@ export class LogParser {
       case 'kcppGen':
         r.generated = e.size ?? r.generated;
         break;
+      case 'kcppShift': {
+        const s = r.kcppShift;
+        r.kcppShift = { erased: (s?.erased ?? 0) + (e.size ?? 0), at: s?.at ?? e.keep ?? 0, shifts: (s?.shifts ?? 0) + 1 };
+        break;
+      }
       case 'kcppCtx': {
         if (e.size !== undefined) r.generated = e.size;
         if (r.processed === null && e.processed !== undefined) r.processed = e.processed;

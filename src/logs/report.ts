@@ -129,6 +129,8 @@ export function noteText(note: Note): string {
       return note.keep !== null && note.keep > 0
         ? `the context filled up: the server shifted it ${note.shifts === 1 ? 'once' : `${note.shifts} times`}, dropping ${plural(note.discarded, 'token')} after the first ${fmtInt(note.keep)} (n_keep); a client that resends the whole history matches only its first ${plural(note.keep, 'token')} next time`
         : `the context filled up: the server shifted it ${note.shifts === 1 ? 'once' : `${note.shifts} times`}, dropping ${plural(note.discarded, 'token')} from the start of the conversation (n_keep = 0); a client that resends the whole history will not match past its first token next time`;
+    case 'KCPP_CONTEXT_SHIFT':
+      return `KoboldCpp's ContextShift erased ${plural(note.erased, 'token')} at position ${fmtInt(note.at)} that the new prompt no longer has${note.shifts > 1 ? ` (${note.shifts} shifts)` : ''} and moved the rest of its context into place, so they were not processed again`;
     case 'CHUNK_REUSE':
       return `--cache-reuse shifted ${fmtInt(note.tokens)} tokens of matching chunks into place`;
     case 'RAM_RESTORE':

@@ -47,6 +47,7 @@ export type LogEventKind =
   | 'kcppDebug' // KoboldCpp --debug: `[Debug: embd_inp=N n_past=M ...]` (prompt size, tokens kept)
   | 'kcppPrompt' // KoboldCpp: `Processing Prompt [BLAS] (N / M tokens)`: M tokens to process (the cache gave the rest)
   | 'kcppGen' // KoboldCpp: `Generating (a / b tokens)`
+  | 'kcppShift' // KoboldCpp's ContextShift: `[Context Shifting: Erased N tokens at position P]` before the prompt it serves
   | 'kcppCtx' // KoboldCpp's summary: `CtxLimit:X/Y, Amt:a/b, ...`: X = prompt + generated, the context it keeps
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
@@ -150,6 +151,11 @@ export interface RequestRecord {
   slotAtLeast: number | null;
   /** `pos_next` of the first `erased invalidated context checkpoint (…, pos_next = P, …)`: where processing resumes. */
   erasedPosNext: number | null;
+  /**
+   * KoboldCpp's ContextShift before this prompt: it erased the tokens the new prompt no longer has (at 1-based
+   * position `at`) and shifted the rest of its context into place, so they did not have to be processed again.
+   */
+  kcppShift: { erased: number; at: number; shifts: number } | null;
   /** Tokens generated (KoboldCpp's summary line counts them in its context size). */
   generated: number | null;
   /** The slot was emptied (`clearing prompt with N tokens`) after its last request: N. */
