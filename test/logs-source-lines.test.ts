@@ -217,6 +217,20 @@ describe('the families these lines form, end to end', () => {
     expect([xs[1].processed, xs[1].record.slotTokensAfter]).toEqual([76, 11782]);
   });
 
+  it('a checkpoint search one below n_past - n_swa (no new tokens, PR 24110) says the prompt is n_past long; one at n_past - n_swa says nothing', () => {
+    const lines = (t: number) =>
+      [
+        'slot update_slots: id  2 | task 993 | n_past = 57826, slot.prompt.tokens.size() = 57826, seq_id = 2, pos_min = 57825, n_swa = 0',
+        `slot update_slots: id  2 | task 993 | Checking checkpoint with [57631, 57631] against ${t}...`,
+        'slot update_slots: id  2 | task 993 | restored context checkpoint (pos_min = 57631, pos_max = 57631, n_tokens = 57632, n_past = 57632, size = 62.813 MiB)',
+      ].join('\n');
+    const [x] = explain(lines(57825));
+    expect([x.promptTokens, x.commonPrefix, x.reused, x.verdict]).toEqual([57826, 57826, 57632, 'IDENTICAL_NO_REUSE']);
+    const [y] = explain(lines(57826));
+    expect(y.promptTokens).toBeNull();
+    expect(y.verdict).toBe('CHECKPOINT_FALLBACK');
+  });
+
   it('a purged idle slot is empty for its next request', () => {
     const xs = explain(
       [

@@ -607,6 +607,11 @@ export class LogParser {
           // window ([150, 405]); the first token's [0, 0] says nothing
           const first = r.slotAtLeast === null;
           r.slotAtLeast = Math.max(r.slotAtLeast ?? 0, e.ckpt.posMax + 1);
+          // T = max(0, pos_next - n_swa - (has_new_tokens ? 0 : 1)) since mid-2026 (PR 24110): one below n_past - n_swa
+          // means the prompt had no token past n_past, so it is n_past long (text prompts: pos_next = n_past)
+          if (first && r.promptTokens === null && r.nPastBefore !== null && r.nSwa !== null && e.nPast !== undefined && e.nPast > 0 && e.nPast === r.nPastBefore - r.nSwa - 1) {
+            r.promptTokens = r.nPastBefore;
+          }
           if (first && e.ckpt.posMin === e.ckpt.posMax && e.ckpt.posMin > 0 && (r.nSwa === null || r.nSwa <= 1)) {
             if (r.nPastBefore === null && e.nPast !== undefined) r.nPastBefore = e.nPast;
             r.nSwa ??= 0;
