@@ -30,3 +30,32 @@ describe.skipIf(!HAVE_SHARED)(`--log (${HAVE_SHARED ? '' : NO_SHARED_REASON})`, 
     expect(r.stderr).toMatch(/^error: cannot read log/);
   });
 });
+
+// The exit codes of STYLE.md for `kvdiff logs`: 0 when every request kept its cache (or the log does not say),
+// 1 when a request lost or did not use its cache (a warning verdict), 2 when the input cannot be read; the report
+// is on stdout for 0 and 1 alike.
+describe('exit status of kvdiff logs', () => {
+  const { write: put } = tempFiles('logs-exit');
+  const BREAK = [
+    'slot update_slots: id  0 | task 240 | n_past = 62, slot.prompt.tokens.size() = 100449, seq_id = 0, pos_min = 100448, n_swa = 0',
+    'slot update_slots: id  0 | task 240 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory)',
+  ].join('\n');
+  const HELD = [
+    'slot update_slots: id  0 | task 241 | n_past = 100449, slot.prompt.tokens.size() = 100449, seq_id = 0, pos_min = 100448, n_swa = 0',
+    'slot update_slots: id  0 | task 241 | prompt processing progress, n_tokens = 100500, batch.n_tokens = 51, progress = 1.000000',
+  ].join('\n');
+  it('a prefix break in the log: exit 1, and the JSON report is still on stdout', async () => {
+    const r = await runCli(['logs', '--json', put('break.log', BREAK)]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).summary.verdicts.PREFIX_BREAK).toBe(1);
+  });
+  it('a request that kept its whole cache: exit 0', async () => {
+    const r = await runCli(['logs', '--json', put('held.log', HELD)]);
+    expect(JSON.parse(r.stdout).requests.map((q: { verdict: string }) => q.verdict)).not.toContain('PREFIX_BREAK');
+    expect(r.code).toBe(0);
+  });
+  it('the same exit 1 as `kvdiff A B` on a break', async () => {
+    const r = await runCli(['samples/system-timestamp/a.json', 'samples/system-timestamp/b.json']);
+    expect(r.code).toBe(1);
+  });
+});

@@ -2,8 +2,8 @@
  * Corpus layer: real excerpts users pasted into public issues (test/logs-corpus/*.log, each with its source
  * URL), run through `kvdiff logs --json` in process. The answer keys (*.json) were written by reading each
  * log against llama.cpp's source, never from kvdiff's output. Only the fields a key lists are checked.
- * test/logs-heldout/ is a second set, collected later from other issues and keyed before kvdiff was run on
- * it (its first score is in the README); `node bench/logs-score.js DIR` counts the facts recovered.
+ * test/logs-heldout/ and -2 to -8 are later sets, collected from other issues and keyed before kvdiff was run on
+ * them (their first scores are in the README); `node bench/logs-score.js DIR` counts the facts recovered.
  */
 import { capturingContext } from './cli-harness.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -64,6 +64,12 @@ for (const [folder, atLeast] of [
   ['logs-corpus', 40],
   ['logs-heldout', 30],
   ['logs-heldout-2', 7],
+  ['logs-heldout-3', 20],
+  ['logs-heldout-4', 8],
+  ['logs-heldout-5', 15],
+  ['logs-heldout-6', 5],
+  ['logs-heldout-7', 4],
+  ['logs-heldout-8', 3],
 ] as const) {
   const CASES = cases(join(HERE, folder));
   describe(`real pasted logs (test/${folder})`, () => {

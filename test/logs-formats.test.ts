@@ -567,7 +567,7 @@ describe('kvdiff logs (in process)', () => {
     const out = ctx.out.join('');
     expect(out).toContain('warning[PREFIX_BREAK]');
     expect(out).toContain('summary: 2 requests');
-    expect(ctx.exitCode).toBe(0);
+    expect(ctx.exitCode).toBe(1); // a warning verdict in the log: exit 1, report printed
   });
 
   it('--json on stdin (-): stdout is one JSON document', async () => {
@@ -625,6 +625,16 @@ describe('other servers and response shapes', () => {
     );
     expect(xs.map((x) => x.verdict)).toEqual(['COLD_START', 'PREFIX_BREAK']);
     expect(xs[1]).toMatchObject({ cachedTokens: 5300, commonPrefix: 1200, reused: 1200, processed: 4400, lostTokens: 4100 });
+  });
+
+  it("Ollama's runner shifting a full context (2025 with id=, 2024 without): a note on the request being processed", () => {
+    for (const shift of [
+      'time=2025-06-25T15:47:26.313+08:00 level=DEBUG source=cache.go:240 msg="context limit hit - shifting" id=0 limit=50 input=50 keep=4 discard=23',
+      'time=2024-11-20T11:58:00.882-06:00 level=DEBUG source=cache.go:217 msg="context limit hit - shifting" limit=50 input=50 keep=4 discard=23',
+    ]) {
+      const x = only(lines('time=2025-06-25T15:47:25.991+08:00 level=DEBUG source=cache.go:104 msg="loading cache slot" id=0 cache=0 prompt=47 used=0 remaining=47', shift));
+      expect(x.notes).toContainEqual({ code: 'CONTEXT_SHIFT', shifts: 1, discarded: 23, keep: 4 });
+    }
   });
 
   it('LM Studio: non-prefix chunks reused from the cache count like --cache-reuse', () => {
@@ -720,6 +730,64 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     expect(x.verdict).toBe('COLD_START');
   });
 
+  it('task 0 seen only at its end (a timing block, or progress lines with a rate) is still the first task: nothing cached', () => {
+    const timing = only(
+      lines(
+        '0.06.895.980 I slot print_timing: id  1 | task 0 | prompt eval time =     300.11 ms /    20 tokens (   15.01 ms per token,    66.64 tokens per second)',
+        '0.06.896.125 I slot      release: id  1 | task 0 | stop processing: n_tokens = 275, truncated = 0',
+      ),
+    );
+    expect([timing.verdict, timing.reused, timing.promptTokens, timing.processed]).toEqual(['COLD_START', 0, 20, 20]);
+    const rate = only('2.16.615.729 I slot print_timing: id  0 | task 0 | prompt processing, n_tokens =  28672, progress = 0.18, t = 120.90 s / 237.16 tokens per second');
+    expect([rate.verdict, rate.reused, rate.record.promptTps]).toEqual(['COLD_START', 0, 237.16]);
+    // any other task seen only at its end stays a timing-only reading
+    const later = only('0.06.895.980 I slot print_timing: id  1 | task 7 | prompt eval time =     300.11 ms /    20 tokens (   15.01 ms per token,    66.64 tokens per second)');
+    expect([later.verdict, later.reused]).toEqual(['TIMING_ONLY', null]);
+  });
+
+  it('default verbosity (no n_past line): f_keep = 1.000 keeps the whole slot, the prompt is that plus what was processed', () => {
+    const xs = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.800 (> 0.100 thold), f_keep = 1.000',
+        'slot launch_slot_: id  0 | task 9 | processing task, is_child = 0',
+        'slot print_timing: id  0 | task 9 | prompt eval time =     300.00 ms /   300 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    );
+    const x = xs.find((r) => r.record.task === 9)!;
+    expect([x.cachedTokens, x.commonPrefix, x.reused, x.processed, x.promptTokens, x.verdict]).toEqual([1200, 1200, 1200, 300, 1500, 'FULL_REUSE']);
+    // a fallback at trace level: the rate line's progress (0.05 after 3,000 of 20,000 processed) cannot be
+    // (20,000 + 3,000) / (20,000 + 60,000) = 0.29, so the whole slot was not kept: nothing is read
+    const hidden = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 20000, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.990 (> 0.100 thold), f_keep = 1.000',
+        'slot print_timing: id  0 | task 9 | prompt processing, n_tokens =   3000, progress = 0.05, t =   3.00 s / 1000.00 tokens per second',
+        'slot print_timing: id  0 | task 9 | prompt eval time =   60000.00 ms / 60000 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    ).find((r) => r.record.task === 9)!;
+    expect([hidden.reused, hidden.verdict]).toEqual([null, 'TIMING_ONLY']);
+    // f_keep below 1.000 only bounds the prefix: a break at about 0.945 × 1,200 = 1,134 (± 0.6), reuse unknown
+    const partial = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.700 (> 0.100 thold), f_keep = 0.945',
+        'slot print_timing: id  0 | task 9 | prompt eval time =     300.00 ms /   300 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    ).find((r) => r.record.task === 9)!;
+    expect([partial.reused, partial.commonPrefix, partial.verdict]).toEqual([null, 1134, 'PREFIX_BREAK']);
+    // a fallback logged at default verbosity (a WRN line) overrides the selection's promise
+    const forced = explain(
+      lines(
+        'slot      release: id  0 | task 5 | stop processing: n_tokens = 1200, truncated = 0',
+        'slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.800 (> 0.100 thold), f_keep = 1.000',
+        'slot update_slots: id  0 | task 9 | forcing full prompt re-processing due to lack of cache data (likely due to SWA or hybrid/recurrent memory)',
+        'slot print_timing: id  0 | task 9 | prompt eval time =    1500.00 ms /  1500 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+      ),
+    ).find((r) => r.record.task === 9)!;
+    expect([forced.reused, forced.processed, forced.verdict]).toEqual([0, 1500, 'CHECKPOINT_FALLBACK']);
+  });
+
   it('a headless timing block right before a release belongs to the released task', () => {
     const x = only(
       lines(
@@ -771,6 +839,71 @@ describe('held-out rules (lines written for these tests; numbers read off them)'
     const x = xs.find((r) => r.record.task === 12)!;
     expect([x.cachedTokens, x.reused, x.lostTokens]).toEqual([0, 0, 0]);
     expect(x.notes).toContainEqual({ code: 'SLOT_CLEARED', tokens: 656 });
+  });
+
+  it('default verbosity, f_keep below 1: a prefix break at about f_keep × the slot, only when even the rounding bound ends before the slot', () => {
+    const run = (size: number, keep: string) =>
+      explain(
+        lines(
+          `slot      release: id  0 | task 4922 | stop processing: n_tokens = ${size}, truncated = 0`,
+          `slot get_availabl: id  0 | task -1 | selected slot by LCP similarity, f_sim_best = 0.900 (> 0.100 thold), f_keep = ${keep}`,
+          'slot launch_slot_: id  0 | task 4999 | processing task, is_child = 0',
+          'slot print_timing: id  0 | task 4999 | prompt eval time =    1000.00 ms /  2500 tokens (    0.40 ms per token,  2500.00 tokens per second)',
+        ),
+      ).find((x) => x.record.task === 4999)!;
+    // 0.945 × 39,093 = 36,942.9: lcp within [0.9445 × 39,093, 0.9455 × 39,093] = [36,924, 36,962], all below 39,092
+    const brk = run(39093, '0.945');
+    expect([brk.verdict, brk.commonPrefix, brk.cachedTokens, brk.lostTokens, brk.reused]).toEqual(['PREFIX_BREAK', 36943, 39093, 2150, null]);
+    expect(brk.notes).toContainEqual({ code: 'COMMON_PREFIX_ESTIMATED', keep: 0.945, within: 19 });
+    // 0.999 × 2,000: lcp may be 1,999 (everything but the last token): no break can be told
+    const close = run(2000, '0.999');
+    expect([close.verdict, close.commonPrefix]).toEqual(['TIMING_ONLY', null]);
+    // below 0.5 the server swapped in the RAM prompt cache first (not shown at this level): nothing is read
+    const low = run(39093, '0.400');
+    expect([low.verdict, low.commonPrefix]).toEqual(['TIMING_ONLY', null]);
+  });
+
+  it('lines stripped of their slot prefix: the n_past line names its slot as seq_id, a bare release joins the timing block above it', () => {
+    const brk = only(
+      lines(
+        'server-context.cpp:3217: pos_min == -1, but n_past > 0',
+        'n_past = 25190, slot.prompt.tokens.size() = 25550, seq_id = 3, pos_min = -1',
+      ),
+    );
+    expect([brk.record.slot, brk.commonPrefix, brk.cachedTokens, brk.lostTokens, brk.verdict]).toEqual([3, 25190, 25550, 360, 'PREFIX_BREAK']);
+    const timing = only(
+      lines(
+        'prompt eval time =  313780.02 ms / 28138 tokens (   11.15 ms per token,    89.67 tokens per second)',
+        'eval time =   14787.06 ms /   794 tokens (   18.62 ms per token,    53.70 tokens per second)',
+        'total time =  328567.07 ms / 28932 tokens',
+        'graphs reused =       4461',
+        'draft acceptance = 0.54889 (  494 accepted /   900 generated), mean len =  2.65',
+        'stop processing: n_tokens = 44145, truncated = 0',
+      ),
+    );
+    expect([timing.processed, timing.record.slotTokensAfter, timing.verdict]).toEqual([28138, 44145, 'TIMING_ONLY']);
+    // a bare release far from any timing block says nothing about a request
+    expect(explain(lines('stop processing: n_tokens = 44145, truncated = 0'))).toEqual([]);
+  });
+
+  it("KoboldCpp's early-2024 `ContextLimit: X/Y, Processing:Ts (Ams/T)` summary: the context it keeps and the prompt rate", () => {
+    const x = only('ContextLimit: 614/2048, Processing:0.43s (5.5ms/T), Generation:3.62s (55.8ms/T), Total:4.06s (16.02T/s)');
+    expect(x.record.format).toBe('koboldcpp');
+    expect(x.record.slotTokensAfter).toBe(614);
+    expect(x.record.promptEvalMs).toBe(430);
+    expect(x.record.promptTps).toBeCloseTo(181.82, 2);
+  });
+
+  it('a window of batch lines in the middle of a request is still a request (task 0: nothing cached; others: unknown)', () => {
+    const batches = (task: number) =>
+      lines(
+        `slot update_slots: id  2 | task ${task} | n_tokens = 5376, memory_seq_rm [5376, end)`,
+        `slot update_slots: id  2 | task ${task} | prompt processing progress, n_tokens = 5632, batch.n_tokens = 256, progress = 0.196114`,
+      );
+    const first = only(batches(0));
+    expect([first.verdict, first.reused]).toEqual(['COLD_START', 0]);
+    const later = only(batches(7));
+    expect([later.verdict, later.reused, later.commonPrefix]).toEqual(['UNKNOWN', null, null]);
   });
 
   it('KoboldCpp: the summary line gives the prompt (context − generated) and the next request its cache', () => {

@@ -170,6 +170,7 @@ export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: 
   // output is gathered per input chunk and written when the chunk is done (one write per chunk, not per request)
   let pending = json ? json.start() : '';
   let printed = 0;
+  let found = false;
   const flush = () => {
     if (pending) ctx.stdout(pending);
     pending = '';
@@ -178,6 +179,7 @@ export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: 
     for (const r of records) {
       const x = explainer.explain(r);
       summary.add(x);
+      if (x.severity === 'warning') found = true;
       if (json) pending += json.request(x);
       else pending += `${printed++ > 0 ? '\n' : ''}${humanRequest(x, c)}`;
     }
@@ -204,6 +206,8 @@ export async function runLogs(file: string | undefined, opts: LogsOptions, ctx: 
   else if (printed === 0) pending += humanNothing(s, c);
   else pending += `\n${humanSummary(s, c)}`;
   flush();
+  // STYLE.md's exit codes: 1 for a finding, here a request whose cache was lost or not used (a warning verdict).
+  ctx.exitCode = found ? 1 : 0;
 }
 
 export function registerLogsCommand(program: Command, ctx: CliContext, io: LogsIo = {}): void {

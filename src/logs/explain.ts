@@ -62,6 +62,8 @@ export interface VerdictArgs {
   model: ModelKind;
   /** The slot's size is not logged, but a checkpoint beyond the common prefix shows it held at least this many. */
   atLeast?: number;
+  /** `at` was estimated from f_keep (no n_past at this log level): ± this many tokens. */
+  atWithin?: number;
   /** SLOT_TAKEN: the task that took the slot, and the conversation's earlier prompt it evicted. */
   intruderTask?: number | null;
   evictedTask?: number | null;
@@ -77,6 +79,10 @@ export type Note =
   | { code: 'SIZE_UNKNOWN' }
   | { code: 'SELECTED_LCP'; sim: number | null; keep: number | null }
   | { code: 'SELECTED_LRU'; wasEmpty: boolean }
+  | { code: 'SELECTED_ID' }
+  | { code: 'COMMON_PREFIX_ESTIMATED'; keep: number; within: number }
+  | { code: 'CONTEXT_SHIFT'; shifts: number; discarded: number; keep: number | null }
+  | { code: 'KCPP_CONTEXT_SHIFT'; erased: number; at: number; shifts: number }
   | { code: 'CHUNK_REUSE'; tokens: number }
   | { code: 'RAM_RESTORE'; fKeep: number; fSim: number }
   | { code: 'PROMPT_EVAL'; tokens: number; ms: number; tps: number | null }
@@ -133,6 +139,8 @@ interface Derived {
   common: number | null;
   processed: number | null;
   slotBefore: number | null;
+  /** The common prefix was estimated from the selection's f_keep (3 decimals) times the slot's size: ± this many tokens. */
+  commonWithin: number | null;
 }
 
 /** n_past after a checkpoint restore when the `memory_seq_rm` line is not in the paste (llama.cpp's rule). */
@@ -148,6 +156,8 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   let reused = r.nPastUsed;
   if (reused === null && r.restoredCheckpoint) reused = reusedAfterRestore(r, r.nPastBefore ?? r.selectionLcp);
   if (reused === null && r.forcedFull) reused = 0;
+  // checkpoints above pos_next are erased once n_past is settled; pos_next = 0 is n_past = 0 (a reset or no prefix)
+  if (reused === null && r.erasedPosNext === 0) reused = 0;
   if (reused === null && r.mustEvalOne && r.nPastBefore !== null) reused = r.nPastBefore - 1;
   if (reused === null && r.firstBatchStart !== null) reused = r.firstBatchStart;
   let prompt = r.promptTokens ?? r.progressPrompt;
@@ -164,19 +174,57 @@ function derive(r: RequestRecord, prev: RequestRecord | undefined): Derived {
   if (slotBefore === null && r.format === 'response' && prev && prev.slotTokensAfter !== null) slotBefore = prev.slotTokensAfter;
   if (slotBefore === null && r.selection === 'lru' && r.selectionTLast === -1) slotBefore = 0;
   // task ids count from 0 per server process (slot save/restore and metrics are tasks too): task 0 is the
-  // first thing the server ever did, so every slot and the RAM prompt cache were empty
-  // (read only when the log shows the request start: a lone timing block keeps its TIMING_ONLY reading)
-  if (slotBefore === null && r.task === 0 && r.startSeen && r.format !== 'response') slotBefore = 0;
+  // first thing the server ever did, so every slot and the RAM prompt cache were empty, whichever of its
+  // lines the paste kept (a timing block, batch progress, checkpoints created during processing)
+  if (slotBefore === null && r.task === 0 && r.format !== 'response') slotBefore = 0;
   // an empty slot has nothing to reuse, unless the RAM prompt cache filled it first
   if (reused === null && slotBefore === 0 && r.ramRestore === null && !r.mustEvalOne) {
     reused = 0;
     if (processed === null && prompt !== null) processed = prompt;
+    if (prompt === null && processed !== null) prompt = processed;
+  }
+  // default verbosity (2026) logs no n_past: the selection's f_keep = lcp / slot size, printed as 1.000, says the
+  // whole slot was a prefix of the new prompt (exact below 2,000 tokens, within 0.05 % above); with no fallback
+  // logged that is what the server kept, and the prompt is it plus what `prompt eval time` processed. Not read when
+  // the prompt may have been the slot itself (f_sim_best 1.000 too and one token processed: n_past was size − 1).
+  // A fallback below the slot's end is logged at trace level only, so the rate lines' progress = (kept + done) /
+  // prompt must agree, to their 2 decimals, with keeping the whole slot.
+  const size = slotBefore;
+  const whole =
+    reused === null &&
+    r.selection === 'lcp' &&
+    (r.selectionKeep ?? 0) >= 0.9995 &&
+    size !== null &&
+    size > 0 &&
+    processed !== null &&
+    !fellBack &&
+    r.ramRestore === null &&
+    r.nPastBefore === null &&
+    !((r.selectionSim ?? 0) >= 0.9995 && processed <= 1) &&
+    r.rateSamples.every((x) => Math.abs((size + x.processed) / (size + processed) - x.progress) <= 0.0051);
+  if (whole && size !== null && processed !== null) {
+    common = size;
+    reused = size;
+    prompt ??= reused + processed;
   }
   // f_keep = lcp / slot size, printed with 3 decimals: close enough to recover the slot size
   if (slotBefore === null && r.selectionKeep !== null && r.selectionKeep > 0 && common !== null && r.ramRestore === null) {
     slotBefore = Math.round(common / r.selectionKeep);
   }
-  return { prompt, reused, common, processed, slotBefore };
+  // default verbosity (2026) prints no n_past either way: f_keep = lcp / slot size, with 3 decimals, bounds the common
+  // prefix to ±0.05 % of the slot. When even the upper bound ends before the slot's last token the prompt left the
+  // cache: a prefix break at about f_keep × size. (Below f_keep 0.5 the server first swaps in the RAM prompt cache,
+  // which default verbosity does not show, so nothing is read there; nor after a logged fallback or RAM load.)
+  let commonWithin: number | null = null;
+  const keep = r.selectionKeep;
+  if (common === null && reused === null && r.selection === 'lcp' && keep !== null && keep >= 0.5005 && slotBefore !== null && slotBefore > 1 && !fellBack && r.ramRestore === null) {
+    const hi = Math.floor((keep + 0.0005) * slotBefore);
+    if (hi < slotBefore - 1) {
+      common = Math.round(keep * slotBefore);
+      commonWithin = Math.max(hi - common, common - Math.ceil((keep - 0.0005) * slotBefore));
+    }
+  }
+  return { prompt, reused, common, processed, slotBefore, commonWithin };
 }
 
 /** Did another task overwrite this slot between the conversation's turns? */
@@ -219,7 +267,7 @@ export class Explainer {
 
 export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: ExplainedRequest): ExplainedRequest {
   const d = derive(r, p1?.record);
-  const { prompt, reused, common, processed, slotBefore } = d;
+  const { prompt, reused, common, processed, slotBefore, commonWithin } = d;
   const model = modelKind(r);
   const notes: Note[] = [];
   const help: HelpCode[] = [];
@@ -235,6 +283,7 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   const cached = slotBefore ?? (r.format === 'response' ? reused : null);
   args.cached = cached;
   if (cached === null && r.slotAtLeast !== null) args.atLeast = r.slotAtLeast;
+  if (commonWithin !== null) args.atWithin = commonWithin;
 
   // the slot's size, or a lower bound of it from a checkpoint that lay beyond the common prefix
   const cacheEnd = slotBefore ?? r.slotAtLeast;
@@ -317,9 +366,13 @@ export function explainOne(r: RequestRecord, p1?: ExplainedRequest, p2?: Explain
   if ((verdict === 'UNKNOWN' || verdict === 'TIMING_ONLY') && r.slotTokensAfter !== null) notes.push({ code: 'SLOT_AFTER', tokens: r.slotTokensAfter });
   // lostTokens is then a lower bound: the slot's exact size is not in the log
   if (slotBefore === null && r.slotAtLeast !== null && lost > 0) notes.push({ code: 'CACHE_AT_LEAST', tokens: r.slotAtLeast });
+  if (commonWithin !== null && r.selectionKeep !== null) notes.push({ code: 'COMMON_PREFIX_ESTIMATED', keep: r.selectionKeep, within: commonWithin });
   if (r.divergence) notes.push({ code: 'DIVERGENCE', old: r.divergence.old, new: r.divergence.new });
   if (r.selection === 'lcp') notes.push({ code: 'SELECTED_LCP', sim: r.selectionSim, keep: r.selectionKeep });
   else if (r.selection === 'lru') notes.push({ code: 'SELECTED_LRU', wasEmpty: r.selectionTLast === -1 });
+  else if (r.selection === 'id') notes.push({ code: 'SELECTED_ID' });
+  if (r.contextShifts > 0) notes.push({ code: 'CONTEXT_SHIFT', shifts: r.contextShifts, discarded: r.contextDiscarded, keep: r.contextKeep });
+  if (r.kcppShift) notes.push({ code: 'KCPP_CONTEXT_SHIFT', erased: r.kcppShift.erased, at: r.kcppShift.at, shifts: r.kcppShift.shifts });
   if (r.ramRestore && verdict !== 'RAM_CACHE_RESTORE') notes.push({ code: 'RAM_RESTORE', fKeep: r.ramRestore.fKeep, fSim: r.ramRestore.fSim });
   if (r.chunkReuseTokens > 0) notes.push({ code: 'CHUNK_REUSE', tokens: r.chunkReuseTokens });
   if (r.checkpointsCreated > 0 || r.checkpointsErased > 0) notes.push({ code: 'CHECKPOINTS', erased: r.checkpointsErased, created: r.checkpointsCreated });

@@ -42,8 +42,14 @@ export function emptyRecord(line: number): RequestRecord {
     truncatedKeep: null,
     startSeen: false,
     slotAtLeast: null,
+    erasedPosNext: null,
+    kcppShift: null,
     generated: null,
     clearedTokens: null,
+    contextShifts: 0,
+    contextDiscarded: 0,
+    contextKeep: null,
+    rateSamples: [],
   };
 }
 

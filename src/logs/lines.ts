@@ -39,6 +39,9 @@ const RE_AUG25 = /^n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.
 // T = max(0, pos_next - n_swa), so T is n_past itself when n_swa = 0 (hybrid/recurrent memory)
 const RE_CKPT_CHECK = /^[Cc]hecking checkpoint with \[(\d+), (\d+)\] against (\d+)/;
 const RE_NSWA = /n_swa = (\d+)/;
+const RE_POS_NEXT = /\bpos_next = (\d+)/;
+// RAM prompt cache (Oct 2025 on, also ik_llama.cpp without the `srv` prefix): the selected or idle slot's prompt is saved
+const RE_PROMPT_SAVE = /(?:^|\s)- saving prompt with length (\d+)/;
 // LLAMA_SERVER_SLOTS_DEBUG: `old: ... <text> | <text>` and `new: ...`, `|` at n_past
 const RE_DEBUG_TEXT = /^(old|new): \.\.\. ?(.*)$/;
 // `prompt tokenized, …` (autumn 2024) became `new prompt, …`
@@ -47,7 +50,7 @@ const RE_EVAL1 =
   /^need to evaluate at least 1 token (?:for each active slot \(n_past = (\d+), task\.n_tokens\(\) = (\d+)\)|to generate logits, n_past = (\d+), n_prompt_tokens = (\d+))/;
 const RE_SET = /^n_past was set to (\d+)/;
 // 2026 progress with a rate (printed every few seconds of prompt processing)
-const RE_RATE = /^prompt processing, n_tokens = +\d+, progress = [\d.]+, t = +[\d.]+ s \/ ([\d.]+) tokens per second/;
+const RE_RATE = /^prompt processing, n_tokens = +(\d+), progress = ([\d.]+), t = +[\d.]+ s \/ ([\d.]+) tokens per second/;
 // the prompt did not fit the context: its middle was cut (2024 – 2025)
 const RE_TRUNCATED = /^input truncated, n_ctx = \d+, n_keep = (-?\d+), n_left = \d+, n_prompt_tokens = (\d+)/;
 const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
@@ -58,6 +61,19 @@ const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
 const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
 const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
 const RE_SEL_LRU = /^selected slot by LRU, t_last = (-?\d+)/;
+// 2026: the request named its slot (`id_slot`)
+const RE_SEL_ID = /^selected slot by id \((\d+)\)/;
+// the context filled up and the server dropped n_discard tokens after the first n_keep (Sep 2024 on: SLT_WRN;
+// 2023: LOG_TEE `slot 0: context shift - n_keep = …`, see RE_SHIFT_2023; 2024: LOG_INFO `slot context shift`)
+const RE_SHIFT = /^slot context shift, n_keep = (-?\d+), n_left = -?\d+, n_discard = (\d+)/;
+const RE_SHIFT_2023 = /(?:^|[^\w])slot (\d+): context shift - n_keep = (-?\d+), n_left = -?\d+, n_discard = (\d+)/;
+// --cache-reuse (-lv 4): n_past once the matching chunks were shifted into place
+const RE_AFTER_REUSE = /^after context reuse, new n_past = (\d+)/;
+// kv_unified: an idle slot emptied to make room (`purging slot 2 with 4096 tokens`, SRV_WRN)
+const RE_PURGE = /^purging slot (\d+) with (\d+) tokens/;
+// the same lines without their `slot <func>: id N | task M |` prefix
+const RE_BARE_NPAST = /(?:^|[^\w.])n_past = (\d+), (?:cache_tokens|slot\.prompt\.tokens|prompt\.tokens)\.size\(\) = (\d+), seq_id = (\d+)/;
+const RE_BARE_STOP = /(?:^|[^\w])stop processing: n_(?:tokens|past) = (\d+)/;
 const RE_STOP = /^stop processing: n_(?:tokens|past) = (\d+)/;
 // `prompt done` became `prompt processing done` (2026): n_tokens is then the whole prompt
 const RE_DONE = /^prompt (?:processing )?done, n_(?:past|tokens) = (\d+)/;
@@ -130,26 +146,31 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
       if (m[3] !== undefined) e.nSwa = +m[3];
       return e;
     }
-    if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
     if ((m = RE_EVAL1.exec(msg))) {
       return { ...ev('mustEvalOne', null, inst, slot, task), nPast: +(m[1] ?? m[3]), promptTokens: +(m[2] ?? m[4]) };
     }
     if ((m = RE_SET.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
     if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
   }
+  if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
+  // autumn 2024 printed `tokenizing prompt, len = N` (N prompts, not tokens) when the request started
+  if (msg.startsWith('tokenizing prompt')) return ev('newPrompt', null, inst, slot, task);
   if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
   if ((m = RE_CKPT_CHECK.exec(msg))) {
     return { ...ev('ckptCheck', null, inst, slot, task), nPast: +m[3], ckpt: { posMin: +m[1], posMax: +m[2], nTokens: null, nPast: null } };
   }
   if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
   if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
-  if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), tps: +m[1] };
+  if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), processed: +m[1], progress: +m[2], tps: +m[3] };
   if ((m = RE_TRUNCATED.exec(msg))) return { ...ev('truncated', null, inst, slot, task), keep: +m[1], promptTokens: +m[2] };
   if (msg.startsWith('erased invalidated context checkpoint')) {
     const e = ev('ckptErased', null, inst, slot, task);
     e.ckpt = checkpoint(msg);
     const n = RE_NSWA.exec(msg);
     if (n) e.nSwa = +n[1];
+    // 2026: `pos_next = P`, the position processing resumes from once the checkpoints above it are erased
+    const p = RE_POS_NEXT.exec(msg);
+    if (p) e.nPast = +p[1];
     return e;
   }
   if ((m = RE_DEBUG_TEXT.exec(msg))) return { ...ev('divergence', null, inst, slot, task), side: m[1] as 'old' | 'new', text: m[2] };
@@ -162,7 +183,11 @@ function slotMessage(msg: string, fn: string, inst: string | null, slot: number,
   }
   if ((m = RE_SEL_LCS.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lcp', lcp: +m[1], sim: +m[2] };
   if ((m = RE_SEL_LRU.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lru', tLast: +m[1] };
+  if (RE_SEL_ID.test(msg)) return { ...ev('selected', null, inst, slot, null), method: 'id' };
+  if ((m = RE_SHIFT.exec(msg))) return { ...ev('ctxShift', null, inst, slot, task), keep: +m[1], size: +m[2] };
+  if ((m = RE_AFTER_REUSE.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
   if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
+  if (msg.startsWith('saving idle slot to prompt cache')) return ev('idleSave', null, inst, slot, task);
   if (msg.startsWith('clearing prompt with ')) return { ...ev('slotCleared', null, inst, slot, task), slotTokens: parseInt(msg.slice(21), 10) };
   if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
   if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
@@ -204,6 +229,10 @@ export function event2024(msg: string, f: Record<string, unknown>, format: LogFo
     return { ...e('nPastBefore'), nPast: field(f, 'n_past'), processed: field(f, 'n_prompt_tokens_processed', 'num_prompt_tokens_processed') };
   }
   if (msg.startsWith('slot is processing task')) return e('launch');
+  if (msg === 'slot context shift') {
+    const d = field(f, 'n_discard');
+    return d === undefined ? null : { ...e('ctxShift'), keep: field(f, 'n_keep'), size: d };
+  }
   if (msg.startsWith('we have to evaluate at least 1 token')) return e('mustEvalOne');
   if (msg === 'slot released') return { ...e('release'), slotTokens: field(f, 'n_cache_tokens', 'n_past') };
   if (msg.includes('prompt eval time')) {
@@ -215,8 +244,11 @@ export function event2024(msg: string, f: Record<string, unknown>, format: LogFo
     return out.processed === undefined ? null : out;
   }
   if (msg.startsWith('input truncated')) {
+    // some 2024 builds (Ollama's vendored server) print n_ctx, n_erase, n_keep, n_left, n_shift and no prompt size
     const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');
-    return n === undefined ? null : { ...e('truncated'), promptTokens: n, keep: field(f, 'n_keep') };
+    const keep = field(f, 'n_keep');
+    if (n === undefined && keep === undefined) return null;
+    return { ...e('truncated'), promptTokens: n, keep };
   }
   if (/prompt tokenized|tokenized prompt|new prompt/.test(msg)) {
     const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');
@@ -264,8 +296,12 @@ const RE_LMS_DECODE = /^\s*Prompt tokens to decode: (\d+)/;
 // 0.68s (3212.08T/s), Generated:32/32 in 0.38s (83.33T/s), ...`
 const RE_KCPP_PROMPT = /Processing Prompt(?: \[\w+\])? \((\d+) \/ (\d+) tokens\)/;
 const RE_KCPP_GEN = /^\s*Generating \((\d+) \/ (\d+) tokens\)/;
-const RE_KCPP_CTX = /CtxLimit: ?(\d+)\/(\d+)/;
+// early 2024 spelled it `ContextLimit: 614/2048, Processing:0.43s (5.5ms/T), Generation:…` (no rate, ms per token)
+const RE_KCPP_CTX = /(?:CtxLimit|ContextLimit): ?(\d+)\/(\d+)/;
 const RE_KCPP_DEBUG = /\[Debug: embd_inp=(\d+) n_past=(\d+)/;
+// PurgeMissingTokens() (gpttype_adapter.cpp): the new prompt dropped N tokens the context still held; they are erased
+// and the rest shifted down (`trimstart + 1` printed), before the prompt's own `Processing Prompt` line
+const RE_KCPP_SHIFT = /\[Context Shifting: Erased (\d+) tokens at position (\d+)\]/;
 
 function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
   const e = ev('kcppCtx', 'koboldcpp', null, null, null);
@@ -279,7 +315,22 @@ function kcppSummary(raw: string, m: RegExpExecArray): LogEvent {
   } else if ((x = /Process: ?([\d.]+)s \([^)]*?= ?([\d.]+) ?T\/s\)/.exec(raw))) {
     e.ms = +x[1] * 1000;
     e.tps = +x[2];
+  } else if ((x = /Processing: ?([\d.]+)s \(([\d.]+) ?ms\/T\)/.exec(raw)) && +x[2] > 0) {
+    e.ms = +x[1] * 1000;
+    e.tps = 1000 / +x[2];
   }
+  return e;
+}
+
+/** Ollama's runner when its context fills up (cache.go): `msg="context limit hit - shifting" id=0 limit=N input=N keep=K discard=D` (no `id` in 2024). */
+function ollamaShift(raw: string): LogEvent | null {
+  const d = /\bdiscard=(\d+)/.exec(raw);
+  if (!d) return null;
+  const id = /\bid=(\d+)/.exec(raw);
+  const keep = /\bkeep=(\d+)/.exec(raw);
+  const e = ev('ctxShift', 'ollama', null, id ? +id[1] : null, null);
+  e.size = +d[1];
+  if (keep) e.keep = +keep[1];
   return e;
 }
 
@@ -316,6 +367,9 @@ export function recogniseLine(raw: string): LogEvent | null {
         return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
       }
     }
+    if (raw.includes('context shift') && (m = RE_SHIFT_2023.exec(raw))) {
+      return { ...ev('ctxShift', 'llama-2023', routerInstance(raw.slice(0, m.index + 1)), +m[1], null), keep: +m[2], size: +m[3] };
+    }
     if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index + 1)));
   }
   if (!raw.includes('srv ') && raw.includes('found better prompt') && (m = RE_RAM.exec(raw))) {
@@ -325,7 +379,14 @@ export function recogniseLine(raw: string): LogEvent | null {
     const msg = m[2].trimStart();
     const r = RE_RAM.exec(msg);
     if (r) return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index + 1)), null, null), keep: +r[1], sim: +r[2] };
+    const p = RE_PURGE.exec(msg);
+    if (p) return { ...ev('slotCleared', null, routerInstance(raw.slice(0, m.index + 1)), +p[1], null), slotTokens: +p[2] };
+    const s = RE_PROMPT_SAVE.exec(msg);
+    if (s) return { ...ev('promptSave', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +s[1] };
     return null;
+  }
+  if (raw.includes('saving prompt with length') && (m = RE_PROMPT_SAVE.exec(raw))) {
+    return { ...ev('promptSave', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +m[1] };
   }
   if (raw.includes(' [') && (m = RE_2024.exec(raw))) {
     const body = m[2];
@@ -334,6 +395,7 @@ export function recogniseLine(raw: string): LogEvent | null {
     return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
   }
   if (raw.includes('loading cache slot')) return ollamaSlot(raw);
+  if (raw.includes('context limit hit - shifting')) return ollamaShift(raw);
   if (raw.includes('cache_size = ') && (m = RE_IK_CACHE.exec(raw))) {
     return { ...ev('nPastBefore', null, null, null, null), nPast: +m[2], slotTokens: +m[1] };
   }
@@ -345,7 +407,8 @@ export function recogniseLine(raw: string): LogEvent | null {
   if (raw.includes('Processing Prompt') && (m = RE_KCPP_PROMPT.exec(raw))) {
     return { ...ev('kcppPrompt', 'koboldcpp', null, null, null), processed: +m[2], progress: +m[2] > 0 ? +m[1] / +m[2] : 1 };
   }
-  if (raw.includes('CtxLimit') && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
+  if ((raw.includes('CtxLimit') || raw.includes('ContextLimit')) && (m = RE_KCPP_CTX.exec(raw))) return kcppSummary(raw, m);
+  if (raw.includes('Context Shifting') && (m = RE_KCPP_SHIFT.exec(raw))) return { ...ev('kcppShift', 'koboldcpp', null, null, null), size: +m[1], keep: +m[2] };
   if ((m = RE_KCPP_GEN.exec(raw))) return { ...ev('kcppGen', 'koboldcpp', null, null, null), size: +m[1] };
   if (raw.includes('[Debug: embd_inp') && (m = RE_KCPP_DEBUG.exec(raw))) {
     return { ...ev('kcppDebug', 'koboldcpp', null, null, null), promptTokens: +m[1], nPast: +m[2] };
@@ -353,6 +416,15 @@ export function recogniseLine(raw: string): LogEvent | null {
   if (raw.includes(': ...') && (m = RE_DEBUG_BARE.exec(raw))) {
     return { ...ev('divergence', null, m[1] ?? null, null, null), side: m[2] as 'old' | 'new', text: m[3] };
   }
+  // the slot prefix stripped (a paste of the messages only, or a wrapper that drops it): the n_past line still
+  // names its slot as seq_id (llama-server uses the slot id as the sequence id), the release line names none
+  if (raw.includes('.size() = ') && (m = RE_BARE_NPAST.exec(raw))) {
+    const e: LogEvent = { ...ev('nPastBefore', raw.includes('cache_tokens') ? 'may-2025' : 'oct-2025', routerInstance(raw.slice(0, m.index + 1)), +m[3], null), nPast: +m[1], slotTokens: +m[2] };
+    const n = RE_NSWA.exec(raw);
+    if (n) e.nSwa = +n[1];
+    return e;
+  }
+  if (raw.includes('stop processing') && (m = RE_BARE_STOP.exec(raw))) return { ...ev('release', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +m[1] };
   if (raw.includes('prompt eval time') && !/llama_(?:perf_context_print|print_timings)/.test(raw) && (m = RE_TIMING.exec(raw))) {
     // headless timing line: 2023's `print_timings: prompt eval time = ...`, or the continuation of a
     // multi-line `slot print_timing: id 0 | task 3 |` block (late 2024 – 2025)

@@ -5,7 +5,7 @@
  */
 import { emptyRecord, jsonLogEvent, looseResponse, responseRecord, scanDepth } from './json.js';
 import { recogniseLine } from './lines.js';
-import type { LogEvent, RequestRecord } from './types.js';
+import type { LogEvent, RequestRecord, SlotSelection } from './types.js';
 
 /** A pasted multi-line JSON value larger than this is dropped rather than buffered. */
 export const MAX_JSON_CHARS = 8 * 1024 * 1024;
@@ -37,7 +37,13 @@ function empty(r: RequestRecord): boolean {
     r.truncatedKeep === null &&
     r.ramRestore === null &&
     r.divergence === null &&
-    r.promptEvalMs === null
+    r.promptEvalMs === null &&
+    // `prompt processing, n_tokens = N, progress = F, t = … / R tokens per second` (2026): a prompt was being processed
+    r.promptTps === null &&
+    r.contextShifts === 0 &&
+    r.kcppShift === null &&
+    // per-batch `memory_seq_rm` / progress lines of a request already under way: it was processing a prompt
+    r.format === null
   );
 }
 
@@ -59,6 +65,12 @@ function bareResponsePart(o: Record<string, unknown>): 'timings' | 'usage' | nul
 
 /** A headless timing block and the release line that names its task are this close (2024's `print_timings` block is 3 lines). */
 const ADOPT_WITHIN_LINES = 4;
+/** Rate lines kept per request to check a reading of what was kept against (the first ones discriminate most). */
+const MAX_RATE_SAMPLES = 4;
+/** `saving prompt with length N` follows the selection (or idle-save) line within `updating prompt cache`. */
+const SAVE_WITHIN_LINES = 3;
+/** A current timing block (prompt, eval, total, graphs reused, draft acceptance, statistics) before a stripped release line. */
+const BARE_RELEASE_WITHIN_LINES = 8;
 
 interface PendingSelection {
   /** Line number of the first selection line, where the request's story starts. */
@@ -66,7 +78,7 @@ interface PendingSelection {
   lcp: number | null;
   /** The new prompt's size, from `checking sim = 0.956 (410/429)`. */
   prompt: number | null;
-  method: 'lcp' | 'lru' | null;
+  method: SlotSelection | null;
   sim: number | null;
   keep: number | null;
   tLast: number | null;
@@ -114,6 +126,11 @@ export class LogParser {
   private readonly cleared = new Map<string, number>();
   private readonly pending = new Map<string, PendingSelection>();
   private readonly pendingRam = new Map<string, { fKeep: number; fSim: number }>();
+  /**
+   * The slot whose prompt the next ` - saving prompt with length N` line saves: the one just selected (its old prompt
+   * goes to the RAM cache before the new request may load a better one) or the idle slot being saved.
+   */
+  private saver: { key: string; line: number } | null = null;
   /** ik_llama.cpp's slotless `Cache: cache_size = N, n_past = M` line, printed before its request's first slot line. */
   private pendingIkCache: LogEvent | null = null;
   /** The request a `slot print_timing: id N | task M |` header opened a timing block for. */
@@ -177,6 +194,7 @@ export class LogParser {
     if (this.json) {
       this.json = null; // an unbalanced paste: ignore it
     }
+    this.unclaimedSelections();
     const rest = [...this.open.values()].sort((a, b) => a.firstLine - b.firstLine);
     this.open.clear();
     for (const r of rest) this.close(r);
@@ -301,6 +319,11 @@ export class LogParser {
     }
     if (e.kind === 'sim' || e.kind === 'selected' || e.kind === 'slotEmpty') {
       this.select(k, e);
+      if (e.kind === 'selected') this.saver = { key: k, line: this.lineNo };
+      return;
+    }
+    if (e.kind === 'idleSave') {
+      this.saver = { key: k, line: this.lineNo };
       return;
     }
     let r = this.open.get(k);
@@ -342,6 +365,14 @@ export class LogParser {
   }
 
   private applySlotless(e: LogEvent): void {
+    if (e.kind === 'promptSave') {
+      // get_available_slot(): selected → `updating prompt cache` → prompt_save() of that slot (nothing is printed
+      // for an empty slot); process_single_task: `saving idle slot to prompt cache` → prompt_save() → prompt_clear()
+      const s = this.saver;
+      this.saver = null;
+      if (s && this.lineNo - s.line <= SAVE_WITHIN_LINES && e.slotTokens !== undefined && !this.open.has(s.key)) this.slotSize.set(s.key, e.slotTokens);
+      return;
+    }
     if (e.kind === 'ramRestore') {
       const ram = { fKeep: e.keep ?? 0, fSim: e.sim ?? 0 };
       const r = this.lastTouched;
@@ -349,7 +380,7 @@ export class LogParser {
       else this.pendingRam.set(e.instance ?? '', ram);
       return;
     }
-    if (e.kind === 'kcppDebug' || e.kind === 'kcppPrompt' || e.kind === 'kcppGen' || e.kind === 'kcppCtx') {
+    if (e.kind === 'kcppDebug' || e.kind === 'kcppPrompt' || e.kind === 'kcppGen' || e.kind === 'kcppCtx' || e.kind === 'kcppShift') {
       this.koboldcpp(e);
       return;
     }
@@ -393,6 +424,24 @@ export class LogParser {
       } else this.pendingIkCache = e;
       return;
     }
+    if (e.kind === 'ctxShift' || e.kind === 'truncated') {
+      // a context shift or truncation without a slot (Ollama 2024): the request being processed
+      const r = this.lastTouched;
+      if (r && this.open.get(keyOf(r.instance, r.slot)) === r) {
+        r.lastLine = this.lineNo;
+        this.update(r, e);
+      }
+      return;
+    }
+    if (e.kind === 'release') {
+      // a release line stripped of its slot prefix: what the headless timing block just read left in the slot
+      const h = this.held;
+      if (h && h.slot === null && h.format === 'timing-only' && h.slotTokensAfter === null && this.lineNo - h.lastLine <= BARE_RELEASE_WITHIN_LINES && e.slotTokens !== undefined) {
+        h.slotTokensAfter = e.slotTokens;
+        h.lastLine = this.lineNo;
+      }
+      return;
+    }
     if (e.kind !== 'promptEval') return;
     // a timing line without slot: the block opened by `slot print_timing: ... |`, else the request just seen
     let target: RequestRecord | undefined;
@@ -423,7 +472,9 @@ export class LogParser {
     let r = this.open.get(k);
     // a new debug line, or progress starting again after the generation began, is the next request
     const otherTotal = e.kind === 'kcppPrompt' && r !== undefined && r.processed !== null && e.processed !== r.processed;
-    if (r && (e.kind === 'kcppDebug' || otherTotal || (e.kind === 'kcppPrompt' && r.generated !== null))) {
+    // a context shift is printed while the next prompt is prepared: after a prompt was processed it starts another
+    const shiftAfter = e.kind === 'kcppShift' && r !== undefined && (r.processed !== null || r.generated !== null);
+    if (r && (e.kind === 'kcppDebug' || otherTotal || shiftAfter || (e.kind === 'kcppPrompt' && r.generated !== null))) {
       this.open.delete(k);
       this.close(r);
       r = undefined;
@@ -449,6 +500,11 @@ export class LogParser {
       case 'kcppGen':
         r.generated = e.size ?? r.generated;
         break;
+      case 'kcppShift': {
+        const s = r.kcppShift;
+        r.kcppShift = { erased: (s?.erased ?? 0) + (e.size ?? 0), at: s?.at ?? e.keep ?? 0, shifts: (s?.shifts ?? 0) + 1 };
+        break;
+      }
       case 'kcppCtx': {
         if (e.size !== undefined) r.generated = e.size;
         if (r.processed === null && e.processed !== undefined) r.processed = e.processed;
@@ -486,6 +542,26 @@ export class LogParser {
       if (p.method === 'lru') p.lcp = null;
     }
     this.pending.set(k, p);
+  }
+
+  /**
+   * Slot selections the paste ends after (the request's task lines are cut off): still a request on that slot when
+   * the log says what the slot held (its last release, the saved prompt's length, or LRU's t_last = -1).
+   */
+  private unclaimedSelections(): void {
+    for (const [k, p] of [...this.pending.entries()].sort((a, b) => a[1].line - b[1].line)) {
+      if (p.method === null) continue;
+      const size = this.slotSize.get(k) ?? (p.empty || (p.method === 'lru' && p.tLast === -1) ? 0 : undefined);
+      if (size === undefined || this.open.has(k)) continue;
+      const hash = k.lastIndexOf('#');
+      const slot = Number(k.slice(hash + 1));
+      if (!Number.isSafeInteger(slot)) continue;
+      const instance = hash > 0 ? k.slice(0, hash) : null;
+      const r = this.create(k, { kind: 'selected', format: null, instance, slot, task: null });
+      r.slotTokensBefore ??= size;
+      r.startSeen = true;
+    }
+    this.pending.clear();
   }
 
   private create(k: string, e: LogEvent): RequestRecord {
@@ -545,6 +621,11 @@ export class LogParser {
           // window ([150, 405]); the first token's [0, 0] says nothing
           const first = r.slotAtLeast === null;
           r.slotAtLeast = Math.max(r.slotAtLeast ?? 0, e.ckpt.posMax + 1);
+          // T = max(0, pos_next - n_swa - (has_new_tokens ? 0 : 1)) since mid-2026 (PR 24110): one below n_past - n_swa
+          // means the prompt had no token past n_past, so it is n_past long (text prompts: pos_next = n_past)
+          if (first && r.promptTokens === null && r.nPastBefore !== null && r.nSwa !== null && e.nPast !== undefined && e.nPast > 0 && e.nPast === r.nPastBefore - r.nSwa - 1) {
+            r.promptTokens = r.nPastBefore;
+          }
           if (first && e.ckpt.posMin === e.ckpt.posMax && e.ckpt.posMin > 0 && (r.nSwa === null || r.nSwa <= 1)) {
             if (r.nPastBefore === null && e.nPast !== undefined) r.nPastBefore = e.nPast;
             r.nSwa ??= 0;
@@ -580,6 +661,7 @@ export class LogParser {
         break;
       case 'ckptErased':
         r.checkpointsErased++;
+        if (r.erasedPosNext === null && e.nPast !== undefined) r.erasedPosNext = e.nPast;
         if (e.ckpt && e.ckpt.posMax > 0) r.slotAtLeast = Math.max(r.slotAtLeast ?? 0, e.ckpt.posMax + 1);
         break;
       case 'ollamaSlot':
@@ -602,6 +684,7 @@ export class LogParser {
       case 'rate':
         // the prompt rate so far; the final `prompt eval time` line replaces it
         if (r.promptEvalMs === null && e.tps !== undefined && e.tps > 0) r.promptTps = e.tps;
+        if (r.rateSamples.length < MAX_RATE_SAMPLES && e.processed !== undefined && e.progress !== undefined) r.rateSamples.push({ processed: e.processed, progress: e.progress });
         break;
       case 'truncated':
         if (e.promptTokens !== undefined) r.promptTokens = e.promptTokens;
@@ -625,6 +708,11 @@ export class LogParser {
         break;
       case 'ckptCreated':
         r.checkpointsCreated++;
+        break;
+      case 'ctxShift':
+        r.contextShifts++;
+        r.contextDiscarded += e.size ?? 0;
+        if (e.keep !== undefined) r.contextKeep = e.keep;
         break;
       case 'chunkReuse':
         r.chunkReuseTokens += e.size ?? 0;

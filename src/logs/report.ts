@@ -71,7 +71,8 @@ export function headline(x: ExplainedRequest): string {
         a.reused === 0
           ? a.prompt !== null ? `all ${P} prompt tokens re-processed` : 'the whole prompt re-processed'
           : `${n(a.processed)} of ${P} prompt tokens re-processed`;
-      return `prefix break at token ${n(a.at)} of ${a.cached === null && a.atLeast !== undefined ? `at least ${fmtInt(a.atLeast)}` : n(a.cached)} cached: ${plural(a.lost, 'cached token')} lost${cost(a.lost, a.tps)}; ${after}`;
+      const about = a.atWithin !== undefined ? 'about ' : '';
+      return `prefix break at ${about}token ${n(a.at)} of ${a.cached === null && a.atLeast !== undefined ? `at least ${fmtInt(a.atLeast)}` : n(a.cached)} cached: ${plural(a.lost, 'cached token')} lost${a.atWithin !== undefined ? ` (± ${fmtInt(a.atWithin)})` : ''}${cost(a.lost, a.tps)}; ${after}`;
     }
     case 'CHECKPOINT_FALLBACK':
       return a.reused === 0
@@ -120,6 +121,16 @@ export function noteText(note: Note): string {
       return `slot chosen by LCP similarity${note.sim !== null ? ` (f_sim = ${note.sim.toFixed(3)}${note.keep !== null ? `, f_keep = ${note.keep.toFixed(3)}` : ''})` : ''}`;
     case 'SELECTED_LRU':
       return `slot chosen by LRU${note.wasEmpty ? ' (it was empty)' : ' (no idle slot shared enough of the prompt)'}`;
+    case 'COMMON_PREFIX_ESTIMATED':
+      return `this log level prints no n_past: the common prefix is f_keep ${note.keep.toFixed(3)} × the slot's size, ± ${plural(note.within, 'token')} (-lv 4 logs it exactly)`;
+    case 'SELECTED_ID':
+      return "slot chosen by the request's id_slot";
+    case 'CONTEXT_SHIFT':
+      return note.keep !== null && note.keep > 0
+        ? `the context filled up: the server shifted it ${note.shifts === 1 ? 'once' : `${note.shifts} times`}, dropping ${plural(note.discarded, 'token')} after the first ${fmtInt(note.keep)} (n_keep); a client that resends the whole history matches only its first ${plural(note.keep, 'token')} next time`
+        : `the context filled up: the server shifted it ${note.shifts === 1 ? 'once' : `${note.shifts} times`}, dropping ${plural(note.discarded, 'token')} from the start of the conversation (n_keep = 0); a client that resends the whole history will not match past its first token next time`;
+    case 'KCPP_CONTEXT_SHIFT':
+      return `KoboldCpp's ContextShift erased ${plural(note.erased, 'token')} at position ${fmtInt(note.at)} that the new prompt no longer has${note.shifts > 1 ? ` (${note.shifts} shifts)` : ''} and moved the rest of its context into place, so they were not processed again`;
     case 'CHUNK_REUSE':
       return `--cache-reuse shifted ${fmtInt(note.tokens)} tokens of matching chunks into place`;
     case 'RAM_RESTORE':

@@ -17,7 +17,8 @@ export type LogFormat =
   | 'lmstudio' // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
   | 'koboldcpp'; // KoboldCpp (`Processing Prompt [BLAS] (N / M tokens)`, `CtxLimit:X/Y, Amt:a/b, ...`)
 
-export type SlotSelection = 'lcp' | 'lru';
+/** How the server picked the slot: prompt similarity, least recently used, or the request's own `id_slot`. */
+export type SlotSelection = 'lcp' | 'lru' | 'id';
 
 /** One recognised log line, reduced to what matters for the cache. */
 export type LogEventKind =
@@ -46,6 +47,7 @@ export type LogEventKind =
   | 'kcppDebug' // KoboldCpp --debug: `[Debug: embd_inp=N n_past=M ...]` (prompt size, tokens kept)
   | 'kcppPrompt' // KoboldCpp: `Processing Prompt [BLAS] (N / M tokens)`: M tokens to process (the cache gave the rest)
   | 'kcppGen' // KoboldCpp: `Generating (a / b tokens)`
+  | 'kcppShift' // KoboldCpp's ContextShift: `[Context Shifting: Erased N tokens at position P]` before the prompt it serves
   | 'kcppCtx' // KoboldCpp's summary: `CtxLimit:X/Y, Amt:a/b, ...`: X = prompt + generated, the context it keeps
   | 'ramRestore' // RAM prompt cache: a better cached prompt was loaded into the slot
   | 'promptEval' // prompt eval time: ms, tokens (= processed), tps
@@ -53,7 +55,10 @@ export type LogEventKind =
   | 'progress' // `prompt done`: promptTokens (the total)
   | 'batch' // `prompt processing progress, n_past = END, n_tokens = BATCH, progress = F`: the first one tells where processing started
   | 'release' // the slot finished the task; slotTokens = tokens left in the slot
-  | 'slotCleared'; // `clearing prompt with N tokens`: an idle slot saved to the RAM cache and emptied (2026)
+  | 'slotCleared' // `clearing prompt with N tokens` / `purging slot N with M tokens`: the slot was emptied (2026)
+  | 'promptSave' // RAM prompt cache: ` - saving prompt with length N`, the prompt of the slot just selected or idled: slotTokens
+  | 'idleSave' // `saving idle slot to prompt cache`: the next `saving prompt with length N` is this slot's
+  | 'ctxShift'; // `slot context shift, n_keep = K, n_left = L, n_discard = D` (every era): D tokens after the first K dropped
 
 export interface LogEvent {
   kind: LogEventKind;
@@ -144,8 +149,24 @@ export interface RequestRecord {
   startSeen: boolean;
   /** The slot held at least this many tokens: a checkpoint checked or erased above the common prefix ends there. */
   slotAtLeast: number | null;
+  /** `pos_next` of the first `erased invalidated context checkpoint (…, pos_next = P, …)`: where processing resumes. */
+  erasedPosNext: number | null;
+  /**
+   * KoboldCpp's ContextShift before this prompt: it erased the tokens the new prompt no longer has (at 1-based
+   * position `at`) and shifted the rest of its context into place, so they did not have to be processed again.
+   */
+  kcppShift: { erased: number; at: number; shifts: number } | null;
   /** Tokens generated (KoboldCpp's summary line counts them in its context size). */
   generated: number | null;
   /** The slot was emptied (`clearing prompt with N tokens`) after its last request: N. */
   clearedTokens: number | null;
+  /** Context shifts while this request ran (the context filled up), the tokens they dropped, and n_keep. */
+  contextShifts: number;
+  contextDiscarded: number;
+  contextKeep: number | null;
+  /**
+   * Each 2026 rate line: tokens processed so far and progress = (kept + processed so far) / prompt, 2 decimals.
+   * At most a few are kept (the first ones tell the most about what was kept).
+   */
+  rateSamples: { processed: number; progress: number }[];
 }
