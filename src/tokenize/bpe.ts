@@ -5,12 +5,17 @@
  * That constructor spends most of its time on the vocabulary and merges: a Map from `Object.entries` of the vocab
  * object, and a rank Map keyed by `JSON.stringify([left, right])` of every merge. Here the Tokenizer is built with an
  * empty vocabulary (normalizer, pre-tokenizer, decoder and added tokens are cheap), then its BPE model gets the
- * vocabulary Map from a plain array and a rank table keyed by the two token ids of a merge. Its own merge loop is
- * kept; only the rank lookup (`add_node`) changes, and gives the same rank for every pair it can meet. That holds
+ * vocabulary Map from a plain array and a rank table keyed by the two token ids of a merge (`PairRanks`). That holds
  * when every merge's sides and result are tokens (then every symbol the loop builds is a token, or a starting
  * character no merge names): `bpeArrays` checks it and returns null otherwise, and callers use the plain way.
+ *
+ * Encoding then runs kvdiff's own byte-level encoder (byte-bpe.ts) on that Tokenizer's normalizer and compiled
+ * pre-tokenizer regexes, the id table and `PairRanks`. For the tokenizer.json features byte-bpe.ts does not
+ * reproduce, the Tokenizer encodes itself: its own merge loop, with only the rank lookup (`add_node`) replaced by one
+ * that gives the same rank for every pair it can meet. Decoding (display text of a token) is always the Tokenizer's.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { byteBpeEncoder } from './byte-bpe.js';
 import { HASH_BASE, HashTable, hashOf } from './hash.js';
 import type { TokenEncoder, TokenizerFiles } from '../model/types.js';
 
@@ -54,9 +59,12 @@ export class PairRanks {
   private readonly right: Int32Array;
   private readonly rank: Int32Array;
   private readonly mask: number;
+  /** Number of merges (ranks run from 0 to size - 1). */
+  readonly size: number;
 
   constructor(merges: Int32Array, firstWins = false) {
     const n = merges.length >> 1;
+    this.size = n;
     let size = 16;
     while (size < n * 2) size *= 2;
     this.left = new Int32Array(size).fill(-1);
@@ -185,6 +193,7 @@ export function fastBpeTokenizer(
   config: Record<string, unknown>,
   arrays: BpeArrays,
   map: Map<string, number> = vocabMap(arrays.tokens),
+  ranks: PairRanks = new PairRanks(arrays.merges, arrays.firstWins),
 ): Tokenizer {
   const tok = new Tokenizer(bpeSkeleton(skeleton), config);
   const model = tok.model as unknown as BpeModelFields;
@@ -198,7 +207,6 @@ export function fastBpeTokenizer(
   model.tokens_to_ids = map;
   model.vocab = vocab;
   model.unk_token_id = unk == null ? undefined : map.get(unk);
-  const ranks = new PairRanks(arrays.merges, arrays.firstWins);
   model.add_node = (queue, node) => {
     const a = map.get(node.token);
     if (a === undefined) return;
@@ -212,6 +220,22 @@ export function fastBpeTokenizer(
   return tok;
 }
 
+/**
+ * The encoder for a BPE given as arrays: kvdiff's own byte-level encoder (byte-bpe.ts) over the fast Tokenizer's
+ * parts when it reproduces that tokenizer.json, else the fast Tokenizer itself.
+ */
+export function fastBpeEncoder(
+  skeleton: Record<string, unknown>,
+  config: Record<string, unknown>,
+  arrays: BpeArrays,
+  map: Map<string, number> = vocabMap(arrays.tokens),
+): TokenEncoder {
+  const ranks = new PairRanks(arrays.merges, arrays.firstWins);
+  const tok = fastBpeTokenizer(skeleton, config, arrays, map, ranks);
+  const lib = hfEncoder(tok, skeleton);
+  return byteBpeEncoder(tok, config, ranks, lib) ?? lib;
+}
+
 /** A `TokenEncoder` over a @huggingface/tokenizers Tokenizer (however it was built). */
 export function hfEncoder(tok: Tokenizer, json: Record<string, unknown>): TokenEncoder {
   const model = tok.model as unknown as BpeModelFields | null;
@@ -223,6 +247,7 @@ export function hfEncoder(tok: Tokenizer, json: Record<string, unknown>): TokenE
     decode: (id) => tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
     specials,
     textForm: JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel') ? 'byte-level' : 'spm',
+    engine: '@huggingface/tokenizers',
   };
 }
 
@@ -243,7 +268,7 @@ export function fastBpeFiles(
       return (json ??= bpeJson(skeleton, arrays));
     },
     config,
-    encoder: () => hfEncoder(fastBpeTokenizer(skeleton, config, arrays, map), skeleton),
+    encoder: () => fastBpeEncoder(skeleton, config, arrays, map),
   };
 }
 
@@ -257,8 +282,7 @@ export function bpeEncoder(
   given?: { tokens: readonly string[]; merges: readonly (string | [string, string])[] },
 ): TokenEncoder {
   const arrays = bpeArrays(json, given);
-  const tok = arrays ? fastBpeTokenizer(bpeSkeleton(json), config, arrays, arrays.map) : new Tokenizer(json, config);
-  return hfEncoder(tok, json);
+  return arrays ? fastBpeEncoder(bpeSkeleton(json), config, arrays, arrays.map) : hfEncoder(new Tokenizer(json, config), json);
 }
 
 /**
@@ -321,6 +345,5 @@ export function ggufBpeEncoder(
 ): TokenEncoder {
   const arrays = vocab.duplicates ? null : ggufMergeArrays(vocab.tokens, vocab.rawMerges);
   const fast = arrays && addedTokensFit(skeleton, vocab.tokens, vocab.map);
-  const tok = fast ? fastBpeTokenizer(skeleton, config, arrays, vocab.map) : new Tokenizer(json(), config);
-  return hfEncoder(tok, skeleton);
+  return fast ? fastBpeEncoder(skeleton, config, arrays, vocab.map) : hfEncoder(new Tokenizer(json(), config), skeleton);
 }

@@ -27,9 +27,9 @@ export const PIECE_CACHE_LIMIT = 50_000;
  * BOS/EOS are added where the model adds them. Pieces are cached by text, so two prompts that share most
  * messages share most of the work.
  *
- * The encoding itself is the model's `TokenEncoder` when the source provides one (GGUF SentencePiece, prepared BPE),
- * else a @huggingface/tokenizers `Tokenizer` for tokenizer.json (its BPE vocabulary and merges handed over as arrays
- * when that is exact, bpe.ts); all give llama.cpp's ids.
+ * The encoding itself is the model's `TokenEncoder` when the source provides one (GGUF SentencePiece and BPE, prepared
+ * BPE), else one built from the tokenizer.json (bpe.ts): kvdiff's own byte-level BPE (byte-bpe.ts) where it
+ * reproduces the file, else @huggingface/tokenizers' `Tokenizer`; all give llama.cpp's ids.
  */
 export class PromptTokenizer {
   private readonly enc: TokenEncoder;
