@@ -226,6 +226,10 @@ describe('prepared cache: entries follow the source file', () => {
     const back = decodePreparedBpe(encodePreparedBpe({ skeleton: bpeSkeleton(json), arrays }))!;
     expect(back.arrays.tokens).toEqual(arrays.tokens);
     expect(Array.from(back.arrays.merges)).toEqual(Array.from(arrays.merges));
+    // each merge's result: the vocabulary id of both sides joined, as tokenizer.json lists them
+    const vocab = (json.model as { vocab: Record<string, number>; merges: [string, string][] }).vocab;
+    const merges = (json.model as { merges: [string, string][] }).merges;
+    expect(Array.from(back.arrays.results!)).toEqual(merges.map(([a, b]) => vocab[a + b]));
     expect(back.skeleton).toEqual(JSON.parse(JSON.stringify(bpeSkeleton(json))));
   });
 });

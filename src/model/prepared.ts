@@ -5,7 +5,7 @@
  *
  * Entry layout (little-endian): magic `KVDIFFP1`, u32 header length, header JSON (`{count, merges, textBytes,
  * skeleton}`), the token texts as one UTF-8 blob, u32 UTF-16 length per token (0xffffffff = no token with that id),
- * i32 merge pairs, then the sha256 of everything before it. Anything that does not check out is ignored (and
+ * i32 merge pairs, i32 merge result per merge (the token it makes), then the sha256 of everything before it. Anything that does not check out is ignored (and
  * rebuilt); writing is atomic (`ModelFs.writeFileAtomic`) and a failed write is ignored too.
  */
 import { createHash } from 'node:crypto';
@@ -21,7 +21,7 @@ export interface PreparedCache {
 }
 
 /** Bumped when the entry layout or what goes into it changes (old entries are then simply not found). */
-export const PREPARED_FORMAT = 1;
+export const PREPARED_FORMAT = 2;
 const MAGIC = 'KVDIFFP1';
 const NO_TOKEN = 0xffffffff;
 
@@ -53,6 +53,7 @@ export interface PreparedBpe {
 
 export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
   const { tokens, merges } = p.arrays;
+  const results = p.arrays.results ?? new Int32Array(0);
   const lengths = new Uint32Array(tokens.length);
   const parts: string[] = [];
   for (let id = 0; id < tokens.length; id++) {
@@ -62,12 +63,13 @@ export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
   }
   const text = new TextEncoder().encode(parts.join(''));
   const header = new TextEncoder().encode(
-    JSON.stringify({ count: tokens.length, merges: merges.length, textBytes: text.length, skeleton: p.skeleton }),
+    JSON.stringify({ count: tokens.length, merges: merges.length, results: results.length, textBytes: text.length, skeleton: p.skeleton }),
   );
   const headerEnd = align4(MAGIC.length + 4 + header.length);
   const textEnd = align4(headerEnd + text.length);
   const lengthsEnd = textEnd + lengths.byteLength;
-  const end = lengthsEnd + merges.byteLength;
+  const mergesEnd = lengthsEnd + merges.byteLength;
+  const end = mergesEnd + results.byteLength;
   const out = new Uint8Array(end + 32);
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -76,6 +78,7 @@ export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
   out.set(text, headerEnd);
   for (let i = 0; i < lengths.length; i++) dv.setUint32(textEnd + 4 * i, lengths[i], true);
   for (let i = 0; i < merges.length; i++) dv.setInt32(lengthsEnd + 4 * i, merges[i], true);
+  for (let i = 0; i < results.length; i++) dv.setInt32(mergesEnd + 4 * i, results[i], true);
   out.set(createHash('sha256').update(out.subarray(0, end)).digest(), end);
   return out;
 }
@@ -93,13 +96,16 @@ export function decodePreparedBpe(bytes: Uint8Array): PreparedBpe | null {
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as {
       count: number;
       merges: number;
+      results: number;
       textBytes: number;
       skeleton: Record<string, unknown>;
     };
     const headerEnd = align4(MAGIC.length + 4 + headerLength);
     const textEnd = align4(headerEnd + header.textBytes);
     const lengthsEnd = textEnd + 4 * header.count;
-    if (lengthsEnd + 4 * header.merges !== end || !header.skeleton || typeof header.skeleton !== 'object') return null;
+    const mergesEnd = lengthsEnd + 4 * header.merges;
+    if (header.results !== 0 && header.results !== header.merges / 2) return null;
+    if (mergesEnd + 4 * header.results !== end || !header.skeleton || typeof header.skeleton !== 'object') return null;
     const text = new TextDecoder().decode(bytes.subarray(headerEnd, headerEnd + header.textBytes));
     const tokens: (string | undefined)[] = new Array(header.count);
     let at = 0;
@@ -116,7 +122,13 @@ export function decodePreparedBpe(bytes: Uint8Array): PreparedBpe | null {
       if (id < 0 || id >= header.count || tokens[id] === undefined) return null;
       merges[i] = id;
     }
-    return { skeleton: header.skeleton, arrays: { tokens, merges } };
+    const results = new Int32Array(header.results);
+    for (let i = 0; i < results.length; i++) {
+      const id = dv.getInt32(mergesEnd + 4 * i, true);
+      if (id < 0 || id >= header.count || tokens[id] === undefined) return null;
+      results[i] = id;
+    }
+    return { skeleton: header.skeleton, arrays: { tokens, merges, ...(results.length ? { results } : {}) } };
   } catch {
     return null;
   }

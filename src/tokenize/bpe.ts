@@ -27,6 +27,8 @@ export interface BpeArrays {
   merges: Int32Array;
   /** A pair listed twice keeps its first rank (llama.cpp) instead of its last (tokenizer.json). */
   firstWins?: boolean;
+  /** The token each merge makes (the id of both sides' texts joined), by rank; looked up when absent. */
+  results?: Int32Array;
 }
 
 interface AddedToken {
@@ -145,17 +147,20 @@ export function bpeArrays(
   if (!addedTokensFit(json, tokens, map)) return null;
   const raw = given ? given.merges : model.merges;
   const merges = new Int32Array(raw.length * 2);
+  const results = new Int32Array(raw.length);
   for (let r = 0; r < raw.length; r++) {
     const m = raw[r];
     // @huggingface/tokenizers splits "a b" with split(' ', 2)
     const [a, b] = typeof m === 'string' ? m.split(' ', 2) : m;
     const ia = map.get(a);
     const ib = map.get(b);
-    if (ia === undefined || ib === undefined || b === undefined || !map.has(a + b)) return null;
+    const joined = b === undefined ? undefined : map.get(a + b);
+    if (ia === undefined || ib === undefined || joined === undefined) return null;
     merges[2 * r] = ia;
     merges[2 * r + 1] = ib;
+    results[r] = joined;
   }
-  return { tokens, merges, map };
+  return { tokens, merges, results, map };
 }
 
 /** Added tokens must not give a text a second id, nor an id a second text (the rank table keys on ids). */
@@ -186,31 +191,38 @@ export function bpeJson(skeleton: Record<string, unknown>, arrays: BpeArrays): R
 
 /**
  * `new Tokenizer(json, config)` for a BPE whose vocabulary and merges are given as arrays (`skeleton` is the rest of
- * tokenizer.json). `map` is the text → id Map of `arrays.tokens` when the caller has it already.
+ * tokenizer.json). `map` is the text → id Map of `arrays.tokens` when the caller has it already; otherwise it is
+ * built on first use (kvdiff's encoder needs none: a cached run skips building a 151,000-entry Map).
  */
 export function fastBpeTokenizer(
   skeleton: Record<string, unknown>,
   config: Record<string, unknown>,
   arrays: BpeArrays,
-  map: Map<string, number> = vocabMap(arrays.tokens),
+  map?: Map<string, number>,
   ranks: PairRanks = new PairRanks(arrays.merges, arrays.firstWins),
 ): Tokenizer {
   const tok = new Tokenizer(bpeSkeleton(skeleton), config);
   const model = tok.model as unknown as BpeModelFields;
   const vocab = arrays.tokens.slice();
+  const added = (skeleton.added_tokens as AddedToken[] | undefined) ?? [];
   // what the Tokenizer constructor did to the empty model's fields
-  for (const t of (skeleton.added_tokens as AddedToken[] | undefined) ?? []) {
-    map.set(t.content, t.id);
-    vocab[t.id] = t.content;
-  }
+  for (const t of added) vocab[t.id] = t.content;
+  let full: Map<string, number> | undefined;
+  const ids = (): Map<string, number> => {
+    if (!full) {
+      full = map ?? vocabMap(arrays.tokens);
+      for (const t of added) full.set(t.content, t.id);
+    }
+    return full;
+  };
   const unk = (skeleton.model as { unk_token?: string | null }).unk_token;
-  model.tokens_to_ids = map;
+  Object.defineProperty(model, 'tokens_to_ids', { get: ids, configurable: true });
+  Object.defineProperty(model, 'unk_token_id', { get: () => (unk == null ? undefined : ids().get(unk)), configurable: true });
   model.vocab = vocab;
-  model.unk_token_id = unk == null ? undefined : map.get(unk);
   model.add_node = (queue, node) => {
-    const a = map.get(node.token);
+    const a = ids().get(node.token);
     if (a === undefined) return;
-    const b = map.get(node.next.token);
+    const b = ids().get(node.next.token);
     if (b === undefined) return;
     const rank = ranks.get(a, b);
     if (rank < 0) return;
@@ -228,12 +240,12 @@ export function fastBpeEncoder(
   skeleton: Record<string, unknown>,
   config: Record<string, unknown>,
   arrays: BpeArrays,
-  map: Map<string, number> = vocabMap(arrays.tokens),
+  map?: Map<string, number>,
 ): TokenEncoder {
   const ranks = new PairRanks(arrays.merges, arrays.firstWins);
   const tok = fastBpeTokenizer(skeleton, config, arrays, map, ranks);
   const lib = hfEncoder(tok, skeleton);
-  return byteBpeEncoder(tok, config, ranks, lib) ?? lib;
+  return byteBpeEncoder(tok, config, ranks, arrays.results, lib) ?? lib;
 }
 
 /** A `TokenEncoder` over a @huggingface/tokenizers Tokenizer (however it was built). */
@@ -295,6 +307,7 @@ export function ggufMergeArrays(tokens: readonly string[], rawMerges: readonly s
   const index = new HashTable(tokens.length);
   for (let id = 0; id < tokens.length; id++) index.add(hashOf(tokens[id]), id);
   const merges = new Int32Array(rawMerges.length * 2);
+  const results = new Int32Array(rawMerges.length);
   let s = '';
   let from = 0;
   let to = 0;
@@ -325,11 +338,13 @@ export function ggufMergeArrays(tokens: readonly string[], rawMerges: readonly s
     from = cut + 1;
     to = s.length;
     const b = index.get(hr, region);
-    if (a < 0 || b < 0 || index.get((Math.imul(hl, power) + hr) | 0, joined) < 0) return null;
+    const ab = index.get((Math.imul(hl, power) + hr) | 0, joined);
+    if (a < 0 || b < 0 || ab < 0) return null;
     merges[2 * r] = a;
     merges[2 * r + 1] = b;
+    results[r] = ab;
   }
-  return { tokens, merges, firstWins: true } as BpeArrays;
+  return { tokens, merges, results, firstWins: true } as BpeArrays;
 }
 
 /**

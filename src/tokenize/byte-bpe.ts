@@ -121,6 +121,7 @@ export function byteBpeEncoder(
   tok: hf.Tokenizer,
   config: Record<string, unknown>,
   ranks: PairRanks,
+  results: Int32Array | undefined,
   base: TokenEncoder,
 ): TokenEncoder | null {
   const t = tok as unknown as LibTokenizer;
@@ -145,8 +146,10 @@ export function byteBpeEncoder(
   }
   const bpe = new ByteBpe({
     tokens: m.vocab,
-    map: m.tokens_to_ids,
+    ids: () => m.tokens_to_ids,
+    added: t.added_tokens,
     ranks,
+    results,
     steps,
     ignoreMerges: !!m.ignore_merges,
     unk,
@@ -170,9 +173,13 @@ export function byteBpeEncoder(
 export interface ByteBpeParts {
   /** Token texts by id (GPT-2 byte characters), added tokens included. */
   tokens: readonly (string | undefined)[];
-  /** Text → id, added tokens included. */
-  map: ReadonlyMap<string, number>;
+  /** Text → id, added tokens included (called only when a lookup by text is needed: it may build the Map). */
+  ids: () => ReadonlyMap<string, number>;
+  /** Added tokens in tokenizer.json order (their texts win over the vocabulary's, as in the library's Map). */
+  added: readonly { id: number; content: string }[];
   ranks: PairRanks;
+  /** Merge results by rank, when the source has them; else looked up by text on first use. */
+  results?: Int32Array;
   steps: Step[];
   ignoreMerges: boolean;
   /** Id for a byte whose character is no token; undefined = such a byte gives no id. */
@@ -181,8 +188,8 @@ export interface ByteBpeParts {
 
 /** The pre-tokenizer, byte mapping and merge loop (normalised text in, ids out). */
 export class ByteBpe {
-  private readonly byteIds = new Int32Array(256);
-  /** Merge result by rank, -2 until first needed. */
+  private readonly byteIds = new Int32Array(256).fill(-1);
+  /** Merge result by rank (-2: not looked up yet, -1: no token). */
   private readonly results: Int32Array;
   private readonly cache = new Map<string, number[]>();
   private bytes = new Uint8Array(1024);
@@ -190,8 +197,17 @@ export class ByteBpe {
   private pairRanks = new Int32Array(1024);
 
   constructor(private readonly p: ByteBpeParts) {
-    for (let b = 0; b < 256; b++) this.byteIds[b] = p.map.get(BYTE_TO_CHAR[b]) ?? -1;
-    this.results = new Int32Array(p.ranks.size).fill(-2);
+    // the id of each byte's character, as the text → id Map gives it (later ids win, then added tokens), found
+    // without building that Map
+    const byChar = new Int32Array(0x200).fill(-1);
+    const { tokens } = p;
+    for (let id = 0; id < tokens.length; id++) {
+      const t = tokens[id];
+      if (t !== undefined && t.length === 1 && t.charCodeAt(0) < 0x200) byChar[t.charCodeAt(0)] = id;
+    }
+    for (const a of p.added) if (a.content.length === 1 && a.content.charCodeAt(0) < 0x200) byChar[a.content.charCodeAt(0)] = a.id;
+    for (let b = 0; b < 256; b++) this.byteIds[b] = byChar[BYTE_TO_CHAR[b].charCodeAt(0)];
+    this.results = p.results ?? new Int32Array(p.ranks.size).fill(-2);
   }
 
   encode(text: string): number[] {
@@ -240,7 +256,7 @@ export class ByteBpe {
     const n = w.length;
     if (n === 0) {
       // the library's model keeps an empty pre-token only when ignore_merges finds it in the vocabulary
-      const id = this.p.ignoreMerges ? this.p.map.get('') : undefined;
+      const id = this.p.ignoreMerges ? this.p.ids().get('') : undefined;
       if (id !== undefined) out.push(id);
       return;
     }
@@ -261,7 +277,7 @@ export class ByteBpe {
     if (this.p.ignoreMerges) {
       let s = '';
       for (let k = 0; k < count; k++) s += BYTE_TO_CHAR[this.bytes[k]];
-      const id = this.p.map.get(s);
+      const id = this.p.ids().get(s);
       if (id !== undefined) result.push(id);
     }
     if (result.length === 0) {
@@ -290,7 +306,7 @@ export class ByteBpe {
   private merged(rank: number, a: number, b: number): number {
     let id = this.results[rank];
     if (id === -2) {
-      id = this.p.map.get(this.p.tokens[a]! + this.p.tokens[b]!) ?? -1;
+      id = this.p.ids().get(this.p.tokens[a]! + this.p.tokens[b]!) ?? -1;
       this.results[rank] = id;
     }
     return id;

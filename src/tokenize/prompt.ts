@@ -37,6 +37,8 @@ export class PromptTokenizer {
   private readonly splitter: RegExp | null;
   private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
   private readonly pieceCache = new Map<number, string>();
+  /** `byteLength` by token id, as measured. */
+  private readonly byteLengths: number[] = [];
   private readonly byteLevel: boolean;
   /** Length of the longest special token's text: how far a split decision looks ahead. */
   private readonly longestSpecial: number;
@@ -176,7 +178,9 @@ export class PromptTokenizer {
    */
   private lengths(piece: string, ids: number[]): number[] {
     const bytes = ids.map((id) => this.byteLength(id));
-    if (bytes.reduce((a, b) => a + b, 0) !== Buffer.byteLength(piece, 'utf8')) {
+    let total = 0;
+    for (const b of bytes) total += b;
+    if (total !== Buffer.byteLength(piece, 'utf8')) {
       // a normalizer changed the text: spread offsets evenly rather than point at the wrong place
       const each = piece.length / Math.max(ids.length, 1);
       return ids.map((_, k) => Math.round(each * (k + 1)) - Math.round(each * k));
@@ -201,6 +205,13 @@ export class PromptTokenizer {
   }
 
   private byteLength(id: number): number {
+    let n = this.byteLengths[id];
+    if (n === undefined) this.byteLengths[id] = n = this.measure(id);
+    return n;
+  }
+
+  /** UTF-8 length of the input text behind one token. */
+  private measure(id: number): number {
     const token = this.enc.token(id);
     if (token === undefined) return Buffer.byteLength(this.piece(id), 'utf8');
     if (this.byteLevel) return [...token].length;
