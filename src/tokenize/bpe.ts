@@ -54,12 +54,11 @@ interface BpeNode {
 
 /**
  * Open-addressing table from a (left, right) id pair to its rank. A pair listed twice keeps the last rank, as
- * tokenizer.json's Map does, or with `firstWins` the first, as llama.cpp's `bpe_ranks.emplace` does.
+ * tokenizer.json's Map does, or with `firstWins` the first, as llama.cpp's `bpe_ranks.emplace` does. Each slot's
+ * left id, right id and rank sit side by side (one cache line per probe); left = -1 marks an empty slot.
  */
 export class PairRanks {
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly rank: Int32Array;
+  private readonly table: Int32Array;
   private readonly mask: number;
   /** Number of merges (ranks run from 0 to size - 1). */
   readonly size: number;
@@ -67,21 +66,20 @@ export class PairRanks {
   constructor(merges: Int32Array, firstWins = false) {
     const n = merges.length >> 1;
     this.size = n;
+    // a power of two at least 1.5 × the merges: at most 2/3 full, short probes
     let size = 16;
-    while (size < n * 2) size *= 2;
-    this.left = new Int32Array(size).fill(-1);
-    this.right = new Int32Array(size);
-    this.rank = new Int32Array(size);
+    while (size < n * 1.5) size *= 2;
+    const t = (this.table = new Int32Array(size * 4).fill(-1));
     this.mask = size - 1;
     for (let r = 0; r < n; r++) {
       const a = merges[2 * r];
       const b = merges[2 * r + 1];
       let i = this.slot(a, b);
-      while (this.left[i] !== -1 && (this.left[i] !== a || this.right[i] !== b)) i = (i + 1) & this.mask;
-      if (firstWins && this.left[i] !== -1) continue;
-      this.left[i] = a;
-      this.right[i] = b;
-      this.rank[i] = r;
+      while (t[4 * i] !== -1 && (t[4 * i] !== a || t[4 * i + 1] !== b)) i = (i + 1) & this.mask;
+      if (firstWins && t[4 * i] !== -1) continue;
+      t[4 * i] = a;
+      t[4 * i + 1] = b;
+      t[4 * i + 2] = r;
     }
   }
 
@@ -92,8 +90,9 @@ export class PairRanks {
 
   /** The rank, or -1 when the pair is no merge. */
   get(a: number, b: number): number {
-    for (let i = this.slot(a, b); this.left[i] !== -1; i = (i + 1) & this.mask) {
-      if (this.left[i] === a && this.right[i] === b) return this.rank[i];
+    const t = this.table;
+    for (let i = this.slot(a, b); t[4 * i] !== -1; i = (i + 1) & this.mask) {
+      if (t[4 * i] === a && t[4 * i + 1] === b) return t[4 * i + 2];
     }
     return -1;
   }
