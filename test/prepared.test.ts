@@ -232,6 +232,16 @@ describe('prepared cache: entries follow the source file', () => {
     expect(Array.from(back.arrays.results!)).toEqual(merges.map(([a, b]) => vocab[a + b]));
     expect(back.skeleton).toEqual(JSON.parse(JSON.stringify(bpeSkeleton(json))));
   });
+
+  it('token texts keep a leading U+FEFF and characters outside the BMP through the binary form', () => {
+    const json = tinyModel().tokenizer.json;
+    const model = json.model as { vocab: Record<string, number> };
+    const withOdd = { ...json, model: { ...model, vocab: { ...model.vocab, '\ufeff': 290, '\ufeffab': 291, 'x😀': 292 } } };
+    const arrays = bpeArrays(withOdd)!;
+    const back = decodePreparedBpe(encodePreparedBpe({ skeleton: bpeSkeleton(withOdd), arrays }))!;
+    expect(back.arrays.tokens.slice(290, 293)).toEqual(['\ufeff', '\ufeffab', 'x😀']);
+    expect(back.arrays.tokens).toEqual(arrays.tokens);
+  });
 });
 
 describe('prepared cache folder', () => {
