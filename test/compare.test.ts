@@ -29,4 +29,23 @@ describe("llama.cpp's n_past rule", () => {
     expect(commonTextPrefix('a😀', 'a😁')).toBe(1);
     expect(codePointIndex('😀😀x', 4)).toBe(2);
   });
+  it('common prefixes of long texts that differ anywhere (around every block size) match a unit-by-unit scan', () => {
+    const naive = (a: string, b: string) => {
+      let i = 0;
+      while (i < Math.min(a.length, b.length) && a[i] === b[i]) i++;
+      return i > 0 && i < Math.min(a.length, b.length) && /[\ud800-\udbff]/.test(a[i - 1]) ? i - 1 : i;
+    };
+    const base = Array.from({ length: 2000 }, (_, i) => `${i % 7 ? 'word' : '😀'} ${i}\n`).join('');
+    for (const at of [0, 1, 7, 8, 9, 63, 64, 65, 511, 512, 513, 4095, 4096, 4097, 8191, 8200, 10_000, base.length - 1]) {
+      for (const [a, b] of [
+        [base, base.slice(0, at) + '\u0000' + base.slice(at + 1)],
+        [base, base.slice(0, at)],
+        [base.slice(0, at) + '😁' + base.slice(at), base.slice(0, at) + '😀' + base.slice(at)],
+      ]) {
+        expect(commonTextPrefix(a, b), `${at}`).toBe(naive(a, b));
+        expect(commonTextPrefix(b, a), `${at}`).toBe(naive(b, a));
+      }
+    }
+    expect(commonTextPrefix(base, base)).toBe(base.length);
+  });
 });

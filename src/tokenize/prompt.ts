@@ -3,6 +3,7 @@ import type { ModelInfo, TokenEncoder } from '../model/types.js';
 import { buildTokenizer, checkTokenizerJson } from '../model/tokenizer-check.js';
 import { KvdiffError } from '../errors.js';
 import { MAX_RENDER_CHARS } from '../render.js';
+import { commonTextPrefix } from '../text.js';
 
 /** Token ids of a rendered prompt, with the UTF-16 offset where each token's text starts. */
 export interface Tokens {
@@ -125,9 +126,8 @@ export class PromptTokenizer {
     const prev = base.tokens;
     if (!splitter || text.length > MAX_TOKENIZE_CHARS) return this.encode(text, addSpecial);
     const old = base.text;
-    let diff = 0;
-    const n = Math.min(text.length, old.length);
-    while (diff < n && text.charCodeAt(diff) === old.charCodeAt(diff)) diff++;
+    // (never inside a surrogate pair: one unit earlier at most, which only makes the restart more careful)
+    const diff = commonTextPrefix(text, old);
     // the last special token in the common prefix that starts a whole lookahead before the difference
     let restart = -1;
     let restartId = -1;
