@@ -50,7 +50,7 @@ function mismatches(json: Record<string, unknown>, config: Record<string, unknow
   const specials = ((json.added_tokens as { content: string }[]) ?? []).map((t) => t.content);
   const out: string[] = [];
   for (const { kind, text } of corpus(specials, size, seed)) {
-    const want = lib.encode(text, { add_special_tokens: false }).ids;
+    const want: number[] = lib.encode(text, { add_special_tokens: false }).ids;
     const got = ours.encode(text, false).ids;
     if (want.length !== got.length || want.some((id, i) => id !== got[i])) out.push(`${kind}: ${JSON.stringify(text).slice(0, 160)}`);
   }
@@ -135,7 +135,7 @@ describe('tokenizer.json variants (Qwen3 vocabulary): each option the encoder re
     const lib = new Tokenizer(json, QWEN3_CONFIG);
     const ours = new PromptTokenizer(modelOf(json, QWEN3_CONFIG));
     for (const text of ['ﬁ ﬁnance', 'a <tag ①> b', 'x ﬁ  ﬁ y']) {
-      const want = lib.encode(text, { add_special_tokens: false }).ids;
+      const want: number[] = lib.encode(text, { add_special_tokens: false }).ids;
       expect(want.some((id) => id >= 151669), text).toBe(true); // the case is real: the library emits the added token
       expect(ours.encode(text, false).ids, text).toEqual(want);
     }
@@ -165,7 +165,7 @@ describe.skipIf(!HAVE_SHARED || !existsSync(LLAMA3_GGUF))('Llama-3 tokenizer.jso
     const { metadata } = await readGgufHeader(nodeFs, LLAMA3_GGUF);
     const g = ggufTokenizer(metadata, LLAMA3_GGUF);
     // Llama-3's tokenizer.json as Meta ships it: this Split regex in Oniguruma syntax, no normalizer, ignore_merges
-    const json = {
+    const json: Record<string, unknown> = {
       ...g.tokenizer.json,
       normalizer: null,
       pre_tokenizer: withPre({

@@ -15,11 +15,14 @@
  * - merges: the adjacent pair with the lowest rank merges first, the leftmost of equal ranks (what the library's
  *   queue does with `rank + position / length` scores, and what llama.cpp's `llm_bigram_bpe` queue does); ranks come
  *   from `PairRanks` by id pair (a pair listed twice keeps its last rank for tokenizer.json, its first for GGUF, as
- *   the caller built them), a merge's result is the token whose text is both sides' texts. Short pre-tokens scan for
- *   the lowest rank; long ones (whitespace runs, long CJK words) use a linked list and a binary heap;
+ *   the caller built them), a merge's result is the token whose text is both sides' texts (given by rank with the
+ *   arrays, else looked up once per rank). Short pre-tokens scan for the lowest rank; long ones (whitespace runs,
+ *   long CJK words) use a linked list and a binary heap;
  * - `ignore_merges` (Llama-3): a pre-token whose byte-level text is a token is that token;
  * - a byte whose character is no token becomes `unk_token` (or nothing), as the library's model does.
- * Results are cached per pre-token (bounded), like the library's LRU cache.
+ * Results are cached per pre-token (bounded), like the library's LRU cache. Nothing here needs the vocabulary's
+ * text → id Map (151,000 entries for Qwen3) unless `ignore_merges` or a missing merge result asks for a lookup.
+ * The library's Tokenizer still decodes (display text of a token) and encodes what is handed back to it.
  *
  * `byteBpeEncoder` returns null, and the caller keeps the library's own encoder (tokenize/bpe.ts), for any
  * tokenizer.json feature reproduced here only through that library: a pre-tokenizer other than Split steps followed
