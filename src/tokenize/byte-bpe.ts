@@ -117,8 +117,9 @@ const copy = (re: RegExp) => new RegExp(re.source, re.flags);
 
 /**
  * kvdiff's encoder for a library Tokenizer whose BPE model holds the whole vocabulary (built by
- * `fastBpeTokenizer`), with `ranks` its merges by id pair; null when this module does not reproduce the
- * tokenizer.json (see above). `fallback` encodes a piece the way the library does.
+ * `fastBpeTokenizer`), with `ranks` its merges by id pair and `results` the token each merge makes (by rank, when
+ * the source has them); null when this module does not reproduce the tokenizer.json (see above). `base` is the
+ * library's own encoder over the same Tokenizer: it decodes, and encodes the pieces handed back to it.
  */
 export function byteBpeEncoder(
   tok: hf.Tokenizer,
