@@ -86,6 +86,9 @@ describe('Qwen3 tokenizer.json (embedded): kvdiff encodes like @huggingface/toke
       '😀👍🏽'.repeat(200),
       '=-'.repeat(1000) + '\n'.repeat(300),
       'function f(x) { return x * 2; }\n'.repeat(200),
+      // longer than the encoder's scratch arrays (64 KiB of UTF-8): merged in arrays of their own
+      ' '.repeat(30_000) + 'x',
+      'é'.repeat(22_000),
     ];
     for (const text of [...texts, ...texts]) {
       expect(ours.encode(text), text.slice(0, 20)).toEqual(lib.encode(text, { add_special_tokens: false }).ids);

@@ -56,6 +56,8 @@ export const WORD_CACHE_LIMIT = 100_000;
 const WORD_CACHE_MAX_CHARS = 256;
 /** Pre-tokens up to this many bytes merge by scanning for the lowest rank; longer ones use the heap. */
 const SCAN_MAX_BYTES = 48;
+/** Bytes of the scratch arrays an encoder keeps (a longer pre-token, e.g. a whitespace run, allocates its own). */
+const SCRATCH_BYTES = 1 << 16;
 
 /**
  * One pre-tokenizer step: split each piece with `regex` (null: pass it on whole). `isolated` keeps the text between
@@ -196,9 +198,10 @@ export class ByteBpe {
   /** Merge result by rank (-2: not looked up yet, -1: no token). */
   private readonly results: Int32Array;
   private readonly cache = new Map<string, number[]>();
-  private bytes = new Uint8Array(1024);
-  private ids = new Int32Array(1024);
-  private pairRanks = new Int32Array(1024);
+  /** Scratch arrays for pre-tokens up to SCRATCH_BYTES; a longer one gets its own (not kept afterwards). */
+  private readonly bytes = new Uint8Array(SCRATCH_BYTES);
+  private readonly ids = new Int32Array(SCRATCH_BYTES);
+  private readonly pairRanks = new Int32Array(SCAN_MAX_BYTES);
 
   constructor(private readonly p: ByteBpeParts) {
     // the id of each byte's character, as the text → id Map gives it (later ids win, then added tokens), found
@@ -276,23 +279,21 @@ export class ByteBpe {
         return;
       }
     }
-    const count = this.utf8(w);
+    const long = n * 3 > SCRATCH_BYTES;
+    const bytes = long ? new Uint8Array(n * 3) : this.bytes;
+    const count = utf8(w, bytes);
     const result: number[] = [];
     if (this.p.ignoreMerges) {
       let s = '';
-      for (let k = 0; k < count; k++) s += BYTE_TO_CHAR[this.bytes[k]];
+      for (let k = 0; k < count; k++) s += BYTE_TO_CHAR[bytes[k]];
       const id = this.p.ids().get(s);
       if (id !== undefined) result.push(id);
     }
     if (result.length === 0) {
-      if (this.ids.length < count) {
-        this.ids = new Int32Array(count * 2);
-        this.pairRanks = new Int32Array(count * 2);
-      }
-      const ids = this.ids;
-      for (let k = 0; k < count; k++) ids[k] = this.byteIds[this.bytes[k]];
-      if (count <= SCAN_MAX_BYTES) this.mergeByScan(count, result);
-      else this.mergeByHeap(count, result);
+      const ids = long ? new Int32Array(count) : this.ids;
+      for (let k = 0; k < count; k++) ids[k] = this.byteIds[bytes[k]];
+      if (count <= SCAN_MAX_BYTES) this.mergeByScan(ids, count, result);
+      else this.mergeByHeap(ids, count, result);
     }
     if (cacheable) {
       if (this.cache.size >= WORD_CACHE_LIMIT) this.cache.clear();
@@ -316,9 +317,8 @@ export class ByteBpe {
     return id;
   }
 
-  /** Merges `this.ids[0..count)` by repeatedly scanning for the lowest-ranked, leftmost pair. */
-  private mergeByScan(count: number, out: number[]): void {
-    const ids = this.ids;
+  /** Merges `ids[0..count)` by repeatedly scanning for the lowest-ranked, leftmost pair. */
+  private mergeByScan(ids: Int32Array, count: number, out: number[]): void {
     const r = this.pairRanks;
     const ranks = this.p.ranks;
     let len = count;
@@ -351,8 +351,7 @@ export class ByteBpe {
    * (rank, position of the left symbol). A popped pair whose symbols changed since it was queued is skipped (its
    * left symbol is gone, has another right neighbour, or the pair's rank is no longer that rank).
    */
-  private mergeByHeap(count: number, out: number[]): void {
-    const ids = this.ids;
+  private mergeByHeap(ids: Int32Array, count: number, out: number[]): void {
     const ranks = this.p.ranks;
     const next = new Int32Array(count);
     const prev = new Int32Array(count);
@@ -388,42 +387,40 @@ export class ByteBpe {
     }
     for (let i = 0; i !== -1; i = next[i]) this.emit(ids[i], out);
   }
+}
 
-  /** UTF-8 bytes of `w` into `this.bytes` (lone surrogates as U+FFFD, as TextEncoder writes them); their count. */
-  private utf8(w: string): number {
-    const n = w.length;
-    if (this.bytes.length < n * 3) this.bytes = new Uint8Array(n * 3 + 16);
-    const b = this.bytes;
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      const c = w.charCodeAt(i);
-      if (c < 0x80) {
-        b[k++] = c;
-      } else if (c < 0x800) {
-        b[k++] = 0xc0 | (c >> 6);
-        b[k++] = 0x80 | (c & 0x3f);
-      } else if (c >= 0xd800 && c <= 0xdfff) {
-        const d = i + 1 < n ? w.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          b[k++] = 0xf0 | (cp >> 18);
-          b[k++] = 0x80 | ((cp >> 12) & 0x3f);
-          b[k++] = 0x80 | ((cp >> 6) & 0x3f);
-          b[k++] = 0x80 | (cp & 0x3f);
-          i++;
-        } else {
-          b[k++] = 0xef;
-          b[k++] = 0xbf;
-          b[k++] = 0xbd;
-        }
+/** UTF-8 bytes of `w` into `b` (3 × its length at least; lone surrogates as U+FFFD, as TextEncoder writes them); their count. */
+function utf8(w: string, b: Uint8Array): number {
+  const n = w.length;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const c = w.charCodeAt(i);
+    if (c < 0x80) {
+      b[k++] = c;
+    } else if (c < 0x800) {
+      b[k++] = 0xc0 | (c >> 6);
+      b[k++] = 0x80 | (c & 0x3f);
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < n ? w.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        b[k++] = 0xf0 | (cp >> 18);
+        b[k++] = 0x80 | ((cp >> 12) & 0x3f);
+        b[k++] = 0x80 | ((cp >> 6) & 0x3f);
+        b[k++] = 0x80 | (cp & 0x3f);
+        i++;
       } else {
-        b[k++] = 0xe0 | (c >> 12);
-        b[k++] = 0x80 | ((c >> 6) & 0x3f);
-        b[k++] = 0x80 | (c & 0x3f);
+        b[k++] = 0xef;
+        b[k++] = 0xbf;
+        b[k++] = 0xbd;
       }
+    } else {
+      b[k++] = 0xe0 | (c >> 12);
+      b[k++] = 0x80 | ((c >> 6) & 0x3f);
+      b[k++] = 0x80 | (c & 0x3f);
     }
-    return k;
   }
+  return k;
 }
 
 /** Whether a surrogate pair starts at `i` (one code point of two UTF-16 units). */
