@@ -62,6 +62,8 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama-server recordings (needs .
       const info = await model(file);
       const tok = new Tokenizer(info.tokenizer.json, info.tokenizer.config);
       const ours = new PromptTokenizer(info);
+      // kvdiff's own encoder (byte-level BPE or SentencePiece), not the library's, is what gets checked here
+      expect(info.tokenizer.encoder?.().engine).toBe('kvdiff');
       const cases = fixtureCases(file);
       expect(cases.length).toBeGreaterThan(0);
       for (const c of cases) {
@@ -222,6 +224,7 @@ describe.skipIf(!haveShared)('GGUF pre-tokenizers vs llama.cpp on a re-labelled 
         const ref = await llama.loadModel({ modelPath: path, vocabOnly: true });
         const relabelled = new Map(metadata).set('tokenizer.ggml.pre', pre);
         const g = ggufTokenizer(relabelled, path);
+        expect(g.tokenizer.encoder?.().engine).toBe('kvdiff');
         const tok = new Tokenizer(g.tokenizer.json, g.tokenizer.config);
         const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content);
         const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
