@@ -38,8 +38,8 @@ export class PromptTokenizer {
   private readonly splitter: RegExp | null;
   private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
   private readonly pieceCache = new Map<number, string>();
-  /** `byteLength` by token id, as measured. */
-  private readonly byteLengths: number[] = [];
+  /** `byteLength` by token id, as measured (-1: not yet). */
+  private byteLengths = new Int32Array(0);
   private readonly byteLevel: boolean;
   /** Length of the longest special token's text: how far a split decision looks ahead. */
   private readonly longestSpecial: number;
@@ -205,8 +205,13 @@ export class PromptTokenizer {
   }
 
   private byteLength(id: number): number {
+    if (id >= this.byteLengths.length) {
+      const grown = new Int32Array(Math.max(id + 1, this.byteLengths.length * 2)).fill(-1);
+      grown.set(this.byteLengths);
+      this.byteLengths = grown;
+    }
     let n = this.byteLengths[id];
-    if (n === undefined) this.byteLengths[id] = n = this.measure(id);
+    if (n < 0) this.byteLengths[id] = n = this.measure(id);
     return n;
   }
 
