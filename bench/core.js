@@ -115,7 +115,8 @@ try {
 
 const text = readFileSync(tokenizerFile, 'utf8');
 const parse = time(() => JSON.parse(text));
-const load = await timeAsync(async () => new Engine({ model: await loadBuiltinModel(nodeFs, 'qwen3'), backend: 'llama.cpp', now: new Date(Date.UTC(2026, 10, 27)) }));
+let options;
+const load = await timeAsync(async () => new Engine((options = { model: await loadBuiltinModel(nodeFs, 'qwen3'), backend: 'llama.cpp', now: new Date(Date.UTC(2026, 10, 27)) })));
 const engine = load.value;
 console.log(`start-up, long-lived process (no cache): load model + build engine ${load.ms.toFixed(0)} ms = ${(load.ms / parse.ms).toFixed(2)} × JSON.parse of tokenizer.json (${parse.ms.toFixed(0)} ms)`);
 
@@ -126,9 +127,9 @@ b.messages.push({ role: 'assistant', content: 'Done.' }, { role: 'user', content
 const bodyA = bodyFromObject(a, 'A');
 const bodyB = bodyFromObject(b, 'B');
 const probe = engine.process(bodyB, 'B');
-const plain = new Tokenizer(engine.options.model.tokenizer.json, engine.options.model.tokenizer.config);
+const plain = new Tokenizer(options.model.tokenizer.json, options.model.tokenizer.config);
 const baseline = time(() => plain.encode(probe.rendered, { add_special_tokens: false }), 3);
-const fresh = time(() => analyze(new Engine(engine.options), bodyA, bodyB), 3);
+const fresh = time(() => analyze(new Engine(options), bodyA, bodyB), 3);
 const warm = time(() => analyze(engine, bodyA, bodyB), 3);
 const r = warm.value;
 console.log(`session: ${TURNS} tool turns, ${r.comparison.tokensA} → ${r.comparison.tokensB} tokens, ${r.causes.length + r.ignored.length + r.growth.length} JSON differences tested`);

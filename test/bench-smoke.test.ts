@@ -42,3 +42,15 @@ describe.skipIf(!haveDist)(`bench/targets.js${haveDist ? '' : ' (skipped: dist/ 
     }
   });
 });
+
+describe.skipIf(!haveDist)(`bench/tokenizer.js${haveDist ? '' : ' (skipped: dist/ is not built; npm test builds it first)'}`, () => {
+  it('encodes a 10K-token rendered session with every encoder; each gives llama.cpp\'s ids when llama.cpp is there', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bench', 'tokenizer.js'), '--sizes', '10000', '--runs', '1', '--json'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { llamaSkipped?: string; rows: { name: string; ms: number; ratio?: number; sameIdsAsLlamaCpp?: boolean }[] };
+    const encoders = out.rows.filter((x) => !x.name.startsWith('llama.cpp'));
+    expect(encoders.map((x) => x.name)).toEqual(expect.arrayContaining(['kvdiff, embedded Qwen3 (tokenizer.json) (10K)', '@huggingface/tokenizers Tokenizer.encode (10K)']));
+    for (const row of out.rows) expect(row.ms).toBeGreaterThan(0);
+    if (!out.llamaSkipped) for (const row of encoders) expect(row.sameIdsAsLlamaCpp, row.name).toBe(true);
+  });
+});

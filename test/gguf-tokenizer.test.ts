@@ -13,7 +13,8 @@ import { loadGgufModel } from '../src/model/gguf/model.ts';
 import { ggufTokenizer } from '../src/model/gguf/tokenizer.ts';
 import { readGgufHeader, type GgufValue } from '../src/model/gguf/header.ts';
 import type { ModelInfo } from '../src/model/types.ts';
-import { rng } from './rng.ts';
+import { PromptTokenizer } from '../src/tokenize/prompt.ts';
+import { corpus as textCorpus } from './text-corpus.ts';
 import { SHARED, SHARED_MODELS } from './shared.ts';
 
 const MODELS = SHARED_MODELS;
@@ -60,10 +61,15 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama-server recordings (needs .
     it(`${file}: every recorded prompt tokenizes to the recorded ids`, async () => {
       const info = await model(file);
       const tok = new Tokenizer(info.tokenizer.json, info.tokenizer.config);
+      const ours = new PromptTokenizer(info);
+      // kvdiff's own encoder (byte-level BPE or SentencePiece), not the library's, is what gets checked here
+      expect(info.tokenizer.encoder?.().engine).toBe('kvdiff');
       const cases = fixtureCases(file);
       expect(cases.length).toBeGreaterThan(0);
       for (const c of cases) {
         // The server tokenizes with add_special (BOS where the model adds it) and parse_special.
+        expect(ours.encode(c.text).ids, c.name).toEqual(c.ids);
+        // the tokenizer.json form kvdiff hands out (`--tokenizer` comparisons) gives them too
         expect(tok.encode(c.text).ids, c.name).toEqual(c.ids);
       }
     }, SLOW_TEST_MS);
@@ -120,92 +126,28 @@ describe('GGUF tokenizer errors', () => {
 // Generated corpus vs llama.cpp (node-llama-cpp)
 
 
-const WORDS = ['the', 'The', 'cache', 'KV', 'prompt', 'token', "don't", "it's", "WE'LL", "they'Re", 'o’clock', 'naïve',
-  'café', 'über', 'Straße', 'ﬁnance', 'HTTP/1.1', 'x86_64', 'snake_case', 'camelCaseWord', 'ALLCAPS', 'I', 'a'];
-const CODE = ['function f(x) {\n  return x * 2;\n}', 'def g(a, b=None):\n    if a:\n        return [i for i in range(10)]\n',
-  '#include <stdio.h>\nint main(void){printf("%d\\n",42);}', 'const {a, b} = obj?.x ?? {};', '    \tindented\t\ttabs',
-  'SELECT * FROM t WHERE id=1;', '<div class="x">&nbsp;</div>', '$ npm run build && echo ok', 'a->b::c<<=2;', '```ts\nlet x = 1;\n```'];
-const CJK = ['你好，世界', '日本語のテキスト', 'カタカナとひらがな', '한국어 문장입니다', '漢字かな交じり文', '中文（括号）。', '𠀀𠀁𪚥'];
-const EMOJI = ['😀', '👍🏽', '👨‍👩‍👧‍👦', '🇫🇷', '🏳️‍🌈', '❤️', '🫩', '🪉', '🫆', '✨', '🤖💬', '#️⃣', '©®™'];
-const SCRIPTS = ['Привет мир', 'Γειά σου', 'مرحبا بالعالم', 'שלום עולם', 'नमस्ते दुनिया', 'สวัสดีชาวโลก', 'ሰላም', 'Ողջույն',
-  'გამარჯობა', 'ᚠᚢᚦ', 'ꦲꦏ꧀ꦱꦫ', 'ᱚᱞ ᱪᱤᱠᱤ', 'Tiếng Việt', '𐐷𐐸'];
-const NEW_UNICODE = ['\u{1C89}\u{1C8A}', '\u{A7CB}\u{A7CC}', '\u{10D4A}\u{10D4B}', '\u{16D40}\u{16D41}', '\u{1E5D0}', '\u{116D0}',
-  '\u{1CC00}', '\u{1FA89}', '\u{1E6C0}\u{1E6C1}', '\u{088F}', '\u{20C1}'];
-const RTL_MARKS = ['\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2069', '\u061c'];
-const WHITESPACE = [' ', '\t', '\n', '\r\n', '\r', '\v', '\f', '\u00a0', '\u0085', '\u1680', '\u2000', '\u2007', '\u200a',
-  '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '\ufeff', '\u200b', '\u180e'];
-const CONTROL = ['\u0000', '\u0001', '\u0007', '\u001b', '\u001c', '\u001f', '\u007f', '\u0080', '\u009f', '\u00ad', '\ufffd',
-  '\ufffe', '\u{e0001}', '\u{10ffff}', '\ud800', '\udfff'];
-const COMBINING = ['\u0301', '\u0300', '\u0308', '\u0327', '\u20dd', '\u0489', '\u1ab0', '\u1dc0', '\ufe20', '\u0651', '\u093f'];
-const PUNCT = ['~', '!', '"', '#', '$', '%', '&', "'", '(', ')', '*', '+', ',', '-', '.', '/', ':', ';', '<', '=', '>', '?', '@',
-  '[', '\\', ']', '^', '_', '`', '{', '|', '}', '¨', '«', '»', '…', '—', '、', '。', '¿', '§', '€', '→', '∑', '™'];
-const DIGITS = ['0', '7', '42', '1234567', '3.14159', '-0.5e-10', '1,000,000', '٠١٢٣', '۴۵۶', '०१२', '１２３', 'Ⅻ', '½', '²', '𝟘𝟙'];
-
-type Gen = (r: () => number, specials: string[]) => string;
-
-function pick<T>(r: () => number, a: readonly T[]): T {
-  return a[Math.floor(r() * a.length)];
-}
-function repeat(r: () => number, n: number, f: () => string, sep = ''): string {
-  return Array.from({ length: n }, f).join(sep);
-}
-
-function randomJson(r: () => number, depth: number): unknown {
-  const k = r();
-  if (depth > 2 || k < 0.3) return pick(r, [1, -2.5, 1e21, 'text', "it's", '', null, true, '中文', '😀', 'a\nb', ' lead']);
-  if (k < 0.6) return Array.from({ length: 1 + Math.floor(r() * 4) }, () => randomJson(r, depth + 1));
-  return Object.fromEntries(Array.from({ length: 1 + Math.floor(r() * 4) }, () => [pick(r, WORDS), randomJson(r, depth + 1)]));
-}
-
-function randomCodePoint(r: () => number): string {
-  const k = r();
-  const cp =
-    k < 0.4 ? 0x20 + Math.floor(r() * 0x5f) : k < 0.7 ? 0xa0 + Math.floor(r() * 0x2f60) : k < 0.9 ? Math.floor(r() * 0x10000) : 0x10000 + Math.floor(r() * 0x100000);
-  return String.fromCodePoint(cp);
-}
-
-const GENERATORS: Record<string, Gen> = {
-  prose: (r) => repeat(r, 1 + Math.floor(r() * 12), () => pick(r, WORDS), pick(r, [' ', '  ', ', ', '. ', '\n'])),
-  code: (r) => repeat(r, 1 + Math.floor(r() * 3), () => pick(r, CODE), pick(r, ['\n', '\n\n', '\r\n'])),
-  json: (r) => JSON.stringify(randomJson(r, 0), null, pick(r, [undefined, 2, 4, '\t'])),
-  cjk: (r) => repeat(r, 1 + Math.floor(r() * 4), () => pick(r, CJK), pick(r, ['', ' ', '\n', '，'])),
-  emoji: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, EMOJI), pick(r, ['', ' ', 'x'])),
-  whitespace: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, WHITESPACE).repeat(1 + Math.floor(r() * (r() < 0.1 ? 600 : 8))) + (r() < 0.5 ? pick(r, WORDS) : '')),
-  longRuns: (r) => pick(r, [' ', '\n', '\t', '-', '=', '0', 'a', '\u3000', '.']).repeat(20 + Math.floor(r() * 3000)) + pick(r, ['', 'x', '\n', ' y']),
-  digits: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, DIGITS) + (r() < 0.3 ? String(Math.floor(r() * 1e12)) : ''), pick(r, ['', ' ', '+', '.', 'x'])),
-  specials: (r, s) => repeat(r, 1 + Math.floor(r() * 6), () => (r() < 0.6 ? pick(r, s) : pick(r, s).slice(0, -1)) + pick(r, ['', ' ', '\n', 'x', pick(r, WORDS)])),
-  combining: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, ['a', 'e', 'ı', 'O', 'ß', '中', ' ', '1']) + repeat(r, Math.floor(r() * 4), () => pick(r, COMBINING))),
-  scripts: (r) => repeat(r, 1 + Math.floor(r() * 5), () => pick(r, [...SCRIPTS, ...WORDS]), pick(r, [' ', '', '\n', '-'])),
-  rtl: (r) => repeat(r, 1 + Math.floor(r() * 5), () => pick(r, RTL_MARKS) + pick(r, SCRIPTS.slice(2, 4)) + pick(r, ['', ' 123 ', ' abc'])),
-  control: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, CONTROL) + (r() < 0.5 ? pick(r, WORDS) : '')),
-  newUnicode: (r) => repeat(r, 1 + Math.floor(r() * 4), () => pick(r, NEW_UNICODE) + pick(r, ['', ' ', 'a', '1', '.'])),
-  punct: (r) => repeat(r, 1 + Math.floor(r() * 10), () => pick(r, ['', '', ' ', '\n', 'a', 'Z', '1', '\r\n', ' x']) + pick(r, PUNCT).repeat(1 + Math.floor(r() * 3))),
-  contractions: (r) => repeat(r, 1 + Math.floor(r() * 6), () => pick(r, ["'s", "'t", "'re", "'VE", "'m", "'Ll", "'d", "'x", "''", "'"]) + pick(r, ['', ' ', 'a', 'S'])),
-  random: (r) => repeat(r, 1 + Math.floor(r() * 20), () => randomCodePoint(r)),
-  mixed: (r, s) => repeat(r, 2 + Math.floor(r() * 6), () => pick(r, Object.values(GENERATORS).slice(0, -1))(r, s)),
-};
-
 function corpus(specials: string[]): { kind: string; text: string }[] {
-  const r = rng(CORPUS_SEED);
-  const kinds = Object.keys(GENERATORS);
-  return Array.from({ length: CORPUS_SIZE }, (_, i) => {
-    const kind = kinds[i % kinds.length];
-    return { kind, text: GENERATORS[kind](r, specials) };
-  });
+  return textCorpus(specials, CORPUS_SIZE, CORPUS_SEED);
 }
 
-/** Corpus strings whose ids differ between llama.cpp (`ref`) and ours (`tok`), both without BOS. */
+/**
+ * Corpus strings whose ids differ between llama.cpp (`ref`) and kvdiff, all without BOS: kvdiff's own encoder
+ * (PromptTokenizer over the source's `encoder`) and the tokenizer.json form run by @huggingface/tokenizers (`tok`).
+ */
 function corpusMismatches(
   ref: { tokenize(text: string, specialTokens: boolean): readonly number[] },
+  info: Pick<ModelInfo, 'tokenizer' | 'source' | 'bosToken' | 'eosToken'>,
   tok: Tokenizer,
   items: { kind: string; text: string }[],
 ): { kind: string; text: string; want: number[]; got: number[] }[] {
   const out: { kind: string; text: string; want: number[]; got: number[] }[] = [];
+  const ours = new PromptTokenizer({ ...info, chatTemplate: '', addBos: false, addEos: false } as ModelInfo);
   for (const { kind, text } of items) {
     // node-llama-cpp's tokenize(text, true) is llama_tokenize(add_special=false, parse_special=true).
     const want = Array.from(ref.tokenize(text, true));
-    const got = tok.encode(text, { add_special_tokens: false }).ids;
-    if (want.length !== got.length || want.some((id, i) => id !== got[i])) out.push({ kind, text, want, got });
+    for (const [how, got] of [['kvdiff', ours.encode(text, false).ids], ['tokenizer.json', tok.encode(text, { add_special_tokens: false }).ids]] as const) {
+      if (want.length !== got.length || want.some((id, i) => id !== got[i])) out.push({ kind: `${how} ${kind}`, text, want, got });
+    }
   }
   return out;
 }
@@ -222,7 +164,7 @@ describe.skipIf(!haveShared)('GGUF tokenizer vs llama.cpp on a generated corpus 
       const tok = new Tokenizer(info.tokenizer.json, info.tokenizer.config);
       const specials = (info.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content).slice(0, 200);
       const items = corpus(specials);
-      const mismatches = corpusMismatches(ref, tok, items);
+      const mismatches = corpusMismatches(ref, info, tok, items);
       await ref.dispose();
       console.log(`${file}: ${items.length} corpus strings, ${mismatches.length} mismatches`);
       for (const m of mismatches.slice(0, 5)) console.log(JSON.stringify(m).slice(0, 600));
@@ -282,10 +224,11 @@ describe.skipIf(!haveShared)('GGUF pre-tokenizers vs llama.cpp on a re-labelled 
         const ref = await llama.loadModel({ modelPath: path, vocabOnly: true });
         const relabelled = new Map(metadata).set('tokenizer.ggml.pre', pre);
         const g = ggufTokenizer(relabelled, path);
+        expect(g.tokenizer.encoder?.().engine).toBe('kvdiff');
         const tok = new Tokenizer(g.tokenizer.json, g.tokenizer.config);
         const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content);
         const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
-        const mismatches = corpusMismatches(ref, tok, items).map(describeMismatch);
+        const mismatches = corpusMismatches(ref, { ...g, source: { kind: 'gguf', name: path, templateSha256: '' } }, tok, items).map(describeMismatch);
         await ref.dispose();
         console.log(`pre ${pre}: ${items.length} corpus strings, ${mismatches.length} mismatches`);
         expect(mismatches).toEqual([]);
@@ -331,7 +274,7 @@ describe.skipIf(!haveShared)('SentencePiece with add_space_prefix (Gemma-3 vocab
       expect(Array.from(ref.tokenize('Hello', true))).toEqual(tok.encode('Hello', { add_special_tokens: false }).ids);
       const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content).slice(0, 200);
       const items = corpus(specials).slice(0, RELABEL_CORPUS_SIZE);
-      const mismatches = corpusMismatches(ref, tok, items).map(describeMismatch);
+      const mismatches = corpusMismatches(ref, { ...g, source: { kind: 'gguf', name: path, templateSha256: '' } }, tok, items).map(describeMismatch);
       await ref.dispose();
       console.log(`add_space_prefix: ${items.length} corpus strings, ${mismatches.length} mismatches`);
       expect(mismatches).toEqual([]);

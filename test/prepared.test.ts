@@ -226,7 +226,24 @@ describe('prepared cache: entries follow the source file', () => {
     const back = decodePreparedBpe(encodePreparedBpe({ skeleton: bpeSkeleton(json), arrays }))!;
     expect(back.arrays.tokens).toEqual(arrays.tokens);
     expect(Array.from(back.arrays.merges)).toEqual(Array.from(arrays.merges));
+    // each merge's result: the vocabulary id of both sides joined, as tokenizer.json lists them
+    const vocab = (json.model as { vocab: Record<string, number>; merges: [string, string][] }).vocab;
+    const merges = (json.model as { merges: [string, string][] }).merges;
+    expect(Array.from(back.arrays.results!)).toEqual(merges.map(([a, b]) => vocab[a + b]));
     expect(back.skeleton).toEqual(JSON.parse(JSON.stringify(bpeSkeleton(json))));
+  });
+
+  it('token texts keep a leading U+FEFF and characters outside the BMP through the binary form', () => {
+    const json = tinyModel().tokenizer.json;
+    const model = json.model as { vocab: Record<string, number> };
+    // the first text of the blob starts with U+FEFF (a decoder that takes it for a byte-order mark would drop it)
+    const first = Object.keys(model.vocab).find((t) => model.vocab[t] === 0)!;
+    const vocab = { ...model.vocab, [first]: 290, '\ufeffab': 0, '\ufeff': 291, 'x😀': 292 };
+    const withOdd = { ...json, model: { ...model, vocab } };
+    const arrays = bpeArrays(withOdd)!;
+    const back = decodePreparedBpe(encodePreparedBpe({ skeleton: bpeSkeleton(withOdd), arrays }))!;
+    expect([back.arrays.tokens[0], ...back.arrays.tokens.slice(290, 293)]).toEqual(['\ufeffab', first, '\ufeff', 'x😀']);
+    expect(back.arrays.tokens).toEqual(arrays.tokens);
   });
 });
 

@@ -1,4 +1,5 @@
 import { commonPrefix, commonTextPrefix, type Comparison } from '../compare.js';
+import { SubstringFilter } from '../text.js';
 import { backendProfile, type Backend } from '../backends.js';
 import type { Processed, Processor } from '../processor.js';
 import { KvdiffError } from '../errors.js';
@@ -262,9 +263,12 @@ export function messageAt(root: JsonNode, rendered: string, at: number): number 
   const m = root.type === 'object' ? root.entries.find((e) => e.key === 'messages')?.value : undefined;
   if (m?.type !== 'array') return 0;
   let cursor = 0;
+  // many strings are not in the render (arguments the template re-serialised, escaped text): skip their scans
+  const filter = new SubstringFilter(rendered);
   for (let i = 0; i < m.items.length; i++) {
     for (const s of strings(m.items[i])) {
       if (s.length < 2 || s === 'assistant' || s === 'user' || s === 'system' || s === 'tool' || s === 'function') continue;
+      if (!filter.mayContain(s)) continue;
       const pos = rendered.indexOf(s, cursor);
       if (pos < 0) continue;
       if (pos + s.length > at) return i;

@@ -4,8 +4,8 @@
  * JSON.parse of the whole tokenizer.json (Qwen3: 11 MB) and the Map building of `new Tokenizer`.
  *
  * Entry layout (little-endian): magic `KVDIFFP1`, u32 header length, header JSON (`{count, merges, textBytes,
- * skeleton}`), the token texts as one UTF-8 blob, u32 UTF-16 length per token (0xffffffff = no token with that id),
- * i32 merge pairs, then the sha256 of everything before it. Anything that does not check out is ignored (and
+ * skeleton}`), the token texts as one UTF-16LE blob (decoding it is a copy, UTF-8 would cost 13 ms for Qwen3), u32 UTF-16 length per token (0xffffffff = no token with that id),
+ * i32 merge pairs, i32 merge result per merge (the token it makes), then the sha256 of everything before it. Anything that does not check out is ignored (and
  * rebuilt); writing is atomic (`ModelFs.writeFileAtomic`) and a failed write is ignored too.
  */
 import { createHash } from 'node:crypto';
@@ -21,7 +21,7 @@ export interface PreparedCache {
 }
 
 /** Bumped when the entry layout or what goes into it changes (old entries are then simply not found). */
-export const PREPARED_FORMAT = 1;
+export const PREPARED_FORMAT = 3;
 const MAGIC = 'KVDIFFP1';
 const NO_TOKEN = 0xffffffff;
 
@@ -53,6 +53,7 @@ export interface PreparedBpe {
 
 export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
   const { tokens, merges } = p.arrays;
+  const results = p.arrays.results ?? new Int32Array(0);
   const lengths = new Uint32Array(tokens.length);
   const parts: string[] = [];
   for (let id = 0; id < tokens.length; id++) {
@@ -60,14 +61,21 @@ export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
     lengths[id] = t === undefined ? NO_TOKEN : t.length;
     if (t !== undefined) parts.push(t);
   }
-  const text = new TextEncoder().encode(parts.join(''));
+  const joined = parts.join('');
+  const text = new Uint8Array(joined.length * 2);
+  for (let i = 0; i < joined.length; i++) {
+    const c = joined.charCodeAt(i);
+    text[2 * i] = c & 0xff;
+    text[2 * i + 1] = c >> 8;
+  }
   const header = new TextEncoder().encode(
-    JSON.stringify({ count: tokens.length, merges: merges.length, textBytes: text.length, skeleton: p.skeleton }),
+    JSON.stringify({ count: tokens.length, merges: merges.length, results: results.length, textBytes: text.length, skeleton: p.skeleton }),
   );
   const headerEnd = align4(MAGIC.length + 4 + header.length);
   const textEnd = align4(headerEnd + text.length);
   const lengthsEnd = textEnd + lengths.byteLength;
-  const end = lengthsEnd + merges.byteLength;
+  const mergesEnd = lengthsEnd + merges.byteLength;
+  const end = mergesEnd + results.byteLength;
   const out = new Uint8Array(end + 32);
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -76,6 +84,7 @@ export function encodePreparedBpe(p: PreparedBpe): Uint8Array {
   out.set(text, headerEnd);
   for (let i = 0; i < lengths.length; i++) dv.setUint32(textEnd + 4 * i, lengths[i], true);
   for (let i = 0; i < merges.length; i++) dv.setInt32(lengthsEnd + 4 * i, merges[i], true);
+  for (let i = 0; i < results.length; i++) dv.setInt32(mergesEnd + 4 * i, results[i], true);
   out.set(createHash('sha256').update(out.subarray(0, end)).digest(), end);
   return out;
 }
@@ -93,30 +102,37 @@ export function decodePreparedBpe(bytes: Uint8Array): PreparedBpe | null {
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as {
       count: number;
       merges: number;
+      results: number;
       textBytes: number;
       skeleton: Record<string, unknown>;
     };
     const headerEnd = align4(MAGIC.length + 4 + headerLength);
     const textEnd = align4(headerEnd + header.textBytes);
     const lengthsEnd = textEnd + 4 * header.count;
-    if (lengthsEnd + 4 * header.merges !== end || !header.skeleton || typeof header.skeleton !== 'object') return null;
-    const text = new TextDecoder().decode(bytes.subarray(headerEnd, headerEnd + header.textBytes));
+    const mergesEnd = lengthsEnd + 4 * header.merges;
+    if (header.results !== 0 && header.results !== header.merges / 2) return null;
+    if (mergesEnd + 4 * header.results !== end || !header.skeleton || typeof header.skeleton !== 'object') return null;
+    // ignoreBOM: a token text may start with U+FEFF
+    const text = new TextDecoder('utf-16le', { ignoreBOM: true }).decode(bytes.subarray(headerEnd, headerEnd + header.textBytes));
+    const lengths = int32s(bytes, dv, textEnd, header.count);
     const tokens: (string | undefined)[] = new Array(header.count);
     let at = 0;
     for (let id = 0; id < header.count; id++) {
-      const n = dv.getUint32(textEnd + 4 * id, true);
-      if (n === NO_TOKEN) continue;
+      const n = lengths[id];
+      if (n === -1) continue; // NO_TOKEN
       tokens[id] = text.slice(at, at + n);
       at += n;
     }
     if (at !== text.length) return null;
-    const merges = new Int32Array(header.merges);
-    for (let i = 0; i < merges.length; i++) {
-      const id = dv.getInt32(lengthsEnd + 4 * i, true);
-      if (id < 0 || id >= header.count || tokens[id] === undefined) return null;
-      merges[i] = id;
+    const merges = int32s(bytes, dv, lengthsEnd, header.merges);
+    const results = int32s(bytes, dv, mergesEnd, header.results);
+    for (const ids of [merges, results]) {
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i];
+        if (id < 0 || id >= header.count || tokens[id] === undefined) return null;
+      }
     }
-    return { skeleton: header.skeleton, arrays: { tokens, merges } };
+    return { skeleton: header.skeleton, arrays: { tokens, merges, ...(results.length ? { results } : {}) } };
   } catch {
     return null;
   }
@@ -187,6 +203,20 @@ export async function preparedTokenizerFiles(
   await writePreparedBpe(cache, key, { skeleton: bpeSkeleton(json), arrays });
   const full = transform(json);
   return fastBpeFiles(bpeSkeleton(full), config, arrays, arrays.map, full);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** `count` little-endian i32 at `offset` of `bytes`: a copy of the bytes as they are when the machine allows it. */
+function int32s(bytes: Uint8Array, dv: DataView, offset: number, count: number): Int32Array {
+  const out = new Int32Array(count);
+  if (LITTLE_ENDIAN) {
+    // (Buffer's slice is a view, so copy through set)
+    new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + 4 * count));
+    return out;
+  }
+  for (let i = 0; i < count; i++) out[i] = dv.getInt32(offset + 4 * i, true);
+  return out;
 }
 
 function align4(n: number): number {

@@ -20,6 +20,8 @@ export interface TokenEncoder {
   readonly specials: readonly { id: number; content: string }[];
   /** How a token's text maps to input bytes: GPT-2 byte characters, or SentencePiece (`▁` = space, `<0xNN>`). */
   readonly textForm: 'byte-level' | 'spm';
+  /** Which code encodes: kvdiff's own (`kvdiff`) or `@huggingface/tokenizers` (for tests and diagnostics). */
+  readonly engine?: 'kvdiff' | '@huggingface/tokenizers';
 }
 
 /** A tokenizer in Hugging Face `tokenizer.json` + `tokenizer_config.json` form (what `@huggingface/tokenizers` takes). */

@@ -5,12 +5,17 @@
  * That constructor spends most of its time on the vocabulary and merges: a Map from `Object.entries` of the vocab
  * object, and a rank Map keyed by `JSON.stringify([left, right])` of every merge. Here the Tokenizer is built with an
  * empty vocabulary (normalizer, pre-tokenizer, decoder and added tokens are cheap), then its BPE model gets the
- * vocabulary Map from a plain array and a rank table keyed by the two token ids of a merge. Its own merge loop is
- * kept; only the rank lookup (`add_node`) changes, and gives the same rank for every pair it can meet. That holds
+ * vocabulary Map from a plain array and a rank table keyed by the two token ids of a merge (`PairRanks`). That holds
  * when every merge's sides and result are tokens (then every symbol the loop builds is a token, or a starting
  * character no merge names): `bpeArrays` checks it and returns null otherwise, and callers use the plain way.
+ *
+ * Encoding then runs kvdiff's own byte-level encoder (byte-bpe.ts) on that Tokenizer's normalizer and compiled
+ * pre-tokenizer regexes, the id table and `PairRanks`. For the tokenizer.json features byte-bpe.ts does not
+ * reproduce, the Tokenizer encodes itself: its own merge loop, with only the rank lookup (`add_node`) replaced by one
+ * that gives the same rank for every pair it can meet. Decoding (display text of a token) is always the Tokenizer's.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { byteBpeEncoder } from './byte-bpe.js';
 import { HASH_BASE, HashTable, hashOf } from './hash.js';
 import type { TokenEncoder, TokenizerFiles } from '../model/types.js';
 
@@ -22,6 +27,8 @@ export interface BpeArrays {
   merges: Int32Array;
   /** A pair listed twice keeps its first rank (llama.cpp) instead of its last (tokenizer.json). */
   firstWins?: boolean;
+  /** The token each merge makes (the id of both sides' texts joined), by rank; looked up when absent. */
+  results?: Int32Array;
 }
 
 interface AddedToken {
@@ -47,31 +54,32 @@ interface BpeNode {
 
 /**
  * Open-addressing table from a (left, right) id pair to its rank. A pair listed twice keeps the last rank, as
- * tokenizer.json's Map does, or with `firstWins` the first, as llama.cpp's `bpe_ranks.emplace` does.
+ * tokenizer.json's Map does, or with `firstWins` the first, as llama.cpp's `bpe_ranks.emplace` does. Each slot's
+ * left id, right id and rank sit side by side (one cache line per probe); left = -1 marks an empty slot.
  */
 export class PairRanks {
-  private readonly left: Int32Array;
-  private readonly right: Int32Array;
-  private readonly rank: Int32Array;
+  private readonly table: Int32Array;
   private readonly mask: number;
+  /** Number of merges (ranks run from 0 to size - 1). */
+  readonly size: number;
 
   constructor(merges: Int32Array, firstWins = false) {
     const n = merges.length >> 1;
+    this.size = n;
+    // a power of two at least 1.5 × the merges: at most 2/3 full, short probes
     let size = 16;
-    while (size < n * 2) size *= 2;
-    this.left = new Int32Array(size).fill(-1);
-    this.right = new Int32Array(size);
-    this.rank = new Int32Array(size);
+    while (size < n * 1.5) size *= 2;
+    const t = (this.table = new Int32Array(size * 4).fill(-1));
     this.mask = size - 1;
     for (let r = 0; r < n; r++) {
       const a = merges[2 * r];
       const b = merges[2 * r + 1];
       let i = this.slot(a, b);
-      while (this.left[i] !== -1 && (this.left[i] !== a || this.right[i] !== b)) i = (i + 1) & this.mask;
-      if (firstWins && this.left[i] !== -1) continue;
-      this.left[i] = a;
-      this.right[i] = b;
-      this.rank[i] = r;
+      while (t[4 * i] !== -1 && (t[4 * i] !== a || t[4 * i + 1] !== b)) i = (i + 1) & this.mask;
+      if (firstWins && t[4 * i] !== -1) continue;
+      t[4 * i] = a;
+      t[4 * i + 1] = b;
+      t[4 * i + 2] = r;
     }
   }
 
@@ -82,8 +90,9 @@ export class PairRanks {
 
   /** The rank, or -1 when the pair is no merge. */
   get(a: number, b: number): number {
-    for (let i = this.slot(a, b); this.left[i] !== -1; i = (i + 1) & this.mask) {
-      if (this.left[i] === a && this.right[i] === b) return this.rank[i];
+    const t = this.table;
+    for (let i = this.slot(a, b); t[4 * i] !== -1; i = (i + 1) & this.mask) {
+      if (t[4 * i] === a && t[4 * i + 1] === b) return t[4 * i + 2];
     }
     return -1;
   }
@@ -137,17 +146,20 @@ export function bpeArrays(
   if (!addedTokensFit(json, tokens, map)) return null;
   const raw = given ? given.merges : model.merges;
   const merges = new Int32Array(raw.length * 2);
+  const results = new Int32Array(raw.length);
   for (let r = 0; r < raw.length; r++) {
     const m = raw[r];
     // @huggingface/tokenizers splits "a b" with split(' ', 2)
     const [a, b] = typeof m === 'string' ? m.split(' ', 2) : m;
     const ia = map.get(a);
     const ib = map.get(b);
-    if (ia === undefined || ib === undefined || b === undefined || !map.has(a + b)) return null;
+    const joined = b === undefined ? undefined : map.get(a + b);
+    if (ia === undefined || ib === undefined || joined === undefined) return null;
     merges[2 * r] = ia;
     merges[2 * r + 1] = ib;
+    results[r] = joined;
   }
-  return { tokens, merges, map };
+  return { tokens, merges, results, map };
 }
 
 /** Added tokens must not give a text a second id, nor an id a second text (the rank table keys on ids). */
@@ -178,31 +190,38 @@ export function bpeJson(skeleton: Record<string, unknown>, arrays: BpeArrays): R
 
 /**
  * `new Tokenizer(json, config)` for a BPE whose vocabulary and merges are given as arrays (`skeleton` is the rest of
- * tokenizer.json). `map` is the text → id Map of `arrays.tokens` when the caller has it already.
+ * tokenizer.json). `map` is the text → id Map of `arrays.tokens` when the caller has it already; otherwise it is
+ * built on first use (kvdiff's encoder needs none: a cached run skips building a 151,000-entry Map).
  */
 export function fastBpeTokenizer(
   skeleton: Record<string, unknown>,
   config: Record<string, unknown>,
   arrays: BpeArrays,
-  map: Map<string, number> = vocabMap(arrays.tokens),
+  map?: Map<string, number>,
+  ranks: PairRanks = new PairRanks(arrays.merges, arrays.firstWins),
 ): Tokenizer {
   const tok = new Tokenizer(bpeSkeleton(skeleton), config);
   const model = tok.model as unknown as BpeModelFields;
   const vocab = arrays.tokens.slice();
+  const added = (skeleton.added_tokens as AddedToken[] | undefined) ?? [];
   // what the Tokenizer constructor did to the empty model's fields
-  for (const t of (skeleton.added_tokens as AddedToken[] | undefined) ?? []) {
-    map.set(t.content, t.id);
-    vocab[t.id] = t.content;
-  }
+  for (const t of added) vocab[t.id] = t.content;
+  let full: Map<string, number> | undefined;
+  const ids = (): Map<string, number> => {
+    if (!full) {
+      full = map ?? vocabMap(arrays.tokens);
+      for (const t of added) full.set(t.content, t.id);
+    }
+    return full;
+  };
   const unk = (skeleton.model as { unk_token?: string | null }).unk_token;
-  model.tokens_to_ids = map;
+  Object.defineProperty(model, 'tokens_to_ids', { get: ids, configurable: true });
+  Object.defineProperty(model, 'unk_token_id', { get: () => (unk == null ? undefined : ids().get(unk)), configurable: true });
   model.vocab = vocab;
-  model.unk_token_id = unk == null ? undefined : map.get(unk);
-  const ranks = new PairRanks(arrays.merges, arrays.firstWins);
   model.add_node = (queue, node) => {
-    const a = map.get(node.token);
+    const a = ids().get(node.token);
     if (a === undefined) return;
-    const b = map.get(node.next.token);
+    const b = ids().get(node.next.token);
     if (b === undefined) return;
     const rank = ranks.get(a, b);
     if (rank < 0) return;
@@ -210,6 +229,22 @@ export function fastBpeTokenizer(
     queue.push(node);
   };
   return tok;
+}
+
+/**
+ * The encoder for a BPE given as arrays: kvdiff's own byte-level encoder (byte-bpe.ts) over the fast Tokenizer's
+ * parts when it reproduces that tokenizer.json, else the fast Tokenizer itself.
+ */
+export function fastBpeEncoder(
+  skeleton: Record<string, unknown>,
+  config: Record<string, unknown>,
+  arrays: BpeArrays,
+  map?: Map<string, number>,
+): TokenEncoder {
+  const ranks = new PairRanks(arrays.merges, arrays.firstWins);
+  const tok = fastBpeTokenizer(skeleton, config, arrays, map, ranks);
+  const lib = hfEncoder(tok, skeleton);
+  return byteBpeEncoder(tok, config, ranks, arrays.results, lib) ?? lib;
 }
 
 /** A `TokenEncoder` over a @huggingface/tokenizers Tokenizer (however it was built). */
@@ -223,6 +258,7 @@ export function hfEncoder(tok: Tokenizer, json: Record<string, unknown>): TokenE
     decode: (id) => tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false }),
     specials,
     textForm: JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel') ? 'byte-level' : 'spm',
+    engine: '@huggingface/tokenizers',
   };
 }
 
@@ -243,7 +279,7 @@ export function fastBpeFiles(
       return (json ??= bpeJson(skeleton, arrays));
     },
     config,
-    encoder: () => hfEncoder(fastBpeTokenizer(skeleton, config, arrays, map), skeleton),
+    encoder: () => fastBpeEncoder(skeleton, config, arrays, map),
   };
 }
 
@@ -257,8 +293,7 @@ export function bpeEncoder(
   given?: { tokens: readonly string[]; merges: readonly (string | [string, string])[] },
 ): TokenEncoder {
   const arrays = bpeArrays(json, given);
-  const tok = arrays ? fastBpeTokenizer(bpeSkeleton(json), config, arrays, arrays.map) : new Tokenizer(json, config);
-  return hfEncoder(tok, json);
+  return arrays ? fastBpeEncoder(bpeSkeleton(json), config, arrays, arrays.map) : hfEncoder(new Tokenizer(json, config), json);
 }
 
 /**
@@ -271,6 +306,7 @@ export function ggufMergeArrays(tokens: readonly string[], rawMerges: readonly s
   const index = new HashTable(tokens.length);
   for (let id = 0; id < tokens.length; id++) index.add(hashOf(tokens[id]), id);
   const merges = new Int32Array(rawMerges.length * 2);
+  const results = new Int32Array(rawMerges.length);
   let s = '';
   let from = 0;
   let to = 0;
@@ -301,11 +337,13 @@ export function ggufMergeArrays(tokens: readonly string[], rawMerges: readonly s
     from = cut + 1;
     to = s.length;
     const b = index.get(hr, region);
-    if (a < 0 || b < 0 || index.get((Math.imul(hl, power) + hr) | 0, joined) < 0) return null;
+    const ab = index.get((Math.imul(hl, power) + hr) | 0, joined);
+    if (a < 0 || b < 0 || ab < 0) return null;
     merges[2 * r] = a;
     merges[2 * r + 1] = b;
+    results[r] = ab;
   }
-  return { tokens, merges, firstWins: true } as BpeArrays;
+  return { tokens, merges, results, firstWins: true } as BpeArrays;
 }
 
 /**
@@ -321,6 +359,5 @@ export function ggufBpeEncoder(
 ): TokenEncoder {
   const arrays = vocab.duplicates ? null : ggufMergeArrays(vocab.tokens, vocab.rawMerges);
   const fast = arrays && addedTokensFit(skeleton, vocab.tokens, vocab.map);
-  const tok = fast ? fastBpeTokenizer(skeleton, config, arrays, vocab.map) : new Tokenizer(json(), config);
-  return hfEncoder(tok, skeleton);
+  return fast ? fastBpeEncoder(skeleton, config, arrays, vocab.map) : hfEncoder(new Tokenizer(json(), config), skeleton);
 }

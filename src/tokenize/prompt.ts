@@ -3,6 +3,7 @@ import type { ModelInfo, TokenEncoder } from '../model/types.js';
 import { buildTokenizer, checkTokenizerJson } from '../model/tokenizer-check.js';
 import { KvdiffError } from '../errors.js';
 import { MAX_RENDER_CHARS } from '../render.js';
+import { commonTextPrefix } from '../text.js';
 
 /** Token ids of a rendered prompt, with the UTF-16 offset where each token's text starts. */
 export interface Tokens {
@@ -27,9 +28,9 @@ export const PIECE_CACHE_LIMIT = 50_000;
  * BOS/EOS are added where the model adds them. Pieces are cached by text, so two prompts that share most
  * messages share most of the work.
  *
- * The encoding itself is the model's `TokenEncoder` when the source provides one (GGUF SentencePiece, prepared BPE),
- * else a @huggingface/tokenizers `Tokenizer` for tokenizer.json (its BPE vocabulary and merges handed over as arrays
- * when that is exact, bpe.ts); all give llama.cpp's ids.
+ * The encoding itself is the model's `TokenEncoder` when the source provides one (GGUF SentencePiece and BPE, prepared
+ * BPE), else one built from the tokenizer.json (bpe.ts): kvdiff's own byte-level BPE (byte-bpe.ts) where it
+ * reproduces the file, else @huggingface/tokenizers' `Tokenizer`; all give llama.cpp's ids.
  */
 export class PromptTokenizer {
   private readonly enc: TokenEncoder;
@@ -37,6 +38,8 @@ export class PromptTokenizer {
   private readonly splitter: RegExp | null;
   private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
   private readonly pieceCache = new Map<number, string>();
+  /** `byteLength` by token id, as measured (-1: not yet). */
+  private byteLengths = new Int32Array(0);
   private readonly byteLevel: boolean;
   /** Length of the longest special token's text: how far a split decision looks ahead. */
   private readonly longestSpecial: number;
@@ -123,9 +126,8 @@ export class PromptTokenizer {
     const prev = base.tokens;
     if (!splitter || text.length > MAX_TOKENIZE_CHARS) return this.encode(text, addSpecial);
     const old = base.text;
-    let diff = 0;
-    const n = Math.min(text.length, old.length);
-    while (diff < n && text.charCodeAt(diff) === old.charCodeAt(diff)) diff++;
+    // (never inside a surrogate pair: one unit earlier at most, which only makes the restart more careful)
+    const diff = commonTextPrefix(text, old);
     // the last special token in the common prefix that starts a whole lookahead before the difference
     let restart = -1;
     let restartId = -1;
@@ -176,7 +178,9 @@ export class PromptTokenizer {
    */
   private lengths(piece: string, ids: number[]): number[] {
     const bytes = ids.map((id) => this.byteLength(id));
-    if (bytes.reduce((a, b) => a + b, 0) !== Buffer.byteLength(piece, 'utf8')) {
+    let total = 0;
+    for (const b of bytes) total += b;
+    if (total !== Buffer.byteLength(piece, 'utf8')) {
       // a normalizer changed the text: spread offsets evenly rather than point at the wrong place
       const each = piece.length / Math.max(ids.length, 1);
       return ids.map((_, k) => Math.round(each * (k + 1)) - Math.round(each * k));
@@ -201,6 +205,18 @@ export class PromptTokenizer {
   }
 
   private byteLength(id: number): number {
+    if (id >= this.byteLengths.length) {
+      const grown = new Int32Array(Math.max(id + 1, this.byteLengths.length * 2)).fill(-1);
+      grown.set(this.byteLengths);
+      this.byteLengths = grown;
+    }
+    let n = this.byteLengths[id];
+    if (n < 0) this.byteLengths[id] = n = this.measure(id);
+    return n;
+  }
+
+  /** UTF-8 length of the input text behind one token. */
+  private measure(id: number): number {
     const token = this.enc.token(id);
     if (token === undefined) return Buffer.byteLength(this.piece(id), 'utf8');
     if (this.byteLevel) return [...token].length;

@@ -84,6 +84,7 @@ const byteDecoder = new TextDecoder();
 
 export class SpmEncoder implements TokenEncoder {
   readonly textForm = 'spm' as const;
+  readonly engine = 'kvdiff' as const;
   readonly specials: readonly { id: number; content: string }[];
   private readonly byteIds: (number | undefined)[] = [];
   private readonly unkId: number | undefined;
