@@ -185,3 +185,21 @@ describe.skipIf(!HAVE_SHARED || !existsSync(LLAMA3_GGUF))('Llama-3 tokenizer.jso
     expect(mismatches(json, {}, 2000)).toEqual([]);
   }, SLOW_TEST_MS);
 });
+
+describe('added tokens with lstrip / rstrip (tokenizer.json flags)', () => {
+  it('whitespace around them is dropped as @huggingface/tokenizers drops it', () => {
+    const added = (QWEN3.added_tokens as { content: string; lstrip: boolean; rstrip: boolean }[]).map((t) =>
+      t.content === '<|im_end|>' ? { ...t, rstrip: true } : t.content === '<|im_start|>' ? { ...t, lstrip: true } : t,
+    );
+    const json = { ...QWEN3, added_tokens: added };
+    const lib = new Tokenizer(json, QWEN3_CONFIG);
+    // the flags took effect in the library: the newline after <|im_end|> and the spaces before <|im_start|> are gone
+    const libIds = (text: string) => lib.encode(text, { add_special_tokens: false }).ids;
+    expect(libIds('a<|im_end|>\n\nb')).toEqual(libIds('a<|im_end|>b'));
+    expect(libIds('a  <|im_start|>b')).toEqual(libIds('a<|im_start|>b'));
+    const edges = ['x<|im_end|>\u3000\u00a0 y', 'x <|im_end|> \n <|im_start|>  y', ' \t<|im_start|>user\nhi<|im_end|>\n'];
+    const ours = new PromptTokenizer(modelOf(json, QWEN3_CONFIG));
+    for (const text of edges) expect(ours.encode(text, false).ids, JSON.stringify(text)).toEqual(libIds(text));
+    expect(mismatches(json, QWEN3_CONFIG, 1500)).toEqual([]);
+  }, SLOW_TEST_MS);
+});

@@ -283,3 +283,50 @@ describe.skipIf(!haveShared)('SentencePiece with add_space_prefix (Gemma-3 vocab
     }
   }, SLOW_TEST_MS);
 });
+
+describe.skipIf(!haveShared)('per-model token attributes: general.name "phi-3" makes special tokens RSTRIP (Qwen3 vocabulary re-labelled; needs ../shared, node-llama-cpp)', () => {
+  it(`the whitespace after a special token is dropped as llama.cpp drops it, on ${RELABEL_CORPUS_SIZE} strings and edge cases`, async () => {
+    const source = MODELS + 'tiny-qwen3.gguf';
+    const { metadata, metadataBytes } = await readGgufHeader(nodeFs, source);
+    const from = metadata.get('general.name') as string;
+    const to = 'Phi-3 mini (re-labelled Qwen3 vocabulary)';
+    const dir = mkdtempSync(join(tmpdir(), 'kvdiff-gguf-'));
+    const path = join(dir, 'qwen3-as-phi3.gguf');
+    try {
+      writeFileSync(path, relabel(await nodeFs.readRange(source, 0, metadataBytes), 'general.name', from, to));
+      const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+      const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+      const ref = await llama.loadModel({ modelPath: path, vocabOnly: true });
+      const g = ggufTokenizer(new Map(metadata).set('general.name', to), path);
+      const info = { ...g, source: { kind: 'gguf', name: path, templateSha256: '' } } as unknown as ModelInfo;
+      const ours = new PromptTokenizer({ ...info, chatTemplate: '', addBos: false, addEos: false } as ModelInfo);
+      const llamaIds = (text: string) => Array.from(ref.tokenize(text, true));
+      // The attribute took effect in llama.cpp: the newline after <|im_end|> is gone, after <|endoftext|> it is not.
+      expect(llamaIds('<|im_end|>\n\nx')).toEqual(llamaIds('<|im_end|>x'));
+      expect(llamaIds('<|endoftext|>\nx')).not.toEqual(llamaIds('<|endoftext|>x'));
+      const specials = (g.tokenizer.json.added_tokens as { content: string }[]).map((t) => t.content);
+      const edges = [
+        '<|im_start|>user\n hello<|im_end|>\n<|im_start|>assistant\n',
+        '<|im_end|> \t\n\v\f\r x',
+        '<|im_end|>\u3000x',
+        '<|im_end|>\u00a0x',
+        '<|im_end|>\u0085x',
+        '<|endoftext|>  x',
+        '</s> \nx',
+        'a <|im_end|>  <|im_start|>  b',
+        '<|im_end|>\n',
+        '<tool_call>\n{"a": 1}\n</tool_call>\n\n<|im_end|>',
+      ].map((text) => ({ kind: 'edge', text }));
+      const items = [...edges, ...corpus(specials).slice(0, RELABEL_CORPUS_SIZE)];
+      const mismatches = items.filter(({ text }) => {
+        const want = llamaIds(text);
+        const got = ours.encode(text, false).ids;
+        return want.length !== got.length || want.some((id, i) => id !== got[i]);
+      });
+      await ref.dispose();
+      expect(mismatches.map(describeMismatch)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, SLOW_TEST_MS);
+});

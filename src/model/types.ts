@@ -16,12 +16,28 @@ export interface TokenEncoder {
   id(text: string): number | undefined;
   /** Display text of one token (special tokens as written; a partial UTF-8 byte shows as U+FFFD). */
   decode(id: number): string;
-  /** Special (added) tokens, matched in the raw text before `encode` as llama.cpp's partition does. */
-  readonly specials: readonly { id: number; content: string }[];
+  /**
+   * Special (added) tokens, matched in the raw text before `encode` as llama.cpp's partition does. `lstrip` /
+   * `rstrip`: whitespace just before / after the token is dropped (llama.cpp's LSTRIP/RSTRIP attributes,
+   * tokenizer.json's flags).
+   */
+  readonly specials: readonly SpecialToken[];
+  /**
+   * Which whitespace `lstrip`/`rstrip` drop: `ascii` is llama.cpp's C `isspace` (space, \t, \n, \v, \f, \r);
+   * absent, JavaScript's `trim` set, as @huggingface/tokenizers strips.
+   */
+  readonly stripSpace?: 'ascii';
   /** How a token's text maps to input bytes: GPT-2 byte characters, or SentencePiece (`▁` = space, `<0xNN>`). */
   readonly textForm: 'byte-level' | 'spm';
   /** Which code encodes: kvdiff's own (`kvdiff`) or `@huggingface/tokenizers` (for tests and diagnostics). */
   readonly engine?: 'kvdiff' | '@huggingface/tokenizers';
+}
+
+export interface SpecialToken {
+  id: number;
+  content: string;
+  lstrip?: boolean;
+  rstrip?: boolean;
 }
 
 /** A tokenizer in Hugging Face `tokenizer.json` + `tokenizer_config.json` form (what `@huggingface/tokenizers` takes). */

@@ -34,6 +34,8 @@ export interface BpeArrays {
 interface AddedToken {
   id: number;
   content: string;
+  lstrip?: boolean;
+  rstrip?: boolean;
 }
 
 /** The fields of @huggingface/tokenizers' BPE model that are replaced here. */
@@ -250,7 +252,9 @@ export function fastBpeEncoder(
 /** A `TokenEncoder` over a @huggingface/tokenizers Tokenizer (however it was built). */
 export function hfEncoder(tok: Tokenizer, json: Record<string, unknown>): TokenEncoder {
   const model = tok.model as unknown as BpeModelFields | null;
-  const specials = ((json.added_tokens as AddedToken[] | undefined) ?? []).filter((t) => t.content.length > 0).map(({ id, content }) => ({ id, content }));
+  const specials = ((json.added_tokens as AddedToken[] | undefined) ?? [])
+    .filter((t) => t.content.length > 0)
+    .map(({ id, content, lstrip, rstrip }) => ({ id, content, ...(lstrip ? { lstrip: true } : {}), ...(rstrip ? { rstrip: true } : {}) }));
   return {
     encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
     token: (id) => model?.vocab[id],

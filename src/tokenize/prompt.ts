@@ -22,6 +22,11 @@ export const MAX_TOKENIZE_CHARS = MAX_RENDER_CHARS;
 /** Most distinct text pieces remembered per tokenizer: enough for every message of a long session, twice. */
 export const PIECE_CACHE_LIMIT = 50_000;
 
+/** C's `isspace` in the "C" locale, what llama.cpp's partition strips around LSTRIP/RSTRIP tokens. */
+const isCSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+/** JavaScript's `trim` set, what @huggingface/tokenizers strips around lstrip/rstrip added tokens. */
+const isJsSpace = (c: number): boolean => /\s/.test(String.fromCharCode(c));
+
 /**
  * Tokenizes rendered prompts the way llama-server does (`add_special=true, parse_special=true`):
  * the text is split on the vocabulary's special/added tokens, each piece in between is encoded on its own, and
@@ -36,6 +41,10 @@ export class PromptTokenizer {
   private readonly enc: TokenEncoder;
   private readonly special: Map<string, number>;
   private readonly splitter: RegExp | null;
+  /** Special tokens that drop the whitespace before (lstrip) / after (rstrip) them, and what counts as whitespace. */
+  private readonly lstrip: ReadonlySet<string>;
+  private readonly rstrip: ReadonlySet<string>;
+  private readonly isSpace: (code: number) => boolean;
   private readonly cache = new Map<string, { ids: number[]; lens: number[] }>();
   private readonly pieceCache = new Map<number, string>();
   /** `byteLength` by token id, as measured (-1: not yet). */
@@ -58,6 +67,9 @@ export class PromptTokenizer {
       return bpeEncoder(files.json, files.config);
     });
     this.special = new Map(this.enc.specials.filter((t) => t.content.length > 0).map((t) => [t.content, t.id]));
+    this.lstrip = new Set(this.enc.specials.filter((t) => t.lstrip && t.content.length > 0).map((t) => t.content));
+    this.rstrip = new Set(this.enc.specials.filter((t) => t.rstrip && t.content.length > 0).map((t) => t.content));
+    this.isSpace = this.enc.stripSpace === 'ascii' ? isCSpace : isJsSpace;
     const alternatives = [...this.special.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.splitter = alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null;
     this.longestSpecial = Math.max(0, ...[...this.special.keys()].map((k) => k.length));
@@ -98,12 +110,19 @@ export class PromptTokenizer {
       }
     };
     if (this.splitter) {
-      this.splitter.lastIndex = 0;
-      for (let m = this.splitter.exec(text); m; m = this.splitter.exec(text)) {
-        pushText(last, m.index);
+      const splitter = this.splitter;
+      splitter.lastIndex = 0;
+      for (let m = splitter.exec(text); m; m = splitter.exec(text)) {
+        let end = m.index;
+        if (this.lstrip.has(m[0])) while (end > last && this.isSpace(text.charCodeAt(end - 1))) end--;
+        pushText(last, end);
         ids.push(this.special.get(m[0])!);
         starts.push(m.index);
         last = m.index + m[0].length;
+        if (this.rstrip.has(m[0])) {
+          while (last < text.length && this.isSpace(text.charCodeAt(last))) last++;
+          splitter.lastIndex = last;
+        }
       }
     }
     pushText(last, text.length);

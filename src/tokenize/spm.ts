@@ -14,7 +14,7 @@
  *   merge forms a token), the byte tokens `<0xNN>` of its UTF-8 bytes.
  * JavaScript strings can hold lone surrogates, which reach llama.cpp as U+FFFD (UTF-8 conversion): same here.
  */
-import type { TokenEncoder } from '../model/types.js';
+import type { SpecialToken, TokenEncoder } from '../model/types.js';
 
 export interface SpmVocab {
   /** Token texts by id. */
@@ -25,6 +25,8 @@ export interface SpmVocab {
   scores: ArrayLike<number>;
   /** Token ids matched in the raw text before tokenizing (control, user-defined, unknown). */
   specials: readonly number[];
+  /** llama.cpp's token attribute bits by id (LSTRIP 128, RSTRIP 256 are read); absent, none. */
+  attrs?: ArrayLike<number>;
   /** `tokenizer.ggml.add_space_prefix`. */
   addSpacePrefix: boolean;
 }
@@ -85,12 +87,16 @@ const byteDecoder = new TextDecoder();
 export class SpmEncoder implements TokenEncoder {
   readonly textForm = 'spm' as const;
   readonly engine = 'kvdiff' as const;
-  readonly specials: readonly { id: number; content: string }[];
+  readonly specials: readonly SpecialToken[];
+  readonly stripSpace = 'ascii' as const;
   private readonly byteIds: (number | undefined)[] = [];
   private readonly unkId: number | undefined;
 
   constructor(private readonly v: SpmVocab) {
-    this.specials = v.specials.map((id) => ({ id, content: v.tokens[id] }));
+    this.specials = v.specials.map((id) => {
+      const a = v.attrs?.[id] ?? 0;
+      return { id, content: v.tokens[id], ...(a & 128 ? { lstrip: true } : {}), ...(a & 256 ? { rstrip: true } : {}) };
+    });
     this.unkId = this.id('<unk>');
   }
 

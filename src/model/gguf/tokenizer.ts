@@ -22,7 +22,7 @@ import { spmMerges } from './spm-merges.js';
 import { ggufBpeEncoder } from '../../tokenize/bpe.js';
 import { SpmEncoder } from '../../tokenize/spm.js';
 import { Attr, isSpecial, readVocab, type GgufVocab } from './vocab.js';
-import type { TokenizerFiles } from '../types.js';
+import type { TokenEncoder, TokenizerFiles } from '../types.js';
 
 export interface GgufTokenizer {
   tokenizer: TokenizerFiles;
@@ -61,8 +61,8 @@ function addedTokens(v: GgufVocab): Record<string, unknown>[] {
       id,
       content: v.tokens[id],
       single_word: false,
-      lstrip: false,
-      rstrip: false,
+      lstrip: (v.attrs[id] & Attr.LSTRIP) !== 0,
+      rstrip: (v.attrs[id] & Attr.RSTRIP) !== 0,
       // Matched against the raw text, before any normalizer, like llama.cpp's partition.
       normalized: false,
       special: (v.attrs[id] & Attr.USER_DEFINED) === 0,
@@ -202,6 +202,11 @@ export function ggufTokenizer(metadata: Map<string, GgufValue>, file: string): G
   };
 }
 
+/** llama.cpp's partition strips C `isspace` whitespace around LSTRIP/RSTRIP tokens. */
+function cIsspace(enc: TokenEncoder): TokenEncoder {
+  return Object.assign(enc, { stripSpace: 'ascii' as const });
+}
+
 function bpeFiles(v: GgufVocab, skeleton: Record<string, unknown>, config: Record<string, unknown>): TokenizerFiles {
   let json: Record<string, unknown> | undefined;
   const full = () => (json ??= { ...skeleton, model: { ...(skeleton.model as Record<string, unknown>), vocab: v.ids, merges: v.merges } });
@@ -211,7 +216,7 @@ function bpeFiles(v: GgufVocab, skeleton: Record<string, unknown>, config: Recor
       return full();
     },
     config,
-    encoder: () => ggufBpeEncoder(skeleton, config, v, full),
+    encoder: () => cIsspace(ggufBpeEncoder(skeleton, config, v, full)),
   };
 }
 
@@ -225,6 +230,6 @@ function spmFiles(v: GgufVocab, addBos: boolean, addEos: boolean, config: Record
       return (json ??= spmJson(v, addBos, addEos));
     },
     config,
-    encoder: () => new SpmEncoder({ tokens: v.tokens, ids: v.map, scores: v.scores, specials, addSpacePrefix: v.addSpacePrefix }),
+    encoder: () => new SpmEncoder({ tokens: v.tokens, ids: v.map, scores: v.scores, specials, attrs: v.attrs, addSpacePrefix: v.addSpacePrefix }),
   };
 }

@@ -11,7 +11,7 @@ import { HashTable, hashOf } from '../../tokenize/hash.js';
 export const TokenType = { UNDEFINED: 0, NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
 /** Attribute bits (llama.h `llama_token_attr`) that matter for tokenizing. */
-export const Attr = { UNKNOWN: 1, UNUSED: 2, NORMAL: 4, CONTROL: 8, USER_DEFINED: 16, BYTE: 32 } as const;
+export const Attr = { UNKNOWN: 1, UNUSED: 2, NORMAL: 4, CONTROL: 8, USER_DEFINED: 16, BYTE: 32, LSTRIP: 128, RSTRIP: 256 } as const;
 
 const ATTR_OF_TYPE: Record<number, number> = {
   [TokenType.NORMAL]: Attr.NORMAL,
@@ -117,6 +117,34 @@ function markByText(ids: Map<string, number>, attrs: Uint16Array, texts: readonl
   }
 }
 
+/**
+ * llama.cpp's per-model token attributes (the end of `llama_vocab::impl::load`, "set attributes by
+ * model/tokenizer/architecture name"; GGUF files do not store them): `general.name` containing "phi-3" or "phi3"
+ * (ASCII lower-cased) makes every special token RSTRIP, and `</s>`, but not `<unk>`, `<s>` and `<|endoftext|>`, so
+ * the whitespace after `<|end|>` or `<|user|>` never reaches the text tokenizer; a few embedding vocabularies get an
+ * LSTRIP mask token. llama.cpp refuses to load a "phi3" vocabulary that lacks one of the named tokens; here a missing
+ * one is skipped.
+ */
+function stripAttributes(m: Map<string, GgufValue>, ids: ReadonlyMap<string, number>, attrs: Uint16Array): void {
+  const lower = (s: string | undefined) => (s ?? '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const name = lower(meta.string(m, 'general.name'));
+  const pre = meta.string(m, 'tokenizer.ggml.pre') ?? '';
+  const arch = meta.string(m, 'general.architecture') ?? '';
+  const set = (text: string, bit: number, on: boolean) => {
+    const id = ids.get(text);
+    if (id !== undefined) attrs[id] = on ? attrs[id] | bit : attrs[id] & ~bit;
+  };
+  if (['jina-v2-de', 'jina-v2-es', 'jina-v2-code'].some((p) => pre.includes(p)) || ['nomic-bert-moe', 'jina-bert-v3'].some((a) => arch.includes(a))) {
+    set('<mask>', Attr.LSTRIP, true);
+  } else if (name.includes('phi-3') || name.includes('phi3')) {
+    for (let id = 0; id < attrs.length; id++) if (attrs[id] & (Attr.CONTROL | Attr.USER_DEFINED | Attr.UNKNOWN)) attrs[id] |= Attr.RSTRIP;
+    set('</s>', Attr.RSTRIP, true);
+    for (const t of ['<unk>', '<s>', '<|endoftext|>']) set(t, Attr.RSTRIP, false);
+  } else if (name.includes('modern-bert')) {
+    set('[MASK]', Attr.LSTRIP, true);
+  }
+}
+
 export function readVocab(m: Map<string, GgufValue>, file: string): GgufVocab {
   const model = meta.string(m, 'tokenizer.ggml.model');
   if (model === undefined) throw new KvdiffError(`${file}: GGUF has no tokenizer (tokenizer.ggml.model is missing)`);
@@ -157,6 +185,8 @@ export function readVocab(m: Map<string, GgufValue>, file: string): GgufVocab {
   // Gemma-4 / PaddleOCR: with <|tool_response> present, </s> is an ordinary token again.
   const s = ids.get('</s>');
   if (s !== undefined && ids.has('<|tool_response>')) attrs[s] = Attr.NORMAL;
+
+  stripAttributes(m, ids, attrs);
 
   const mergesRaw = meta.strings(m, 'tokenizer.ggml.merges');
   if (kind === 'bpe' && !mergesRaw) throw new KvdiffError(`${file}: BPE vocabulary without tokenizer.ggml.merges`);
