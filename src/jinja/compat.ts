@@ -8,7 +8,7 @@ import {
 } from './builtins.js';
 import {
   arr, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
-  isUndefined, KeywordArgumentsValue, NamespaceValue, NullValue, ObjectValue, splitArgs, str, TupleValue, undef, is, type RV,
+  isUndefined, KeywordArgumentsValue, NamespaceValue, NullValue, ObjectValue, RuntimeValue, splitArgs, str, StringValue, TupleValue, undef, UndefinedValue, is, type RV,
 } from './values.js';
 
 /**
@@ -93,9 +93,20 @@ export class LlamaInterpreter extends BaseInterpreter {
   override evaluate(statement: Statement, environment: Environment): RV {
     this.tick();
     const node = statement as unknown as Node | undefined;
-    if (node?.type === VALUE_NODE) return node.rv;
-    if (this.llama && node?.type === 'TestExpression') return evaluateTest(this as unknown as Self, node, environment);
-    if (this.llama && node?.type === 'ObjectLiteral') return evaluateObjectLiteral(this as unknown as Self, node, environment);
+    // literals as the base `evaluate` builds them, through the fast constructors (values.ts `fast`)
+    if (!node) return new UndefinedValue();
+    switch (node.type) {
+      case VALUE_NODE:
+        return node.rv;
+      case 'StringLiteral':
+        return new StringValue(node.value);
+      case 'IntegerLiteral':
+        return new IntegerValue(node.value);
+      case 'FloatLiteral':
+        return new FloatValue(node.value);
+    }
+    if (this.llama && node.type === 'TestExpression') return evaluateTest(this as unknown as Self, node, environment);
+    if (this.llama && node.type === 'ObjectLiteral') return evaluateObjectLiteral(this as unknown as Self, node, environment);
     return super.evaluate(statement, environment);
   }
 
@@ -242,10 +253,21 @@ function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
   } else if (name === undefined) {
     throw new LlamaJinjaError(`Cannot access property with non-string: got ${typeName(property)}`);
   }
-  const member = extraMethod(self, object, name!) ?? base.evaluateMemberExpression.call(self, { type: 'MemberExpression', object: valueNode(object), property: { type: 'Identifier', value: name }, computed: false }, new Environment());
+  const member = extraMethod(self, object, name!) ?? builtinMember(self, object, name!);
   // any builtin of the value's type is a method too (`n.abs()`, `items.first()`, `s.tojson()`), run as its filter
   if (isUndefined(member) && hasBuiltin(object, name!)) return fn((args) => callFilter(self, object, name!, args));
   return member;
+}
+
+/**
+ * `obj.name` as the base `evaluateMemberExpression` reads it on a value that is not a dict or namespace (those are
+ * handled above): the value's builtin of that name, or undefined. The base method would evaluate the object again
+ * (one step, counted here too) and build a StringValue for the name through the slow constructor.
+ */
+function builtinMember(self: Self, object: RV, name: string): RV {
+  self.tick();
+  const v = (object as RV & { builtins: Map<string, unknown> }).builtins.get(name);
+  return v instanceof RuntimeValue ? (v as RV) : new UndefinedValue();
 }
 
 const keywordArgs = (kw: Map<string, RV>): RV => new KeywordArgumentsValue(kw);
