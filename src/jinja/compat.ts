@@ -333,24 +333,20 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   const left = this.evaluate(node.left, env);
   const right = this.evaluate(node.right, env);
   if (op === '==' || op === '!=') return bool(llamaEquals(left, right) === (op === '=='));
+  // string concatenation first: it is most of a chat template's operators
+  if ((op === '~' || op === '+') && isString(left) && isString(right)) {
+    return str(this.checkLength((left.value as string) + (right.value as string)));
+  }
   const membership = op === 'in' || op === 'not in';
-  const member = () => bool(runTest('in', left, [right]) === (op === 'in'));
-  const concatNull = (): RV | undefined => {
-    const nullish = (v: RV) => isNone(v) || isUndefined(v);
-    if ((op === '+' || op === '~') && ((nullish(left) && isString(right)) || (nullish(right) && isString(left)))) {
-      return str(this.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
-    }
-    return undefined;
-  };
   if (isUndefined(left) || isUndefined(right)) {
     if (isUndefined(right) && membership) return bool(op === 'not in');
-    const v = concatNull();
+    const v = concatNull(this, op, left, right);
     if (v) return v;
     throw new LlamaJinjaError(`Cannot perform operation ${op} on undefined values`);
   }
   if (isNone(left) || isNone(right)) {
-    if (!isNone(right) && membership) return member();
-    const v = concatNull();
+    if (!isNone(right) && membership) return member(op, left, right);
+    const v = concatNull(this, op, left, right);
     if (v) return v;
     throw new LlamaJinjaError('Cannot perform operation on null values');
   }
@@ -374,7 +370,7 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   if (isArray(left) && isArray(right)) {
     if (op === '+') return arr([...(left.value as RV[]), ...(right.value as RV[])]);
   } else if (isArray(right) && membership) {
-    return member();
+    return member(op, left, right);
   }
   if ((isString(left) || isString(right)) && (op === '~' || op === '+')) {
     return str(this.checkLength(asString(left) + asString(right)));
@@ -383,14 +379,26 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
     const [s, n] = isString(left) ? [left.value as string, right.value as number] : [right.value as string, left.value as number];
     return str(this.checkLength(n > 0 ? s.repeat(n) : ''));
   }
-  if (isString(left) && isString(right) && membership) return member();
-  if ((isObject(right) || is(right, NamespaceValue)) && membership) return member();
+  if (isString(left) && isString(right) && membership) return member(op, left, right);
+  if ((isObject(right) || is(right, NamespaceValue)) && membership) return member(op, left, right);
   if (isNumber(left) && isNumber(right) && (op === '//' || op === '**')) {
     // not in llama.cpp's table; kept as @huggingface/jinja computes them
     return base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
   }
   throw new LlamaJinjaError(`Unknown operator "${op}" between ${typeName(left)} and ${typeName(right)}`);
 };
+
+/** `in` / `not in` as llama.cpp's `in` test. */
+const member = (op: string, left: RV, right: RV): RV => bool(runTest('in', left, [right]) === (op === 'in'));
+const nullish = (v: RV) => isNone(v) || isUndefined(v);
+
+/** `+`/`~` of a string with none or undefined (printed as ""); undefined for any other operands. */
+function concatNull(self: Self, op: string, left: RV, right: RV): RV | undefined {
+  if ((op === '+' || op === '~') && ((nullish(left) && isString(right)) || (nullish(right) && isString(left)))) {
+    return str(self.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
+  }
+  return undefined;
+}
 
 /**
  * `for` loops as llama.cpp runs them (runtime.cpp `for_statement`): an undefined iterable is an empty loop; a dict
