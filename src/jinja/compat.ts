@@ -296,7 +296,6 @@ class LoopMap extends Map<string, RV> {}
 
 /** The dict builtins llama.cpp binds on `obj.name` (value.cpp `value_object_t::get_builtins`). */
 function dictMethod(self: Self, map: Map<string, RV>, name: string): RV | undefined {
-  const object = new ObjectValue(map);
   switch (name) {
     case 'get':
       return fn((args) => {
@@ -313,11 +312,13 @@ function dictMethod(self: Self, map: Map<string, RV>, name: string): RV | undefi
     case 'length':
     case 'string':
     case 'tojson':
-    case 'dictsort':
+    case 'dictsort': {
+      const object = new ObjectValue(map);
       return fn((args) => {
         const [pos, kw] = splitArgs(args);
         return llamaFilter(self, object, name, pos, kw) ?? undef();
       });
+    }
   }
   return undefined;
 }
