@@ -70,7 +70,7 @@ describe('truthiness (`__bool__`) as the package defines it', () => {
     ['function', new values.FunctionValue(() => null)],
   ];
   const original = (v: RV) => {
-    const kind = v instanceof values.ArrayValue ? 'ArrayValue' : v instanceof values.ObjectValue ? 'ObjectValue' : 'RuntimeValue';
+    const kind = (v as object) instanceof values.ArrayValue ? 'ArrayValue' : (v as object) instanceof values.ObjectValue ? 'ObjectValue' : 'RuntimeValue';
     return values.originalBool[kind].call(v);
   };
   for (const [name, v] of samples) {
