@@ -120,7 +120,7 @@ export const originalBool = {
   ArrayValue: (ArrayValue.prototype as Proto).__bool__,
   ObjectValue: (ObjectValue.prototype as Proto).__bool__,
 };
-if (!Object.hasOwn(ArrayValue.prototype, '__bool__') || !Object.hasOwn(ObjectValue.prototype, '__bool__')) {
+if (typeof rootProto.__bool__ !== 'function' || !Object.hasOwn(ArrayValue.prototype, '__bool__') || !Object.hasOwn(ObjectValue.prototype, '__bool__')) {
   throw new KvdiffError("the installed @huggingface/jinja's truthiness methods are not where kvdiff expects them; install the version pinned in package.json (npm ci)");
 }
 rootProto.__bool__ = function (this: RV) {
