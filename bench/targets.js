@@ -9,6 +9,7 @@
 // - warm library diff (`analyze` with an engine already built) vs llama.cpp's tokenizer (node-llama-cpp, vocab
 //   only, ../shared/models/tiny-qwen3.gguf) on B's rendered prompt, in one process; skipped with a note when absent;
 // - kvdiff's order-keeping JSON parser vs JSON.parse on the same body, in one process;
+// - rendering alone: kvdiff's render of A vs @huggingface/jinja's Template.render of the same body, in one process;
 // - attribution: `analyze` of a pair with 50 JSON differences vs the same pair with 1, in one process;
 // - `kvdiff check` of a session of up to 200 requests growing to the size (`growingSession`) vs the cold pair of that
 //   size, alternating; at 100K the target is ≤ 3× with a peak RSS under 300 MB;
@@ -59,6 +60,39 @@ const jobs = {
       tokens = tok.encode(text, { add_special_tokens: false }).ids.length;
     }
     return { ms: ms(t0), tokens };
+  },
+  /**
+   * Rendering alone, in one process: kvdiff's render of A (normalize, value conversion, its llama.cpp interpreter)
+   * against @huggingface/jinja's own `Template.render` of the same body with the same chat template; medians of 9
+   * after 3 warm-up renders each, alternating.
+   */
+  async render(a) {
+    const [{ Engine }, { loadBuiltinModel }, { nodeFs }, { bodyFromObject }, { Template }] = await Promise.all([
+      import('../dist/engine.js'),
+      import('../dist/model/builtin.js'),
+      import('../dist/node/fs.js'),
+      import('../dist/payload/body.js'),
+      import('@huggingface/jinja'),
+    ]);
+    const model = await loadBuiltinModel(nodeFs, 'qwen3');
+    const engine = new Engine({ model, backend: 'llama.cpp', now: NOW });
+    const json = JSON.parse(readFileSync(a, 'utf8'));
+    const body = bodyFromObject(json, 'A');
+    const tpl = new Template(model.chatTemplate);
+    const naive = () => tpl.render({ ...json, add_generation_prompt: true, bos_token: '', eos_token: '<|im_end|>' });
+    const ours = [];
+    const theirs = [];
+    let chars = 0;
+    for (let i = 0; i < 12; i++) {
+      let t0 = performance.now();
+      chars = engine.render(body, 'A').length;
+      if (i >= 3) ours.push(ms(t0));
+      t0 = performance.now();
+      naive();
+      if (i >= 3) theirs.push(ms(t0));
+    }
+    const med = (xs) => xs.sort((x, y) => x - y)[xs.length >> 1];
+    return { ms: med(ours), baseline: med(theirs), chars };
   },
   async json(a) {
     const { parseJson } = await import('../dist/payload/json.js');
@@ -213,6 +247,9 @@ try {
 
     const js = job('json', files.a);
     row(`kvdiff's JSON parser (${label} body, ${(js.bytes / 1024).toFixed(0)} KB) vs JSON.parse`, { ms: js.ms, peakMb: js.peakMb }, { ms: js.baseline, peakMb: js.peakMb });
+
+    const rendered = job('render', files.a);
+    row(`render of A (${label}, ${(rendered.chars / 1000).toFixed(0)}K characters) vs @huggingface/jinja's Template.render, warm`, { ms: rendered.ms, peakMb: rendered.peakMb }, { ms: rendered.baseline, peakMb: rendered.peakMb });
 
     const libs = Array.from({ length: Math.max(1, Math.min(RUNS, 3)) }, () => job('library', files.a, files.b, files.b50));
     const lib = {

@@ -21,6 +21,7 @@ describe.skipIf(!haveDist)(`bench/targets.js${haveDist ? '' : ' (skipped: dist/ 
       'kvdiff --help vs node -e 0',
       'cold kvdiff A B (10K pair) vs naive script',
       expect.stringMatching(/^kvdiff's JSON parser \(10K body, \d+ KB\) vs JSON.parse$/),
+      expect.stringMatching(/^render of A \(10K, \d+K characters\) vs @huggingface\/jinja's Template.render, warm$/),
       'warm library diff (10K) vs llama.cpp tokenize of B',
       expect.stringMatching(/^attribution, \d+ differences vs 1 \(10K\)$/),
       expect.stringMatching(/^check, \d+-request session growing to 10K vs cold 10K pair$/),

@@ -7,8 +7,8 @@ import {
   hasBuiltin, runTest, sliceIndices, truthy, typeName, UNDEFINED_FILTERS,
 } from './builtins.js';
 import {
-  arr, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
-  isUndefined, KeywordArgumentsValue, NamespaceValue, NullValue, ObjectValue, splitArgs, str, TupleValue, undef, is, type RV,
+  arr, ArrayValue, bool, BooleanValue, fn, FloatValue, FunctionValue, IntegerValue, isArray, isNone, isNumber, isObject, isString,
+  isUndefined, KeywordArgumentsValue, NamespaceValue, NullValue, ObjectValue, RuntimeValue, splitArgs, str, StringValue, TupleValue, undef, UndefinedValue, is, type RV,
 } from './values.js';
 
 /**
@@ -93,9 +93,25 @@ export class LlamaInterpreter extends BaseInterpreter {
   override evaluate(statement: Statement, environment: Environment): RV {
     this.tick();
     const node = statement as unknown as Node | undefined;
-    if (node?.type === VALUE_NODE) return node.rv;
-    if (this.llama && node?.type === 'TestExpression') return evaluateTest(this as unknown as Self, node, environment);
-    if (this.llama && node?.type === 'ObjectLiteral') return evaluateObjectLiteral(this as unknown as Self, node, environment);
+    // literals as the base `evaluate` builds them, through the fast constructors (values.ts `fast`)
+    if (!node) return new UndefinedValue();
+    switch (node.type) {
+      case VALUE_NODE:
+        return node.rv;
+      case 'StringLiteral':
+        return new StringValue(node.value);
+      case 'IntegerLiteral':
+        return new IntegerValue(node.value);
+      case 'FloatLiteral':
+        return new FloatValue(node.value);
+    }
+    if (node.type === 'Set') return evaluateSet(this as unknown as Self, node, environment);
+    if (node.type === 'UnaryExpression' && node.operator.value === 'not') {
+      // as the base evaluateUnaryExpression, with a BooleanValue from the fast constructor
+      return new BooleanValue(!this.evaluate(node.argument, environment).__bool__().value);
+    }
+    if (this.llama && node.type === 'TestExpression') return evaluateTest(this as unknown as Self, node, environment);
+    if (this.llama && node.type === 'ObjectLiteral') return evaluateObjectLiteral(this as unknown as Self, node, environment);
     return super.evaluate(statement, environment);
   }
 
@@ -209,13 +225,13 @@ function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
   const name = isString(property) ? (property.value as string) : undefined;
   if (isObject(object) || is(object, NamespaceValue)) {
     const map = object.value as Map<string, RV>;
-    const builtin = dotted && name !== undefined && isObject(object) && !NO_BUILTINS.has(map) ? dictMethod(self, map, name) : undefined;
+    const builtin = dotted && name !== undefined && isObject(object) && !(map instanceof LoopMap) ? dictMethod(self, map, name) : undefined;
     if (builtin) return builtin;
     if (isArray(property) && !is(property, TupleValue)) throw new LlamaJinjaError(`Object key of unhashable type: ${typeName(property)}`);
     if (isUndefined(property)) return undef();
     const v = map.get(dictKey(property));
     if (v !== undefined) return v;
-    if (name === undefined || NO_BUILTINS.has(map)) return undef();
+    if (name === undefined || map instanceof LoopMap) return undef();
     return extraMethod(self, object, name) ?? dictMethod(self, map, name) ?? undef();
   }
   if (isArray(object) || isString(object)) {
@@ -242,10 +258,21 @@ function memberOf(self: Self, object: RV, property: RV, dotted: boolean): RV {
   } else if (name === undefined) {
     throw new LlamaJinjaError(`Cannot access property with non-string: got ${typeName(property)}`);
   }
-  const member = extraMethod(self, object, name!) ?? base.evaluateMemberExpression.call(self, { type: 'MemberExpression', object: valueNode(object), property: { type: 'Identifier', value: name }, computed: false }, new Environment());
+  const member = extraMethod(self, object, name!) ?? builtinMember(self, object, name!);
   // any builtin of the value's type is a method too (`n.abs()`, `items.first()`, `s.tojson()`), run as its filter
   if (isUndefined(member) && hasBuiltin(object, name!)) return fn((args) => callFilter(self, object, name!, args));
   return member;
+}
+
+/**
+ * `obj.name` as the base `evaluateMemberExpression` reads it on a value that is not a dict or namespace (those are
+ * handled above): the value's builtin of that name, or undefined. The base method would evaluate the object again
+ * (one step, counted here too) and build a StringValue for the name through the slow constructor.
+ */
+function builtinMember(self: Self, object: RV, name: string): RV {
+  self.tick();
+  const v = (object as RV & { builtins: Map<string, unknown> }).builtins.get(name);
+  return v instanceof RuntimeValue ? (v as RV) : new UndefinedValue();
 }
 
 const keywordArgs = (kw: Map<string, RV>): RV => new KeywordArgumentsValue(kw);
@@ -261,12 +288,14 @@ function callFilter(self: Self, operand: RV, name: string, args: RV[]): RV {
 /** List builtins reachable as methods whose llama.cpp semantics kvdiff implements (see `listFilter`). */
 const LIST_METHODS = new Set(['join', 'map', 'select', 'reject', 'selectattr', 'rejectattr', 'sort']);
 
-/** Dicts without builtins: the loop variable (`loop.length` is the number), as llama.cpp's `has_builtins = false`. */
-const NO_BUILTINS = new WeakSet<Map<string, RV>>();
+/**
+ * Dicts without builtins: the loop variable (`loop.length` is the number), as llama.cpp's `has_builtins = false`.
+ * A Map of its own class (a WeakSet of such maps cost an insertion per loop iteration).
+ */
+class LoopMap extends Map<string, RV> {}
 
 /** The dict builtins llama.cpp binds on `obj.name` (value.cpp `value_object_t::get_builtins`). */
 function dictMethod(self: Self, map: Map<string, RV>, name: string): RV | undefined {
-  const object = new ObjectValue(map);
   switch (name) {
     case 'get':
       return fn((args) => {
@@ -283,11 +312,13 @@ function dictMethod(self: Self, map: Map<string, RV>, name: string): RV | undefi
     case 'length':
     case 'string':
     case 'tojson':
-    case 'dictsort':
+    case 'dictsort': {
+      const object = new ObjectValue(map);
       return fn((args) => {
         const [pos, kw] = splitArgs(args);
         return llamaFilter(self, object, name, pos, kw) ?? undef();
       });
+    }
   }
   return undefined;
 }
@@ -311,24 +342,20 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   const left = this.evaluate(node.left, env);
   const right = this.evaluate(node.right, env);
   if (op === '==' || op === '!=') return bool(llamaEquals(left, right) === (op === '=='));
+  // string concatenation first: it is most of a chat template's operators
+  if ((op === '~' || op === '+') && isString(left) && isString(right)) {
+    return str(this.checkLength((left.value as string) + (right.value as string)));
+  }
   const membership = op === 'in' || op === 'not in';
-  const member = () => bool(runTest('in', left, [right]) === (op === 'in'));
-  const concatNull = (): RV | undefined => {
-    const nullish = (v: RV) => isNone(v) || isUndefined(v);
-    if ((op === '+' || op === '~') && ((nullish(left) && isString(right)) || (nullish(right) && isString(left)))) {
-      return str(this.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
-    }
-    return undefined;
-  };
   if (isUndefined(left) || isUndefined(right)) {
     if (isUndefined(right) && membership) return bool(op === 'not in');
-    const v = concatNull();
+    const v = concatNull(this, op, left, right);
     if (v) return v;
     throw new LlamaJinjaError(`Cannot perform operation ${op} on undefined values`);
   }
   if (isNone(left) || isNone(right)) {
-    if (!isNone(right) && membership) return member();
-    const v = concatNull();
+    if (!isNone(right) && membership) return member(op, left, right);
+    const v = concatNull(this, op, left, right);
     if (v) return v;
     throw new LlamaJinjaError('Cannot perform operation on null values');
   }
@@ -352,7 +379,7 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
   if (isArray(left) && isArray(right)) {
     if (op === '+') return arr([...(left.value as RV[]), ...(right.value as RV[])]);
   } else if (isArray(right) && membership) {
-    return member();
+    return member(op, left, right);
   }
   if ((isString(left) || isString(right)) && (op === '~' || op === '+')) {
     return str(this.checkLength(asString(left) + asString(right)));
@@ -361,14 +388,55 @@ proto.evaluateBinaryExpression = function (this: Self, node, env) {
     const [s, n] = isString(left) ? [left.value as string, right.value as number] : [right.value as string, left.value as number];
     return str(this.checkLength(n > 0 ? s.repeat(n) : ''));
   }
-  if (isString(left) && isString(right) && membership) return member();
-  if ((isObject(right) || is(right, NamespaceValue)) && membership) return member();
+  if (isString(left) && isString(right) && membership) return member(op, left, right);
+  if ((isObject(right) || is(right, NamespaceValue)) && membership) return member(op, left, right);
   if (isNumber(left) && isNumber(right) && (op === '//' || op === '**')) {
     // not in llama.cpp's table; kept as @huggingface/jinja computes them
     return base.evaluateBinaryExpression.call(this, { ...node, left: valueNode(left), right: valueNode(right) }, env);
   }
   throw new LlamaJinjaError(`Unknown operator "${op}" between ${typeName(left)} and ${typeName(right)}`);
 };
+
+/**
+ * `{% set %}` as the base `evaluateSet` runs it (same order of evaluation, same errors), returning its none through
+ * the fast constructor: the base method's `new NullValue()` was 5 % of a long render.
+ */
+function evaluateSet(self: Self, node: Node, env: Environment): RV {
+  const rhs = node.value ? self.evaluate(node.value, env) : self.evaluateBlock(node.body, env);
+  const assignee = node.assignee as Node;
+  if (assignee.type === 'Identifier') {
+    env.setVariable(assignee.value, rhs as never);
+  } else if (assignee.type === 'TupleLiteral') {
+    if (!is(rhs, ArrayValue)) throw new Error(`Cannot unpack non-iterable type in set: ${rhs.type}`);
+    const items = rhs.value as RV[];
+    const names = assignee.value as Node[];
+    if (items.length !== names.length) throw new Error(`Too ${names.length > items.length ? 'few' : 'many'} items to unpack in set`);
+    for (let i = 0; i < names.length; ++i) {
+      if (names[i].type !== 'Identifier') throw new Error(`Cannot unpack to non-identifier in set: ${names[i].type}`);
+      env.setVariable(names[i].value, items[i] as never);
+    }
+  } else if (assignee.type === 'MemberExpression') {
+    const object = self.evaluate(assignee.object, env);
+    if (!is(object, NamespaceValue)) throw new Error('cannot assign attribute on non-namespace object');
+    if (assignee.property.type !== 'Identifier') throw new Error('Cannot assign to member with non-identifier property');
+    (object.value as Map<string, RV>).set(assignee.property.value, rhs);
+  } else {
+    throw new Error(`Invalid LHS inside assignment expression: ${JSON.stringify(assignee)}`);
+  }
+  return new NullValue();
+}
+
+/** `in` / `not in` as llama.cpp's `in` test. */
+const member = (op: string, left: RV, right: RV): RV => bool(runTest('in', left, [right]) === (op === 'in'));
+const nullish = (v: RV) => isNone(v) || isUndefined(v);
+
+/** `+`/`~` of a string with none or undefined (printed as ""); undefined for any other operands. */
+function concatNull(self: Self, op: string, left: RV, right: RV): RV | undefined {
+  if ((op === '+' || op === '~') && ((nullish(left) && isString(right)) || (nullish(right) && isString(left)))) {
+    return str(self.checkLength((isString(left) ? (left.value as string) : '') + (isString(right) ? (right.value as string) : '')));
+  }
+  return undefined;
+}
 
 /**
  * `for` loops as llama.cpp runs them (runtime.cpp `for_statement`): an undefined iterable is an empty loop; a dict
@@ -418,20 +486,18 @@ proto.evaluateFor = function (this: Self, node, env) {
   }
   let out = '';
   let iterated = false;
+  const item = (k: number) => (isDict ? (kept[k].value as RV[])[0] : kept[k]);
   for (let i = 0; i < kept.length; i++) {
-    const item = (k: number) => (isDict ? (kept[k].value as RV[])[0] : kept[k]);
-    const loop = new Map<string, RV>([
-      ['index', new IntegerValue(i + 1)],
-      ['index0', new IntegerValue(i)],
-      ['revindex', new IntegerValue(kept.length - i)],
-      ['revindex0', new IntegerValue(kept.length - i - 1)],
-      ['first', bool(i === 0)],
-      ['last', bool(i === kept.length - 1)],
-      ['length', new IntegerValue(kept.length)],
-      ['previtem', i > 0 ? item(i - 1) : undef()],
-      ['nextitem', i < kept.length - 1 ? item(i + 1) : undef()],
-    ]);
-    NO_BUILTINS.add(loop);
+    const loop = new LoopMap();
+    loop.set('index', new IntegerValue(i + 1));
+    loop.set('index0', new IntegerValue(i));
+    loop.set('revindex', new IntegerValue(kept.length - i));
+    loop.set('revindex0', new IntegerValue(kept.length - i - 1));
+    loop.set('first', bool(i === 0));
+    loop.set('last', bool(i === kept.length - 1));
+    loop.set('length', new IntegerValue(kept.length));
+    loop.set('previtem', i > 0 ? item(i - 1) : undef());
+    loop.set('nextitem', i < kept.length - 1 ? item(i + 1) : undef());
     scope.setVariable('loop', new ObjectValue(loop) as never);
     bind(scope, kept[i]);
     try {
