@@ -22,6 +22,15 @@ export const MAX_TOKENIZE_CHARS = MAX_RENDER_CHARS;
 /** Most distinct text pieces remembered per tokenizer: enough for every message of a long session, twice. */
 export const PIECE_CACHE_LIMIT = 50_000;
 
+/**
+ * A copy of `s` that holds no reference to a longer string. A piece is a slice of a whole rendered prompt, and V8
+ * keeps a slice's parent alive: as a cache key it would keep every prompt of a long `check` run in memory (200
+ * prompts of up to 300K characters). V8 copies slices under 13 characters anyway.
+ */
+function ownString(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le');
+}
+
 /** C's `isspace` in the "C" locale, what llama.cpp's partition strips around LSTRIP/RSTRIP tokens. */
 const isCSpace = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
 /** JavaScript's `trim` set, what @huggingface/tokenizers strips around lstrip/rstrip added tokens. */
@@ -187,7 +196,7 @@ export class PromptTokenizer {
     const ids = buildTokenizer(this.where, () => this.enc.encode(piece));
     const entry = { ids, lens: this.lengths(piece, ids) };
     if (this.cache.size >= PIECE_CACHE_LIMIT) this.cache.clear();
-    this.cache.set(piece, entry);
+    this.cache.set(ownString(piece), entry);
     return entry;
   }
 
