@@ -59,7 +59,9 @@ async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext):
 /**
  * Splits bytes into lines with a bound on each line: bytes of a line longer than `max` are dropped as they arrive,
  * and the line is reported as skipped (null). CRLF is left to the parser. Synchronous per chunk, so a 200 MB log
- * costs no promise per line.
+ * costs no promise per line. The lines a chunk holds whole are decoded in one piece and split as a string (UTF-8
+ * never has byte 10 inside a character, so this is the per-line decoding); only the line a chunk starts or ends
+ * in the middle of is kept as bytes.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -71,37 +73,72 @@ export class LineSplitter {
   /** Calls `line` for every line this chunk completes. */
   push(chunk: Buffer | string, line: (text: string | null) => void): void {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    let from = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, from);
-      const end = nl < 0 ? buf.length : nl;
-      if (!this.skipping) {
-        if (this.size + (end - from) > this.max) {
-          this.skipping = true;
-          this.parts = [];
-          this.size = 0;
-        } else if (end > from) {
-          this.parts.push(buf.subarray(from, end));
-          this.size += end - from;
+    const first = buf.indexOf(10);
+    if (first < 0) {
+      this.carry(buf, 0, buf.length, true);
+      return;
+    }
+    // the line earlier chunks started
+    this.carry(buf, 0, first, false);
+    this.emit(line);
+    const last = buf.lastIndexOf(10);
+    if (last > first) {
+      const text = buf.toString('utf8', first + 1, last);
+      if (last - first - 1 <= this.max) {
+        // no line in between can be longer than all of them together
+        let from = 0;
+        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', from)) {
+          line(text.slice(from, i));
+          from = i + 1;
+        }
+        line(from === 0 ? text : text.slice(from));
+      } else {
+        // a limit smaller than the chunk: each line's bytes counted where it lies in the chunk
+        let from = 0;
+        let fromByte = first + 1;
+        for (;;) {
+          const i = text.indexOf('\n', from);
+          const nlByte = i < 0 ? last : buf.indexOf(10, fromByte);
+          line(nlByte - fromByte > this.max ? null : text.slice(from, i < 0 ? text.length : i));
+          if (i < 0) break;
+          from = i + 1;
+          fromByte = nlByte + 1;
         }
       }
-      if (nl < 0) break;
-      if (this.skipping) line(null);
-      else if (this.parts.length === 0) line('');
-      else line(this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8'));
-      this.parts = [];
-      this.size = 0;
-      this.skipping = false;
-      from = nl + 1;
     }
     // keep no reference to the whole chunk: copy the unfinished tail
-    if (this.parts.length) this.parts = [Buffer.from(Buffer.concat(this.parts, this.size))];
+    this.carry(buf, last + 1, buf.length, true);
   }
 
   /** The last line, when the input did not end with a newline. */
   end(line: (text: string | null) => void): void {
+    if (this.skipping || this.size > 0) this.emit(line);
+    this.parts = [];
+    this.size = 0;
+    this.skipping = false;
+  }
+
+  /**
+   * Bytes [from, to) of `buf` belong to the unfinished line (dropped once it is longer than the limit); `copy` when
+   * they outlive this chunk, so that no reference to the whole chunk is kept.
+   */
+  private carry(buf: Buffer, from: number, to: number, copy: boolean): void {
+    if (this.skipping) return;
+    if (this.size + (to - from) > this.max) {
+      this.skipping = true;
+      this.parts = [];
+      this.size = 0;
+    } else if (to > from) {
+      this.parts.push(copy ? Buffer.from(buf.subarray(from, to)) : buf.subarray(from, to));
+      this.size += to - from;
+    }
+  }
+
+  /** The unfinished line is complete. */
+  private emit(line: (text: string | null) => void): void {
     if (this.skipping) line(null);
-    else if (this.size > 0) line(Buffer.concat(this.parts, this.size).toString('utf8'));
+    else if (this.parts.length === 0) line('');
+    else line(this.parts.length === 1 ? this.parts[0].toString('utf8') : Buffer.concat(this.parts, this.size).toString('utf8'));
     this.parts = [];
     this.size = 0;
     this.skipping = false;
