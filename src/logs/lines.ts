@@ -539,56 +539,6 @@ function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
-/** Digits raw[from, to) as a number, as `+raw.slice(from, to)` gives it (sliced only past 15 digits, where that may round). */
-function digitsAt(raw: string, from: number, to: number): number {
-  if (to - from > 15) return +raw.slice(from, to);
-  let v = 0;
-  for (let i = from; i < to; i++) v = v * 10 + (raw.charCodeAt(i) - 48);
-  return v;
-}
-
-/** What `slotPrefix` read (module scope: nothing is allocated per line). */
-const sp = { fn: 0, fnEnd: 0, slot: 0, task: 0, msg: 0 };
-// RE_SLOT's `(.*)$`: the rest of the line holds no line terminator
-const RE_REST = /[^\n\r\u2028\u2029]*$/y;
-
-/**
- * RE_SLOT (`slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$`) at `i`, read without the regex: every part is
- * deterministic (the name's characters are not `:`, digits are not spaces), so a greedy scan gives the regex's
- * answer. Sets `sp` when it matches.
- */
-function slotPrefix(raw: string, i: number): boolean {
-  const n = raw.length;
-  let j = i + 5;
-  let c = 0;
-  while (raw.charCodeAt(j) === 32) j++;
-  const fn = j;
-  while (j < n && (isWordChar((c = raw.charCodeAt(j))) || c === 126 || c === 40 || c === 41)) j++;
-  if (j === fn || j - fn > 20 || !raw.startsWith(': id ', j)) return false;
-  const fnEnd = j;
-  j += 5;
-  while (raw.charCodeAt(j) === 32) j++;
-  let d = j;
-  while ((c = raw.charCodeAt(j)) >= 48 && c <= 57) j++;
-  if (j === d || !raw.startsWith(' | task ', j)) return false;
-  const slot = digitsAt(raw, d, j);
-  j += 8;
-  const neg = raw.charCodeAt(j) === 45;
-  if (neg) j++;
-  d = j;
-  while ((c = raw.charCodeAt(j)) >= 48 && c <= 57) j++;
-  if (j === d || raw.charCodeAt(j) !== 32 || raw.charCodeAt(j + 1) !== 124) return false;
-  const task = digitsAt(raw, d, j);
-  RE_REST.lastIndex = j + 2;
-  if (!RE_REST.test(raw)) return false;
-  sp.fn = fn;
-  sp.fnEnd = fnEnd;
-  sp.slot = slot;
-  sp.task = neg ? -task : task;
-  sp.msg = j + 2;
-  return true;
-}
-
 /**
  * Recognise one line. JSON objects (2024 `--log-format json` lines, pasted responses) are left to the
  * caller (`parse.ts`), which may need several lines to complete one.
@@ -598,8 +548,8 @@ export function recogniseLine(raw: string): LogEvent | null {
 }
 
 /**
- * The same answer as `recogniseLine`, the plain way: the slot prefix read by its regex and every wording of the
- * family tried in turn. For tests, which check that the dispatch in `recogniseLine` never changes what is read.
+ * The same answer as `recogniseLine`, the plain way: every wording of the slot family tried in turn, and no
+ * prefilter before the other readers. For tests, which check that the dispatch in `recogniseLine` never changes what is read.
  */
 export function recogniseLineExhaustive(raw: string): LogEvent | null {
   return recognise(raw, true);
@@ -614,27 +564,13 @@ function recognise(raw: string, all: boolean): LogEvent | null {
   if (at >= 0) {
     // `slot <func>: id N | task M |` at a word start (sticky match from each `slot ` occurrence)
     for (let i = at; i >= 0; i = raw.indexOf('slot ', i + 5)) {
-      if (all) {
-        if (i > 0 && /\w/.test(raw[i - 1])) continue;
-        RE_SLOT.lastIndex = i;
-        if ((m = RE_SLOT.exec(raw))) {
-          const task = +m[3];
-          const inst = i > 0 ? routerInstance(raw.slice(0, i)) : null;
-          return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null, true);
-        }
-        continue;
-      }
       if (i > 0 && isWordChar(raw.charCodeAt(i - 1))) continue;
-      if (slotPrefix(raw, i)) {
+      RE_SLOT.lastIndex = i;
+      if ((m = RE_SLOT.exec(raw))) {
+        const task = +m[3];
+        // routerInstance finds nothing in a prefix without `[`
         const inst = i > 0 && raw.lastIndexOf('[', i - 1) >= 0 ? routerInstance(raw.slice(0, i)) : null;
-        // the message, trimmed at its start: most start right after spaces, anything else is left to trimStart()
-        let k = sp.msg;
-        while (raw.charCodeAt(k) === 32) k++;
-        const c = raw.charCodeAt(k);
-        const msg = c > 32 && c < 127 ? raw.slice(k) : raw.slice(sp.msg).trimStart();
-        // the function name is only read for an empty message (a `print_timing` header): not sliced otherwise
-        const fn = msg === '' ? raw.slice(sp.fn, sp.fnEnd) : '';
-        return slotMessage(msg, fn, inst, sp.slot, sp.task >= 0 ? sp.task : null, false);
+        return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null, all);
       }
     }
     if (raw.includes('context shift') && (m = RE_SHIFT_2023.exec(raw))) {
