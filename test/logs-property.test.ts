@@ -91,8 +91,9 @@ function runAll(lines: string[]) {
   for (const r of p.end()) xs.push(ex.explain(r));
   const s = summarize(xs, p.stats);
   const human = humanReport(xs, s, new Chalk({ level: 0 }));
-  const json = JSON.parse(jsonReport(xs, s));
-  return { xs, s, human, json, stats: p.stats };
+  const jsonText = jsonReport(xs, s);
+  const json = JSON.parse(jsonText);
+  return { xs, s, human, json, jsonText, stats: p.stats };
 }
 
 const isCount = (n: number | null) => n === null || (Number.isFinite(n) && !Number.isNaN(n));
@@ -110,8 +111,10 @@ describe('never crash', () => {
   it('parser + explainer + reports on random logs of mutated lines', () => {
     fc.assert(
       fc.property(fc.array(anyLine, { maxLength: 60 }), (lines) => {
-        const { xs, s, human, json, stats } = runAll(lines);
+        const { xs, s, human, json, jsonText, stats } = runAll(lines);
         expect(stats.lines).toBe(lines.length);
+        // written piece by piece, the document is what one JSON.stringify of it gives
+        expect(jsonText).toBe(`${JSON.stringify(json, null, 2)}\n`);
         expect(stats.recognised).toBeLessThanOrEqual(lines.length + lines.length * 8); // a JSON array may hold several
         expect(s.requests).toBe(xs.length);
         expect(json.schemaVersion).toBe(1);
