@@ -14,7 +14,8 @@ import type { CheckpointInfo, LogEvent, LogEventKind, LogFormat } from './types.
 export const MAX_LINE_CHARS = 64 * 1024;
 
 // `slot update_slots: id  0 | task 3 | msg` (Sep 2024 onwards; the function name is padded to 12)
-const RE_SLOT = /slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$/y;
+// (`(.*)$` as a lookahead: the message is sliced where the match ends, not captured)
+const RE_SLOT = /slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(?=.*$)/y;
 // `srv  update_slots: msg`
 const RE_SRV = /(?:^|[^\w])srv +([\w~()]{1,20}): (.*)$/;
 // 2023: `slot 0 : kv cache rm - [12, end)`, `slot 0 is processing [task id: 2]`, `slot 0 released (40 tokens in cache)`,
@@ -570,7 +571,12 @@ function recognise(raw: string, all: boolean): LogEvent | null {
         const task = +m[3];
         // routerInstance finds nothing in a prefix without `[`
         const inst = i > 0 && raw.lastIndexOf('[', i - 1) >= 0 ? routerInstance(raw.slice(0, i)) : null;
-        return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null, all);
+        // the message, trimmed at its start: one slice when only spaces come before it
+        let k = RE_SLOT.lastIndex;
+        while (raw.charCodeAt(k) === 32) k++;
+        const c = raw.charCodeAt(k);
+        const msg = c > 32 && c < 127 ? raw.slice(k) : raw.slice(RE_SLOT.lastIndex).trimStart();
+        return slotMessage(msg, m[1], inst, +m[2], task >= 0 ? task : null, all);
       }
     }
     if (raw.includes('context shift') && (m = RE_SHIFT_2023.exec(raw))) {
