@@ -2,7 +2,7 @@
  * `kvdiff logs [FILE|-]`: stream a llama-server log (or pasted responses) line by line and explain
  * every request's prompt-cache reuse. The only place of the logs feature that touches fs/process.
  */
-import { constants, createReadStream, promises as fsp } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, promises as fsp, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { KvdiffError } from '../errors.js';
@@ -33,7 +33,7 @@ export const MAX_READ_LINE_BYTES = MAX_JSON_CHARS;
 const OUTPUT_FLUSH_CHARS = 64 * 1024;
 
 /** The log as a stream, and whether it can pause (a pipe, a terminal, stdin) rather than being a file read to its end. */
-async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext): Promise<{ input: Readable; follow: boolean }> {
+async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext): Promise<{ input: AsyncIterable<Buffer | string>; follow: boolean }> {
   if (file === undefined || file === '-') {
     if (io.stdin) return { input: io.stdin(), follow: true };
     if (process.stdin.isTTY) ctx.stderr('reading a llama-server log from standard input (paste it, then Ctrl-D)\n');
@@ -53,7 +53,29 @@ async function openInput(file: string | undefined, io: LogsIo, ctx: CliContext):
     throw new KvdiffError(`cannot read log ${visibleText(file)}: ${why}`);
   }
   if (isDir) throw new KvdiffError(`cannot read log ${visibleText(file)}: not a file (a directory)`);
-  return { input: createReadStream(file), follow: !isFile };
+  return { input: isFile ? fileChunks(file) : createReadStream(file), follow: !isFile };
+}
+
+/** Bytes read from a regular file at a time. */
+const FILE_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A regular file, read synchronously into one buffer reused for every chunk: no stream, no wait on the thread pool
+ * between chunks, no new buffer per chunk. The buffer is safe to reuse because the splitter is done with each chunk
+ * before the next is read (it copies the unfinished line it keeps).
+ */
+async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) return;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -171,7 +193,7 @@ const IDLE = Symbol('idle');
  * The chunks of `input`; on a stream that can pause (a pipe, stdin), `idle()` is called whenever no chunk arrived
  * for FOLLOW_IDLE_MS, once per pause.
  */
-async function* chunks(input: Readable, follow: boolean, idle: () => void): AsyncGenerator<Buffer | string> {
+async function* chunks(input: AsyncIterable<Buffer | string>, follow: boolean, idle: () => void): AsyncGenerator<Buffer | string> {
   if (!follow) {
     yield* input;
     return;
