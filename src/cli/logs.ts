@@ -61,7 +61,7 @@ const FILE_CHUNK_BYTES = 64 * 1024;
 
 /**
  * A regular file, read synchronously into one buffer reused for every chunk: no stream, no wait on the thread pool
- * between chunks, no new buffer per chunk. The buffer is safe to reuse because the splitter is done with each chunk
+ * between chunks, no new buffer per chunk (the event loop still turns once per chunk). The buffer is safe to reuse because the splitter is done with each chunk
  * before the next is read (it copies the unfinished line it keeps).
  */
 async function* fileChunks(file: string): AsyncGenerator<Buffer> {
@@ -72,6 +72,9 @@ async function* fileChunks(file: string): AsyncGenerator<Buffer> {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) return;
       yield n === buf.length ? buf : buf.subarray(0, n);
+      // back to the event loop between chunks: the garbage collector's tasks (sweeping, finalisation) run there, and
+      // without them the peak RSS grew with the file (97 MB for a 200 MB log, 127 MB for 400 MB)
+      await new Promise(setImmediate);
     }
   } finally {
     closeSync(fd);
