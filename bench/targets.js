@@ -1,5 +1,6 @@
 // The issue-13 targets, each as a ratio against a baseline measured in the same run, with peak memory per row.
-// Build first (`npx tsc -p .`), then `node bench/targets.js [--sizes 10000,100000[,400000]] [--runs N] [--json]`.
+// Build first (`npx tsc -p .`), then `node bench/targets.js [--sizes 10000,100000[,400000]] [--runs N] [--json]`;
+// `--only logs` (or `help`, `pairs`: the --help row; the pair, attribution and check rows of each size) runs only those.
 // Every row runs in fresh processes (what one CLI run pays); ratios pair rows measured in the same process where
 // the issue asks for it (warm library diff vs llama.cpp's tokenizer; attribution with 50 vs 1 difference).
 // Rows:
@@ -170,6 +171,8 @@ const flag = (name, dflt) => {
   return i < 0 ? dflt : argv[i + 1];
 };
 const SIZES = flag('--sizes', '10000,100000').split(',').map(Number);
+/** `--only logs` (or `help`, `pairs`, comma-separated): run only those groups of rows. */
+const ONLY = flag('--only', 'help,pairs,logs').split(',');
 const LOG_MB = Number(flag('--log-mb', 200));
 /** Most a peak RSS may grow from a log a tenth the size to the full one and still count as flat. */
 const FLAT_MB = 32;
@@ -224,10 +227,12 @@ const throughputRow = (name, value, baseline, target, bytes, extra = {}) => {
 
 try {
   const bin = join(root, 'bin', 'kvdiff.js');
-  const [help, node0] = paired(() => fresh([bin, '--help']), () => fresh(['-e', '0']), Math.max(RUNS, 9));
-  row('kvdiff --help vs node -e 0', help, node0, 2);
+  if (ONLY.includes('help')) {
+    const [help, node0] = paired(() => fresh([bin, '--help']), () => fresh(['-e', '0']), Math.max(RUNS, 9));
+    row('kvdiff --help vs node -e 0', help, node0, 2);
+  }
 
-  for (const size of SIZES) {
+  for (const size of ONLY.includes('pairs') ? SIZES : []) {
     const a = agentSession(size);
     const files = { a: join(work, `a${size}.json`), b: join(work, `b${size}.json`), b50: join(work, `b50-${size}.json`) };
     writeFileSync(files.a, JSON.stringify(a));
@@ -280,33 +285,35 @@ try {
   }
 
   // logs: one big generated log and one a tenth its size, each output mode against readline on the same file
-  const log = join(work, 'server.log');
-  const small = join(work, 'small.log');
-  await generateLog(log, LOG_MB);
-  await generateLog(small, LOG_MB / 10);
-  const bytes = statSync(log).size;
-  const readline = (file) => () => {
-    const r = job('readline', file);
-    return { ms: r.wall, peakMb: r.peakMb };
-  };
-  const piped = (file, ...args) => {
-    const t0 = performance.now();
-    const quote = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
-    const r = spawnSync('sh', ['-c', `cat ${quote(file)} | ${[process.execPath, '--import', hook, bin, 'logs', '-', ...args].map(quote).join(' ')} > /dev/null`], { env, encoding: 'utf8' });
-    // 1 = a request in the log lost its cache (the generated log has breaks); only 2 is a failure
-    if (r.status !== 0 && r.status !== 1) throw new Error(`cat | kvdiff logs - exited ${r.status}: ${r.stderr}`);
-    return { ms: ms(t0), peakMb: Number(/KVDIFF_BENCH_MAXRSS (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024 };
-  };
-  const modes = [
-    ['kvdiff logs FILE', (file) => fresh([bin, 'logs', file, '--no-color'], [0, 1], { discard: true })],
-    ['kvdiff logs FILE --json', (file) => fresh([bin, 'logs', file, '--json'], [0, 1], { discard: true })],
-    ['cat FILE | kvdiff logs -', (file) => piped(file)],
-  ];
-  const mb = `${Math.round(bytes / 2 ** 20)} MB`;
-  for (const [name, run] of modes) {
-    const smallPeakMb = run(small).peakMb;
-    const [kv, base] = paired(() => run(log), readline(log));
-    throughputRow(`${name} (${mb} log) vs readline`, kv, base, 0.5, bytes, { smallPeakMb, logMb: bytes / 2 ** 20 });
+  if (ONLY.includes('logs')) {
+    const log = join(work, 'server.log');
+    const small = join(work, 'small.log');
+    await generateLog(log, LOG_MB);
+    await generateLog(small, LOG_MB / 10);
+    const bytes = statSync(log).size;
+    const readline = (file) => () => {
+      const r = job('readline', file);
+      return { ms: r.wall, peakMb: r.peakMb };
+    };
+    const piped = (file, ...args) => {
+      const t0 = performance.now();
+      const quote = (x) => `'${x.replace(/'/g, `'\\''`)}'`;
+      const r = spawnSync('sh', ['-c', `cat ${quote(file)} | ${[process.execPath, '--import', hook, bin, 'logs', '-', ...args].map(quote).join(' ')} > /dev/null`], { env, encoding: 'utf8' });
+      // 1 = a request in the log lost its cache (the generated log has breaks); only 2 is a failure
+      if (r.status !== 0 && r.status !== 1) throw new Error(`cat | kvdiff logs - exited ${r.status}: ${r.stderr}`);
+      return { ms: ms(t0), peakMb: Number(/KVDIFF_BENCH_MAXRSS (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024 };
+    };
+    const modes = [
+      ['kvdiff logs FILE', (file) => fresh([bin, 'logs', file, '--no-color'], [0, 1], { discard: true })],
+      ['kvdiff logs FILE --json', (file) => fresh([bin, 'logs', file, '--json'], [0, 1], { discard: true })],
+      ['cat FILE | kvdiff logs -', (file) => piped(file)],
+    ];
+    const mb = `${Math.round(bytes / 2 ** 20)} MB`;
+    for (const [name, run] of modes) {
+      const smallPeakMb = run(small).peakMb;
+      const [kv, base] = paired(() => run(log), readline(log));
+      throughputRow(`${name} (${mb} log) vs readline`, kv, base, 0.5, bytes, { smallPeakMb, logMb: bytes / 2 ** 20 });
+    }
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

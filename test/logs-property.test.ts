@@ -2,11 +2,14 @@
  * Property layer: random and mutated lines never crash the parser, the explainer or the reports,
  * and whatever comes out keeps its basic invariants.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Chalk } from 'chalk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Explainer, summarize } from '../src/logs/explain.ts';
-import { recogniseLine } from '../src/logs/lines.ts';
+import { recogniseLine, recogniseLineExhaustive } from '../src/logs/lines.ts';
 import { LogParser } from '../src/logs/parse.ts';
 import { humanReport, jsonReport } from '../src/logs/report.ts';
 
@@ -49,6 +52,19 @@ const SEEDS = [
   'llama-1  | Nov 27 02:23:49 host llama-server[123]: slot update_slots: id  0 | task 3 | n_tokens = 2185, memory_seq_rm [2185, end)',
 ];
 
+/** A line with a few characters replaced, inserted or deleted, or its numbers swapped for odd ones. */
+function mutate(seed: string, edits: [number, number, string][], odd: string, swapNumbers: boolean): string {
+  let s = swapNumbers ? seed.replace(/\d+/g, () => odd) : seed;
+  for (const [pos, op, text] of edits) {
+    const i = s.length === 0 ? 0 : pos % s.length;
+    if (op === 0) s = s.slice(0, i) + text + s.slice(i + 1);
+    else if (op === 1) s = s.slice(0, i) + text + s.slice(i);
+    else if (op === 2) s = s.slice(0, i) + s.slice(i + text.length + 1);
+    else s = s.slice(0, i);
+  }
+  return s;
+}
+
 /** A seed line with a few characters replaced, inserted or deleted, or its numbers swapped for odd ones. */
 const mutated = fc
   .tuple(
@@ -57,17 +73,7 @@ const mutated = fc
     fc.constantFrom('-1', '0', '99999999999999999999', 'NaN', '1e308', '', '-0', '3.5', '[', '{', '"'),
     fc.boolean(),
   )
-  .map(([seed, edits, odd, swapNumbers]) => {
-    let s = swapNumbers ? seed.replace(/\d+/g, () => odd) : seed;
-    for (const [pos, op, text] of edits) {
-      const i = s.length === 0 ? 0 : pos % s.length;
-      if (op === 0) s = s.slice(0, i) + text + s.slice(i + 1);
-      else if (op === 1) s = s.slice(0, i) + text + s.slice(i);
-      else if (op === 2) s = s.slice(0, i) + s.slice(i + text.length + 1);
-      else s = s.slice(0, i);
-    }
-    return s;
-  });
+  .map(([seed, edits, odd, swapNumbers]) => mutate(seed, edits, odd, swapNumbers));
 
 const anyLine = fc.oneof(
   { weight: 3, arbitrary: mutated },
@@ -85,8 +91,9 @@ function runAll(lines: string[]) {
   for (const r of p.end()) xs.push(ex.explain(r));
   const s = summarize(xs, p.stats);
   const human = humanReport(xs, s, new Chalk({ level: 0 }));
-  const json = JSON.parse(jsonReport(xs, s));
-  return { xs, s, human, json, stats: p.stats };
+  const jsonText = jsonReport(xs, s);
+  const json = JSON.parse(jsonText);
+  return { xs, s, human, json, jsonText, stats: p.stats };
 }
 
 const isCount = (n: number | null) => n === null || (Number.isFinite(n) && !Number.isNaN(n));
@@ -104,8 +111,10 @@ describe('never crash', () => {
   it('parser + explainer + reports on random logs of mutated lines', () => {
     fc.assert(
       fc.property(fc.array(anyLine, { maxLength: 60 }), (lines) => {
-        const { xs, s, human, json, stats } = runAll(lines);
+        const { xs, s, human, json, jsonText, stats } = runAll(lines);
         expect(stats.lines).toBe(lines.length);
+        // written piece by piece, the document is what one JSON.stringify of it gives
+        expect(jsonText).toBe(`${JSON.stringify(json, null, 2)}\n`);
         expect(stats.recognised).toBeLessThanOrEqual(lines.length + lines.length * 8); // a JSON array may hold several
         expect(s.requests).toBe(xs.length);
         expect(json.schemaVersion).toBe(1);
@@ -150,6 +159,70 @@ describe('never crash', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+/** Every line of the real excerpts (test/logs-corpus, test/logs-heldout*), as read from the file and without its CR. */
+function corpusLines(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const out = new Set<string>();
+  for (const dir of readdirSync(here).filter((d) => d === 'logs-corpus' || d.startsWith('logs-heldout'))) {
+    for (const f of readdirSync(join(here, dir)).filter((x) => x.endsWith('.log'))) {
+      for (const l of readFileSync(join(here, dir, f), 'utf8').split('\n')) {
+        out.add(l);
+        out.add(l.replace(/\r$/, ''));
+        // the message's first letter in the other case (some wordings are read case-insensitively), and after a tab
+        const m = /^(.*?\| task -?\d+ \|\s*)(.)/.exec(l);
+        if (m) {
+          const c = m[2] === m[2].toUpperCase() ? m[2].toLowerCase() : m[2].toUpperCase();
+          out.add(m[1] + c + l.slice(m[0].length));
+          out.add(`${m[1]}\t${l.slice(m[1].length)}`);
+        }
+      }
+    }
+  }
+  return [...out];
+}
+
+describe('the fast recogniser reads what trying every wording reads', () => {
+  const CORPUS = corpusLines();
+  // -0 and an explicit undefined are kept apart from 0 and a missing field
+  const same = (l: string) => expect(recogniseLine(l), JSON.stringify(l)).toStrictEqual(recogniseLineExhaustive(l));
+
+  it('on every line of the real excerpts', () => {
+    let recognised = 0;
+    for (const l of CORPUS) {
+      same(l);
+      if (recogniseLineExhaustive(l)) recognised++;
+    }
+    // the comparison covers the wordings, not only lines nothing reads
+    expect(recognised).toBeGreaterThan(500);
+  });
+
+  it('on mutated excerpt lines and random lines', () => {
+    const mutatedCorpus = fc
+      .tuple(
+        fc.constantFrom(...CORPUS),
+        fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.string({ maxLength: 4 })), { maxLength: 4 }),
+        fc.constantFrom('-1', '0', '-0', '99999999999999999999', '1234567890123456', '007', 'NaN', ''),
+        fc.boolean(),
+      )
+      .map(([seed, edits, odd, swap]) => mutate(seed, edits, odd, swap));
+    // messages that start with whitespace or other characters, any wording after a valid slot prefix
+    const prefixed = fc
+      .tuple(fc.constantFrom('', '[ 8081] ', 'x', 'llama-1  | 0.01.000.000 I '), fc.constantFrom('slot update_slots: id  0 | task 3 |', 'slot print_timing: id 12 | task -1 |', 'slot   operator(): id 0 | task -0 |'), fc.constantFrom('', ' ', '  ', '\t', '\u00a0', '\ufeff ', '\r'), fc.oneof(fc.constantFrom(...CORPUS), fc.string({ maxLength: 40 })), fc.boolean())
+      .map(([p, s, w, rest, flip]) => {
+        const msg = rest.replace(/^.*?\| task -?\d+ \|\s*/, '');
+        // the case-insensitive wordings start with either case
+        const first = flip ? (msg.charAt(0) === msg.charAt(0).toUpperCase() ? msg.charAt(0).toLowerCase() : msg.charAt(0).toUpperCase()) : msg.charAt(0);
+        return `${p}${s}${w}${first}${msg.slice(1)}`;
+      });
+    fc.assert(
+      fc.property(fc.oneof(mutatedCorpus, prefixed, anyLine), (l) => {
+        same(l);
+      }),
+      { numRuns: 4000 },
     );
   });
 });

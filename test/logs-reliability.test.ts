@@ -64,6 +64,30 @@ describe('bounded lines', () => {
     expect(await collect(['', '\n\n'], 10)).toEqual(['', '']);
   });
 
+  it('any bytes in any chunks: the lines of splitting the whole input on byte 10 and decoding each line', async () => {
+    // bytes rich in newlines, multi-byte characters and invalid UTF-8; chunks cut anywhere, limits below and above
+    const piece = fc.oneof(
+      fc.constantFrom(...['\n', '\r\n', 'a', 'slot ', '€', '😀', 'é'].map((x) => Buffer.from(x))),
+      fc.uint8Array({ maxLength: 6 }).map((a) => Buffer.from(a)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.oneof(fc.integer({ min: 0, max: 24 }), fc.constant(MAX_READ_LINE_BYTES)), async (pieces, cuts, max) => {
+        const all = Buffer.concat(pieces);
+        const at = [...new Set(cuts.map((c) => (all.length ? c % all.length : 0)))].sort((a, b) => a - b);
+        const chunks = [0, ...at].map((from, i, xs) => all.subarray(from, i + 1 < xs.length ? xs[i + 1] : all.length));
+        const want: (string | null)[] = [];
+        let from = 0;
+        for (let nl = all.indexOf(10); nl >= 0; nl = all.indexOf(10, from)) {
+          want.push(nl - from > max ? null : all.subarray(from, nl).toString('utf8'));
+          from = nl + 1;
+        }
+        if (from < all.length) want.push(all.length - from > max ? null : all.subarray(from).toString('utf8'));
+        expect(await collect(chunks, max)).toEqual(want);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('a line longer than the limit is counted in the summary and the next request still parses', async () => {
     const file = join(dir, 'long.log');
     writeFileSync(file, `${'x'.repeat(MAX_READ_LINE_BYTES + 10)}\n${REQUEST.join('\n')}\n`);

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Explainer } from '../src/logs/explain.ts';
-import { recogniseLine } from '../src/logs/lines.ts';
+import { recogniseLine, recogniseLineExhaustive } from '../src/logs/lines.ts';
 import { parseLog } from '../src/logs/parse.ts';
 import type { LogEvent } from '../src/logs/types.ts';
 
@@ -118,6 +118,26 @@ describe('every cache line of llama-server, from its format string', () => {
       }
     });
   }
+});
+
+describe('the fast recogniser reads each of these lines as trying every wording in turn does', () => {
+  it('each row, its message with the first letter in the other case, and after a tab', () => {
+    let read = 0;
+    for (const row of ROWS) {
+      const variants = [row.line];
+      const m = /^(.*?\| task -?\d+ \|\s*)(.)/.exec(row.line);
+      if (m) {
+        const c = m[2] === m[2].toUpperCase() ? m[2].toLowerCase() : m[2].toUpperCase();
+        variants.push(m[1] + c + row.line.slice(m[0].length), `${m[1]}\t${row.line.slice(m[1].length)}`);
+      }
+      for (const l of variants) {
+        const want = recogniseLineExhaustive(l);
+        if (want) read++;
+        expect(recogniseLine(l), l).toStrictEqual(want);
+      }
+    }
+    expect(read).toBeGreaterThan(ROWS.length / 2);
+  });
 });
 
 describe('the families these lines form, end to end', () => {

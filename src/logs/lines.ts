@@ -14,7 +14,8 @@ import type { CheckpointInfo, LogEvent, LogEventKind, LogFormat } from './types.
 export const MAX_LINE_CHARS = 64 * 1024;
 
 // `slot update_slots: id  0 | task 3 | msg` (Sep 2024 onwards; the function name is padded to 12)
-const RE_SLOT = /slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(.*)$/y;
+// (`(.*)$` as a lookahead: the message is sliced where the match ends, not captured)
+const RE_SLOT = /slot +([\w~()]{1,20}): id +(\d+) \| task (-?\d+) \|(?=.*$)/y;
 // `srv  update_slots: msg`
 const RE_SRV = /(?:^|[^\w])srv +([\w~()]{1,20}): (.*)$/;
 // 2023: `slot 0 : kv cache rm - [12, end)`, `slot 0 is processing [task id: 2]`, `slot 0 released (40 tokens in cache)`,
@@ -132,69 +133,230 @@ function timing(e: LogEvent, m: RegExpExecArray): LogEvent {
   return e;
 }
 
-/** Messages of the `slot <func>: id N | task M |` family (Sep 2024 → now). */
-function slotMessage(msg: string, fn: string, inst: string | null, slot: number, task: number | null): LogEvent | null {
-  let m: RegExpExecArray | null;
-  const c = msg.charCodeAt(0);
-  if (c === 99 /* c */ || c === 110 /* n */) {
-    if ((m = RE_CACHED.exec(msg))) return evn('seqRm', 'current', inst, slot, task, 'nPast', +m[1]);
-    if ((m = RE_OCT25.exec(msg))) return evn('seqRm', 'oct-2025', inst, slot, task, 'nPast', +m[1]);
-    if ((m = RE_AUG25.exec(msg))) {
+type SlotArgs = [inst: string | null, slot: number, task: number | null];
+
+/**
+ * One wording of the `slot <func>: id N | task M |` family: the characters its message can start with (the
+ * regex is anchored there; `null`: it is found anywhere in the message, `''`: the message is empty) and the
+ * reader, which returns null when the message is not this wording.
+ */
+interface SlotWording {
+  first: string | null;
+  read: (msg: string, fn: string, inst: string | null, slot: number, task: number | null) => LogEvent | null;
+}
+
+/** The last match of a wording's regex (module scope: no closure allocates per line). */
+let hit: RegExpExecArray | null;
+
+/**
+ * The family's wordings in the order they are tried: the first that reads the message wins. `slotMessage` tries only
+ * those whose first character can start the message (the same answer, `recogniseLineExhaustive` checks it).
+ */
+const SLOT_WORDINGS: readonly SlotWording[] = [
+  { first: 'cn', read: (msg, _fn, inst, slot, task) => ((hit = RE_CACHED.exec(msg)) ? evn('seqRm', 'current', inst, slot, task, 'nPast', +hit[1]) : null) },
+  { first: 'n', read: (msg, _fn, inst, slot, task) => ((hit = RE_OCT25.exec(msg)) ? evn('seqRm', 'oct-2025', inst, slot, task, 'nPast', +hit[1]) : null) },
+  {
+    first: 'n',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_AUG25.exec(msg))) return null;
       // `cache_tokens` is the Aug 2025 wording, `slot.prompt.tokens` the one since the Oct 2025 prompt cache
-      const e: LogEvent = { ...ev('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task), nPast: +m[1] };
-      if (m[2] !== undefined) e.slotTokens = +m[2];
-      if (m[3] !== undefined) e.nSwa = +m[3];
+      const e = evn('nPastBefore', msg.includes('cache_tokens') ? 'may-2025' : 'oct-2025', inst, slot, task, 'nPast', +hit[1]);
+      if (hit[2] !== undefined) e.slotTokens = +hit[2];
+      if (hit[3] !== undefined) e.nSwa = +hit[3];
       return e;
-    }
-    if ((m = RE_EVAL1.exec(msg))) {
-      return { ...ev('mustEvalOne', null, inst, slot, task), nPast: +(m[1] ?? m[3]), promptTokens: +(m[2] ?? m[4]) };
-    }
-    if ((m = RE_SET.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
-    if (msg.startsWith('created context checkpoint')) return ev('ckptCreated', null, inst, slot, task);
-  }
-  if ((m = RE_NEWPROMPT.exec(msg))) return { ...ev('newPrompt', null, inst, slot, task), promptTokens: +m[1] };
+    },
+  },
+  {
+    first: 'n',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_EVAL1.exec(msg))) return null;
+      const e = evn('mustEvalOne', null, inst, slot, task, 'nPast', +(hit[1] ?? hit[3]));
+      e.promptTokens = +(hit[2] ?? hit[4]);
+      return e;
+    },
+  },
+  { first: 'n', read: (msg, _fn, inst, slot, task) => ((hit = RE_SET.exec(msg)) ? evn('nPastSet', null, inst, slot, task, 'nPast', +hit[1]) : null) },
+  { first: 'c', read: (msg, _fn, inst, slot, task) => (msg.startsWith('created context checkpoint') ? ev('ckptCreated', null, inst, slot, task) : null) },
+  { first: 'np', read: (msg, _fn, inst, slot, task) => ((hit = RE_NEWPROMPT.exec(msg)) ? evn('newPrompt', null, inst, slot, task, 'promptTokens', +hit[1]) : null) },
   // autumn 2024 printed `tokenizing prompt, len = N` (N prompts, not tokens) when the request started
-  if (msg.startsWith('tokenizing prompt')) return ev('newPrompt', null, inst, slot, task);
-  if ((m = RE_KVRM.exec(msg))) return evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +m[1]);
-  if ((m = RE_CKPT_CHECK.exec(msg))) {
-    return { ...ev('ckptCheck', null, inst, slot, task), nPast: +m[3], ckpt: { posMin: +m[1], posMax: +m[2], nTokens: null, nPast: null } };
+  { first: 't', read: (msg, _fn, inst, slot, task) => (msg.startsWith('tokenizing prompt') ? ev('newPrompt', null, inst, slot, task) : null) },
+  { first: 'k', read: (msg, _fn, inst, slot, task) => ((hit = RE_KVRM.exec(msg)) ? evn('seqRm', 'may-2025', inst, slot, task, 'nPast', +hit[1]) : null) },
+  {
+    first: 'Cc',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_CKPT_CHECK.exec(msg))) return null;
+      const e = evn('ckptCheck', null, inst, slot, task, 'nPast', +hit[3]);
+      e.ckpt = { posMin: +hit[1], posMax: +hit[2], nTokens: null, nPast: null };
+      return e;
+    },
+  },
+  {
+    first: 'Rr',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_CKPT_RESTORED.exec(msg))) return null;
+      const e = ev('ckptRestored', null, inst, slot, task);
+      e.ckpt = checkpoint(hit[1]);
+      return e;
+    },
+  },
+  { first: 'f', read: (msg, _fn, inst, slot, task) => (msg.startsWith('forcing full prompt re-processing') ? ev('forcedFull', null, inst, slot, task) : null) },
+  {
+    first: 'p',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_RATE.exec(msg))) return null;
+      const e = ev('rate', null, inst, slot, task);
+      e.processed = +hit[1];
+      e.progress = +hit[2];
+      e.tps = +hit[3];
+      return e;
+    },
+  },
+  {
+    first: 'i',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_TRUNCATED.exec(msg))) return null;
+      const e = ev('truncated', null, inst, slot, task);
+      e.keep = +hit[1];
+      e.promptTokens = +hit[2];
+      return e;
+    },
+  },
+  {
+    first: 'e',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!msg.startsWith('erased invalidated context checkpoint')) return null;
+      const e = ev('ckptErased', null, inst, slot, task);
+      e.ckpt = checkpoint(msg);
+      const n = RE_NSWA.exec(msg);
+      if (n) e.nSwa = +n[1];
+      // 2026: `pos_next = P`, the position processing resumes from once the checkpoints above it are erased
+      const p = RE_POS_NEXT.exec(msg);
+      if (p) e.nPast = +p[1];
+      return e;
+    },
+  },
+  {
+    first: 'on',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_DEBUG_TEXT.exec(msg))) return null;
+      const e = ev('divergence', null, inst, slot, task);
+      e.side = hit[1] as 'old' | 'new';
+      e.text = hit[2];
+      return e;
+    },
+  },
+  { first: 'r', read: (msg, _fn, inst, slot, task) => ((hit = RE_CHUNK.exec(msg)) ? evn('chunkReuse', null, inst, slot, task, 'size', +hit[1]) : null) },
+  { first: 't', read: (msg, _fn, inst, slot, task) => ((hit = RE_CHUNK_TRY.exec(msg)) ? evn('nPastBefore', null, inst, slot, task, 'nPast', +hit[1]) : null) },
+  {
+    first: '-',
+    read: (msg, _fn, inst, slot) => {
+      if (!(hit = RE_SIM.exec(msg))) return null;
+      const e = ev('sim', null, inst, slot, null);
+      e.sim = +hit[1];
+      e.lcp = +hit[2];
+      e.promptTokens = +hit[3];
+      return e;
+    },
+  },
+  { first: '-', read: (msg, _fn, inst, slot) => (msg.startsWith('- skipping, slot is empty') ? ev('slotEmpty', null, inst, slot, null) : null) },
+  {
+    first: 's',
+    read: (msg, _fn, inst, slot) => {
+      if (!(hit = RE_SEL_LCP.exec(msg))) return null;
+      const e = ev('selected', null, inst, slot, null);
+      e.method = 'lcp';
+      e.sim = +hit[1];
+      e.keep = num(hit[2]);
+      return e;
+    },
+  },
+  {
+    first: 'sS',
+    read: (msg, _fn, inst, slot) => {
+      if (!(hit = RE_SEL_LCS.exec(msg))) return null;
+      const e = ev('selected', null, inst, slot, null);
+      e.method = 'lcp';
+      e.lcp = +hit[1];
+      e.sim = +hit[2];
+      return e;
+    },
+  },
+  {
+    first: 's',
+    read: (msg, _fn, inst, slot) => {
+      if (!(hit = RE_SEL_LRU.exec(msg))) return null;
+      const e = ev('selected', null, inst, slot, null);
+      e.method = 'lru';
+      e.tLast = +hit[1];
+      return e;
+    },
+  },
+  {
+    first: 's',
+    read: (msg, _fn, inst, slot) => {
+      if (!RE_SEL_ID.test(msg)) return null;
+      const e = ev('selected', null, inst, slot, null);
+      e.method = 'id';
+      return e;
+    },
+  },
+  {
+    first: 's',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_SHIFT.exec(msg))) return null;
+      const e = ev('ctxShift', null, inst, slot, task);
+      e.keep = +hit[1];
+      e.size = +hit[2];
+      return e;
+    },
+  },
+  { first: 'a', read: (msg, _fn, inst, slot, task) => ((hit = RE_AFTER_REUSE.exec(msg)) ? evn('nPastSet', null, inst, slot, task, 'nPast', +hit[1]) : null) },
+  { first: 'p', read: (msg, _fn, inst, slot, task) => (msg.startsWith('processing task') ? ev('launch', null, inst, slot, task) : null) },
+  { first: 's', read: (msg, _fn, inst, slot, task) => (msg.startsWith('saving idle slot to prompt cache') ? ev('idleSave', null, inst, slot, task) : null) },
+  {
+    first: 'c',
+    read: (msg, _fn, inst, slot, task) => (msg.startsWith('clearing prompt with ') ? evn('slotCleared', null, inst, slot, task, 'slotTokens', parseInt(msg.slice(21), 10)) : null),
+  },
+  { first: 's', read: (msg, _fn, inst, slot, task) => ((hit = RE_STOP.exec(msg)) ? evn('release', null, inst, slot, task, 'slotTokens', +hit[1]) : null) },
+  // the timing and RAM-cache wordings may sit anywhere in the message (their literal is a required part of the regex)
+  { first: null, read: (msg, _fn, inst, slot, task) => (msg.includes('prompt eval time') && (hit = RE_TIMING.exec(msg)) ? timing(ev('promptEval', null, inst, slot, task), hit) : null) },
+  { first: 'p', read: (msg, _fn, inst, slot, task) => ((hit = RE_DONE.exec(msg)) ? evn('progress', null, inst, slot, task, 'promptTokens', +hit[1]) : null) },
+  {
+    first: 'p',
+    read: (msg, _fn, inst, slot, task) => {
+      if (!(hit = RE_PROGRESS.exec(msg))) return null;
+      const e = evn('batch', null, inst, slot, task, 'nPast', +hit[1]);
+      e.size = +hit[2];
+      e.progress = +hit[3];
+      return e;
+    },
+  },
+  {
+    first: null,
+    read: (msg, _fn, inst, slot, task) => {
+      if (!msg.includes('found better prompt') || !(hit = RE_RAM.exec(msg))) return null;
+      const e = ev('ramRestore', null, inst, slot, task);
+      e.keep = +hit[1];
+      e.sim = +hit[2];
+      return e;
+    },
+  },
+  { first: '', read: (msg, fn, inst, slot, task) => (msg === '' && fn.startsWith('print_timing') ? ev('timingHeader', null, inst, slot, task) : null) },
+];
+
+/** The wordings to try for a message starting with each ASCII character (index 128: any other, 129: an empty message). */
+const SLOT_BY_FIRST: readonly (readonly SlotWording[])[] = Array.from({ length: 130 }, (_, c) =>
+  SLOT_WORDINGS.filter((w) => w.first === null || (c === 129 ? w.first === '' : c < 128 && w.first.includes(String.fromCharCode(c)))),
+);
+
+/** Messages of the `slot <func>: id N | task M |` family (Sep 2024 → now). */
+function slotMessage(msg: string, fn: string, inst: string | null, slot: number, task: number | null, all: boolean): LogEvent | null {
+  const c = msg.length === 0 ? 129 : Math.min(msg.charCodeAt(0), 128);
+  const ws = all ? SLOT_WORDINGS : SLOT_BY_FIRST[c];
+  for (let i = 0; i < ws.length; i++) {
+    const e = ws[i].read(msg, fn, inst, slot, task);
+    if (e) return e;
   }
-  if ((m = RE_CKPT_RESTORED.exec(msg))) return { ...ev('ckptRestored', null, inst, slot, task), ckpt: checkpoint(m[1]) };
-  if (msg.startsWith('forcing full prompt re-processing')) return ev('forcedFull', null, inst, slot, task);
-  if ((m = RE_RATE.exec(msg))) return { ...ev('rate', null, inst, slot, task), processed: +m[1], progress: +m[2], tps: +m[3] };
-  if ((m = RE_TRUNCATED.exec(msg))) return { ...ev('truncated', null, inst, slot, task), keep: +m[1], promptTokens: +m[2] };
-  if (msg.startsWith('erased invalidated context checkpoint')) {
-    const e = ev('ckptErased', null, inst, slot, task);
-    e.ckpt = checkpoint(msg);
-    const n = RE_NSWA.exec(msg);
-    if (n) e.nSwa = +n[1];
-    // 2026: `pos_next = P`, the position processing resumes from once the checkpoints above it are erased
-    const p = RE_POS_NEXT.exec(msg);
-    if (p) e.nPast = +p[1];
-    return e;
-  }
-  if ((m = RE_DEBUG_TEXT.exec(msg))) return { ...ev('divergence', null, inst, slot, task), side: m[1] as 'old' | 'new', text: m[2] };
-  if ((m = RE_CHUNK.exec(msg))) return { ...ev('chunkReuse', null, inst, slot, task), size: +m[1] };
-  if ((m = RE_CHUNK_TRY.exec(msg))) return { ...ev('nPastBefore', null, inst, slot, task), nPast: +m[1] };
-  if ((m = RE_SIM.exec(msg))) return { ...ev('sim', null, inst, slot, null), sim: +m[1], lcp: +m[2], promptTokens: +m[3] };
-  if (msg.startsWith('- skipping, slot is empty')) return ev('slotEmpty', null, inst, slot, null);
-  if ((m = RE_SEL_LCP.exec(msg))) {
-    return { ...ev('selected', null, inst, slot, null), method: 'lcp', sim: +m[1], keep: num(m[2]) };
-  }
-  if ((m = RE_SEL_LCS.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lcp', lcp: +m[1], sim: +m[2] };
-  if ((m = RE_SEL_LRU.exec(msg))) return { ...ev('selected', null, inst, slot, null), method: 'lru', tLast: +m[1] };
-  if (RE_SEL_ID.test(msg)) return { ...ev('selected', null, inst, slot, null), method: 'id' };
-  if ((m = RE_SHIFT.exec(msg))) return { ...ev('ctxShift', null, inst, slot, task), keep: +m[1], size: +m[2] };
-  if ((m = RE_AFTER_REUSE.exec(msg))) return { ...ev('nPastSet', null, inst, slot, task), nPast: +m[1] };
-  if (msg.startsWith('processing task')) return ev('launch', null, inst, slot, task);
-  if (msg.startsWith('saving idle slot to prompt cache')) return ev('idleSave', null, inst, slot, task);
-  if (msg.startsWith('clearing prompt with ')) return { ...ev('slotCleared', null, inst, slot, task), slotTokens: parseInt(msg.slice(21), 10) };
-  if ((m = RE_STOP.exec(msg))) return { ...ev('release', null, inst, slot, task), slotTokens: +m[1] };
-  if ((m = RE_TIMING.exec(msg))) return timing(ev('promptEval', null, inst, slot, task), m);
-  if ((m = RE_DONE.exec(msg))) return { ...ev('progress', null, inst, slot, task), promptTokens: +m[1] };
-  if ((m = RE_PROGRESS.exec(msg))) return { ...ev('batch', null, inst, slot, task), nPast: +m[1], size: +m[2], progress: +m[3] };
-  if ((m = RE_RAM.exec(msg))) return { ...ev('ramRestore', null, inst, slot, task), keep: +m[1], sim: +m[2] };
-  if (msg === '' && fn.startsWith('print_timing')) return ev('timingHeader', null, inst, slot, task);
   return null;
 }
 
@@ -216,8 +378,25 @@ function field(f: Record<string, unknown>, ...names: string[]): number | undefin
   return undefined;
 }
 
+const RE_2024_PROMPT = /prompt tokenized|tokenized prompt|new prompt/;
+
 /** 2024 `LOG_INFO(msg, {fields})`, as text (`INFO [ func] msg | k=v`) or as `--log-format json`. */
-export function event2024(msg: string, f: Record<string, unknown>, format: LogFormat, inst: string | null): LogEvent | null {
+export function event2024(msg: string, fields: Record<string, unknown> | (() => Record<string, unknown>), format: LogFormat, inst: string | null): LogEvent | null {
+  // the messages read below (any other is null): the fields are only parsed for one of them
+  if (
+    msg !== 'kv cache rm [p0, end)' &&
+    msg !== 'slot progression' &&
+    !msg.startsWith('slot is processing task') &&
+    msg !== 'slot context shift' &&
+    !msg.startsWith('we have to evaluate at least 1 token') &&
+    msg !== 'slot released' &&
+    !msg.includes('prompt eval time') &&
+    !msg.startsWith('input truncated') &&
+    !RE_2024_PROMPT.test(msg)
+  ) {
+    return null;
+  }
+  const f = typeof fields === 'function' ? fields() : fields;
   const slot = field(f, 'id_slot', 'slot_id') ?? null;
   const task = field(f, 'id_task', 'task_id') ?? null;
   const e = (kind: LogEventKind): LogEvent => ev(kind, format, inst, slot, task);
@@ -250,7 +429,7 @@ export function event2024(msg: string, f: Record<string, unknown>, format: LogFo
     if (n === undefined && keep === undefined) return null;
     return { ...e('truncated'), promptTokens: n, keep };
   }
-  if (/prompt tokenized|tokenized prompt|new prompt/.test(msg)) {
+  if (RE_2024_PROMPT.test(msg)) {
     const n = field(f, 'n_prompt_tokens', 'num_prompt_tokens');
     return n === undefined ? null : { ...e('newPrompt'), promptTokens: n };
   }
@@ -347,10 +526,37 @@ function ollamaSlot(raw: string): LogEvent | null {
 }
 
 /**
+ * A line without any of these holds none of the literals the readers after the slot families need, so none of them
+ * can read it (the `srv` lines too: their three messages need `found better prompt`, `purging slot`, `saving prompt`).
+ * Each alternative is part of one or more literals: `rompt` of `found better prompt`, `saving prompt with length`,
+ * `Total prompt tokens`, `Prompt tokens to decode`, `Processing Prompt`, `prompt eval time`; `[cC]ache` of
+ * `loading cache slot`, `cache_size = `, `Cache reuse summary`; `ontext` of `context limit hit`, `ContextLimit`,
+ * `Context Shifting`; RE_2024 needs a level (ending in B, G, N, O or R) before ` [`. Eleven short alternatives scan
+ * a line in about half the time of one regex of every literal. `recogniseLineExhaustive` does without this test.
+ */
+const RE_MAY_READ = /rompt|[cC]ache|ontext|CtxLimit|Generating \(|\[Debug: embd_inp|: \.\.\.|\.size\(\) = |stop processing|purging slot |[BGNOR] \[/;
+
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/**
  * Recognise one line. JSON objects (2024 `--log-format json` lines, pasted responses) are left to the
  * caller (`parse.ts`), which may need several lines to complete one.
  */
 export function recogniseLine(raw: string): LogEvent | null {
+  return recognise(raw, false);
+}
+
+/**
+ * The same answer as `recogniseLine`, the plain way: every wording of the slot family tried in turn, and no
+ * prefilter before the other readers. For tests, which check that the dispatch in `recogniseLine` never changes what is read.
+ */
+export function recogniseLineExhaustive(raw: string): LogEvent | null {
+  return recognise(raw, true);
+}
+
+function recognise(raw: string, all: boolean): LogEvent | null {
   if (raw.length > MAX_LINE_CHARS) return null;
   // colour codes (a terminal capture, `script`, some wrappers) would split the anchors
   if (raw.includes('\x1b')) raw = raw.replace(RE_ANSI, '');
@@ -359,12 +565,18 @@ export function recogniseLine(raw: string): LogEvent | null {
   if (at >= 0) {
     // `slot <func>: id N | task M |` at a word start (sticky match from each `slot ` occurrence)
     for (let i = at; i >= 0; i = raw.indexOf('slot ', i + 5)) {
-      if (i > 0 && /\w/.test(raw[i - 1])) continue;
+      if (i > 0 && isWordChar(raw.charCodeAt(i - 1))) continue;
       RE_SLOT.lastIndex = i;
       if ((m = RE_SLOT.exec(raw))) {
         const task = +m[3];
-        const inst = i > 0 ? routerInstance(raw.slice(0, i)) : null;
-        return slotMessage(m[4].trimStart(), m[1], inst, +m[2], task >= 0 ? task : null);
+        // routerInstance finds nothing in a prefix without `[`
+        const inst = i > 0 && raw.lastIndexOf('[', i - 1) >= 0 ? routerInstance(raw.slice(0, i)) : null;
+        // the message, trimmed at its start: one slice when only spaces come before it
+        let k = RE_SLOT.lastIndex;
+        while (raw.charCodeAt(k) === 32) k++;
+        const c = raw.charCodeAt(k);
+        const msg = c > 32 && c < 127 ? raw.slice(k) : raw.slice(RE_SLOT.lastIndex).trimStart();
+        return slotMessage(msg, m[1], inst, +m[2], task >= 0 ? task : null, all);
       }
     }
     if (raw.includes('context shift') && (m = RE_SHIFT_2023.exec(raw))) {
@@ -372,6 +584,8 @@ export function recogniseLine(raw: string): LogEvent | null {
     }
     if ((m = RE_2023.exec(raw))) return event2023(m, routerInstance(raw.slice(0, m.index + 1)));
   }
+  // every reader below needs one of these (the `srv` lines too: their three messages do): most lines have none
+  if (!all && !RE_MAY_READ.test(raw)) return null;
   if (!raw.includes('srv ') && raw.includes('found better prompt') && (m = RE_RAM.exec(raw))) {
     return { ...ev('ramRestore', null, routerInstance(raw.slice(0, m.index + 1)), null, null), keep: +m[1], sim: +m[2] };
   }
@@ -392,7 +606,7 @@ export function recogniseLine(raw: string): LogEvent | null {
     const body = m[2];
     const bar = body.indexOf(' | ');
     const msg = (bar >= 0 ? body.slice(0, bar) : body).trim();
-    return event2024(msg, bar >= 0 ? kvFields(body.slice(bar + 3)) : {}, 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
+    return event2024(msg, () => (bar >= 0 ? kvFields(body.slice(bar + 3)) : {}), 'llama-2024', routerInstance(raw.slice(0, m.index + 1)));
   }
   if (raw.includes('loading cache slot')) return ollamaSlot(raw);
   if (raw.includes('context limit hit - shifting')) return ollamaShift(raw);

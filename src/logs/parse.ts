@@ -111,7 +111,11 @@ function perBatch(e: LogEvent): boolean {
   return e.format === 'current' || e.format === 'oct-2025' || e.format === 'may-2025';
 }
 
+/** The keys of slots 0-63 without a router instance, built once: most lines name one of them. */
+const PLAIN_KEYS: readonly string[] = Array.from({ length: 64 }, (_, i) => `#${i}`);
+
 function keyOf(instance: string | null, slot: number | null): string {
+  if (instance === null && slot !== null && slot >= 0 && slot < 64 && Number.isInteger(slot)) return PLAIN_KEYS[slot];
   return `${instance ?? ''}#${slot ?? '?'}`;
 }
 

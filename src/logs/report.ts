@@ -260,7 +260,9 @@ export class JsonStream {
     return `{\n  "schemaVersion": ${LOGS_SCHEMA_VERSION},\n  "requests": [`;
   }
   request(x: ExplainedRequest): string {
-    return `${this.count++ > 0 ? ',' : ''}\n    ${indent(JSON.stringify(jsonRequest(x), null, 2), '    ')}`;
+    // stringified two arrays deep, the object's lines already carry the 4 spaces of its place in the document
+    // (`[\n  [\n    ` before it, `\n  ]\n]` after): no second pass to indent them
+    return `${this.count++ > 0 ? ',' : ''}\n    ${JSON.stringify([[jsonRequest(x)]], null, 2).slice(10, -6)}`;
   }
   end(summary: LogSummary): string {
     return `${this.count > 0 ? '\n  ' : ''}],\n  "summary": ${indent(JSON.stringify(summary, null, 2), '  ')}\n}\n`;
