@@ -52,4 +52,14 @@ describe('encodeAfter equals a full encode', () => {
     const tok = new PromptTokenizer({ ...base, eosToken: '<s>', addEos: true, tokenizer: { json, config: {} } });
     agrees(tok, ['<s>', '<|sep|>', '<|sep|>x', '<|se', '|>'], 3000);
   });
+
+  it('special tokens that drop the whitespace beside them (lstrip / rstrip)', () => {
+    const base = tinyModel({ addBos: true });
+    const json = structuredClone(base.tokenizer.json) as { added_tokens: object[] };
+    for (const [id, content, lstrip, rstrip] of [[302, '<|r|>', false, true], [303, '<|l|>', true, false], [304, '<|lr|>', true, true]] as const) {
+      json.added_tokens.push({ id, content, special: true, single_word: false, lstrip, rstrip, normalized: false });
+    }
+    const tok = new PromptTokenizer({ ...base, tokenizer: { json, config: {} } });
+    agrees(tok, ['<s>', '<|r|>', '<|l|>', '<|lr|>', ' \n ', '\t'], 3000);
+  });
 });

@@ -49,6 +49,8 @@ const isJsSpace = (c: number): boolean => /\s/.test(String.fromCharCode(c));
 export class PromptTokenizer {
   private readonly enc: TokenEncoder;
   private readonly special: Map<string, number>;
+  /** Special token id → its text (the inverse of `special`). */
+  private readonly specialText: Map<number, string>;
   private readonly splitter: RegExp | null;
   /** Special tokens that drop the whitespace before (lstrip) / after (rstrip) them, and what counts as whitespace. */
   private readonly lstrip: ReadonlySet<string>;
@@ -76,6 +78,7 @@ export class PromptTokenizer {
       return bpeEncoder(files.json, files.config);
     });
     this.special = new Map(this.enc.specials.filter((t) => t.content.length > 0).map((t) => [t.content, t.id]));
+    this.specialText = new Map([...this.special].map(([content, id]) => [id, content]));
     this.lstrip = new Set(this.enc.specials.filter((t) => t.lstrip && t.content.length > 0).map((t) => t.content));
     this.rstrip = new Set(this.enc.specials.filter((t) => t.rstrip && t.content.length > 0).map((t) => t.content));
     this.isSpace = this.enc.stripSpace === 'ascii' ? isCSpace : isJsSpace;
@@ -156,24 +159,27 @@ export class PromptTokenizer {
     const old = base.text;
     // (never inside a surrogate pair: one unit earlier at most, which only makes the restart more careful)
     const diff = commonTextPrefix(text, old);
-    // the last special token in the common prefix that starts a whole lookahead before the difference
-    let restart = -1;
-    let restartId = -1;
-    splitter.lastIndex = 0;
-    for (let m = splitter.exec(old); m && m.index + this.longestSpecial <= diff; m = splitter.exec(old)) {
-      restart = m.index;
-      restartId = this.special.get(m[0])!;
+    // the last special token in the common prefix that starts a whole lookahead before the difference, read off
+    // `base`'s own tokens (its special ids are where the splitter matched in `old`): the last token that starts
+    // early enough by binary search, then back to a special one (a message's worth of tokens at most)
+    const from = addSpecial && this.model.addBos && this.bosId !== null ? 1 : 0; // after a BOS the tokenizer added
+    const limit = diff - this.longestSpecial;
+    let lo = from;
+    let hi = prev.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (prev.starts[mid] <= limit) lo = mid + 1;
+      else hi = mid;
     }
-    if (restart < 0) return this.encode(text, addSpecial);
-    // after the BOS the tokenizer added (the same id as a BOS written in the text, at the same offset 0)
-    const from = addSpecial && this.model.addBos && this.bosId !== null ? 1 : 0;
     let at = -1;
-    for (let k = from; k < prev.ids.length && prev.starts[k] <= restart; k++) {
-      if (prev.ids[k] === restartId && prev.starts[k] === restart) {
+    for (let k = lo - 1; k >= from; k--) {
+      const content = this.specialText.get(prev.ids[k]);
+      if (content !== undefined && old.startsWith(content, prev.starts[k])) {
         at = k;
         break;
       }
     }
+    const restart = at >= 0 ? prev.starts[at] : -1;
     if (at < 0) return this.encode(text, addSpecial);
     const tail = this.encode(text.slice(restart), false);
     const ids = prev.ids.slice(0, at);
