@@ -5,7 +5,9 @@ import type { ModelInfo, ModelSourceInfo } from './model/types.js';
 import type { RequestBody } from './payload/body.js';
 import type { Processed, Processor } from './processor.js';
 import { ChatTemplate, detectCaps } from './render.js';
-import { analyzeReasoning, type ReasoningMarkers } from './jinja/reasoning.js';
+import { analyzeTemplate, type ReasoningMarkers, type TemplateAnalysis } from './jinja/reasoning.js';
+import { detectChatFormat } from './chat-formats.js';
+import { KvdiffError } from './errors.js';
 import { rawPrompt, tokenizePieces, toChat } from './dialect/index.js';
 import { PromptTokenizer, type Tokens } from './tokenize/prompt.js';
 import type { Deadline } from './deadline.js';
@@ -56,12 +58,17 @@ export class Engine implements Processor {
     this.cache = cacheConfigFor(backend, model.memory, options.cache);
   }
 
-  private markers?: ReasoningMarkers;
+  private analysis?: TemplateAnalysis;
 
-  /** The reasoning markers llama.cpp's template analysis finds, worked out on first use (a few probe renders). */
+  /** llama.cpp's differential analysis of the template, worked out on first use (a few probe renders). */
+  private analyze(): TemplateAnalysis {
+    this.analysis ??= analyzeTemplate((vars) => this.template.tryRender(vars), this.model.chatTemplate, this.caps, this.model.bosToken, this.model.eosToken);
+    return this.analysis;
+  }
+
+  /** The reasoning markers llama.cpp's template analysis finds. */
   reasoningMarkers(): ReasoningMarkers {
-    this.markers ??= analyzeReasoning((vars) => this.template.tryRender(vars), this.model.chatTemplate, this.caps, this.model.bosToken, this.model.eosToken);
-    return this.markers;
+    return this.analyze().markers;
   }
 
   /** The prompt text the backend would tokenize. `side` names the request in errors. */
@@ -74,6 +81,16 @@ export class Engine implements Processor {
     const raw = rawPrompt(body);
     if (raw) return tokenizePieces(raw, this.rawTokenizer).rendered;
     const prep = backend === this.backend ? this.prep : { ...this.prep, backend };
+    // chat.cpp: a template llama.cpp does not know by name goes through the differential analysis on every request
+    // (and once at start-up); when that fails, llama-server refuses the template
+    if (backend === 'llama.cpp' && !detectChatFormat(this.model.chatTemplate)) {
+      const failure = this.analyze().failure;
+      if (failure) {
+        throw new KvdiffError(
+          `llama-server would refuse this chat template (it does not start with it): Unable to generate parser for this template. Automatic parser generation failed: ${failure}`,
+        );
+      }
+    }
     return finishRender(this.template.render(prepare(toChat(body, backend), prep), side), prep);
   }
 

@@ -105,8 +105,14 @@ function prepareLlamaCpp(plain: Record<string, unknown>, opts: PrepareOptions, l
   if (continueFinal && messages.length >= 2 && messages[messages.length - 2].role === 'assistant') {
     refuse(label, 'Cannot have 2 or more assistant messages at the end of the list.');
   }
+  // chat.cpp `common_chat_templates_apply_jinja`: the continued message is taken off before the system-role
+  // polyfill and the format's adjustments, so neither folds it into an earlier message (Gemma 4's tool-response
+  // folding would otherwise take it as the final answer of a tool-call turn); the render drops it again
+  const continued = continueFinal ? messages[messages.length - 1] : undefined;
+  if (continued) messages = messages.slice(0, -1);
   if (caps.systemRole === false) messages = mergeUnsupportedSystem(messages, label);
   messages = adjustForChatFormat(model.chatTemplate, messages);
+  if (continued) messages = [...messages, continued];
   const vars: Record<string, unknown> = { messages };
   if (Array.isArray(plain.tools) && plain.tools.length) vars.tools = plain.tools.map((t, i) => llamaTool(t, i, label));
   if ((plain.add_generation_prompt ?? true) && !continueFinal) vars.add_generation_prompt = true;

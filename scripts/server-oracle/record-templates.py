@@ -3,7 +3,8 @@
 
 For each template: start llama-server on 127.0.0.1 with the template and a tiny GGUF, read /props (the caps it
 detected), POST every body to /apply-template and keep {id, status, prompt | error}; with -v, also keep the reasoning
-markers its differential template analysis logged (absent for formats llama.cpp knows by name). Bodies that end
+markers its differential template analysis logged (absent for formats llama.cpp knows by name). A template the server
+refuses at start-up is recorded with load_error and every body refused (status 0). Bodies that end
 with an assistant message (continued by the server) are skipped unless --continued, which keeps only those.
 
   scripts/server-oracle/record-templates.py --server BUILD/bin/llama-server --commit HASH \
@@ -54,10 +55,19 @@ def main():
                         urllib.request.urlopen(f'http://127.0.0.1:{a.port}/health', timeout=1)
                         break
                     except Exception:
+                        if proc.poll() is not None:
+                            break
                         time.sleep(0.1)
-                props = json.load(urllib.request.urlopen(f'http://127.0.0.1:{a.port}/props'))
-                results = []
-                for b in bodies:
+                load_error = None
+                if proc.poll() is not None:
+                    # the server refused the template at start-up (common_chat_verify_template): every body is refused
+                    logf.flush()
+                    text = open(logf.name, encoding='utf8', errors='replace').read()
+                    m = re.search(r'common_chat_templates_init: error: (.*)', text) or re.search(r'failed to apply template: (.*)', text)
+                    load_error = m.group(1) if m else text.strip().splitlines()[-1]
+                    props = {}
+                results = [] if load_error is None else [{'id': b['id'], 'status': 0, 'error': {'message': 'template not supported at start-up: ' + load_error}} for b in bodies]
+                for b in bodies if load_error is None else []:
                     status, res = post(a.port, '/apply-template', b['request'])
                     r = {'id': b['id'], 'status': status}
                     if status == 200:
@@ -75,6 +85,7 @@ def main():
             'template_source': os.path.relpath(path, a.source_root) if a.source_root else path,
             'recorded': {'llama_cpp_commit': a.commit, 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'server_args': args, 'endpoint': 'POST /apply-template'},
             'caps': props.get('chat_template_caps'),
+            **({'load_error': load_error} if load_error else {}),
             'reasoning_markers': markers(log),
             'template': open(path, encoding='utf8', newline='').read(),
             'results': results,

@@ -45,6 +45,20 @@ const PROBE_TOOLS = [
 const user = { role: 'user', content: USER_MSG };
 
 export function analyzeReasoning(render: ProbeRender, src: string, caps: TemplateCaps, bos: string, eos: string): ReasoningMarkers {
+  return analyzeTemplate(render, src, caps, bos, eos).markers;
+}
+
+/** What llama.cpp's differential analysis makes of a template it does not know by name. */
+export interface TemplateAnalysis {
+  markers: ReasoningMarkers;
+  /**
+   * Why the analysis fails, as llama.cpp words it (its tool-call phase could not read the template's tool call):
+   * llama-server then refuses the template at start-up and every request. Absent: it succeeds.
+   */
+  failure?: string;
+}
+
+export function analyzeTemplate(render: ProbeRender, src: string, caps: TemplateCaps, bos: string, eos: string): TemplateAnalysis {
   // the analysis hands messages through llama.cpp's input normaliser only: content becomes parts for a template
   // that reads only parts (no other request handling)
   const onlyTyped = caps.stringContent === false && caps.typedContent === true;
@@ -61,8 +75,39 @@ export function analyzeReasoning(render: ProbeRender, src: string, caps: Templat
   reasoningPresence(r, apply);
   thinkingToggle(r, apply);
   if (caps.toolCalls) reasoningScope(r, apply);
+  // the tool-call phase runs on the markers as found, before the per-template workarounds
+  const failure = caps.toolCalls ? toolCallFailure(r, apply) : undefined;
   applyKnownTemplates(r, src);
-  return r;
+  return failure === undefined ? { markers: r } : { markers: r, failure };
+}
+
+/**
+ * chat-diff-analyzer.cpp `analyze_tool_calls` / `analyze_tool_call_format`: an assistant message with content
+ * against one with a tool call. Where the function name follows `{` or `:` in double quotes the template writes
+ * JSON tool calls, and the text from the first `{` to the last `}` of the call (reasoning markers taken out) is
+ * parsed as JSON; a template that prints the arguments in another notation (Python's repr of a mapping, through
+ * `|string`) makes that parse throw, and llama.cpp gives up on the template.
+ */
+function toolCallFailure(r: ReasoningMarkers, apply: Apply): string | undefined {
+  const call = { id: 'call00001', type: 'function', function: { name: FUN_FIRST, arguments: { [ARG_FIRST]: 'XXXX', [ARG_SECOND]: 'YYYY' } } };
+  const a = apply({ messages: [user, { role: 'assistant', content: ASSISTANT_MSG }], tools: PROBE_TOOLS, thinking: true });
+  const b = apply({ messages: [user, { role: 'assistant', content: '', tool_calls: [call] }], tools: PROBE_TOOLS, thinking: true });
+  if (a === undefined || b === undefined) return undefined;
+  const section = diffSplit(a, b).right;
+  if (section === '' || !new RegExp(`[{:][ \\t\\n\\r]*"${FUN_FIRST}"`).test(section)) return undefined;
+  let clean = section;
+  if (r.start !== '' && clean.includes(r.start)) clean = clean.replace(r.start, () => '');
+  if (r.end !== '' && clean.includes(r.end)) clean = clean.replace(r.end, () => '');
+  const from = clean.indexOf('{');
+  if (from < 0) return `the tool call it prints is not JSON: ${JSON.stringify(clean)}`;
+  const to = clean.lastIndexOf('}');
+  const cut = to >= from ? clean.slice(from, to + 1) : clean.slice(from);
+  try {
+    JSON.parse(cut);
+    return undefined;
+  } catch (err) {
+    return `the tool call it prints is not JSON (${(err as Error).message}): ${JSON.stringify(cut.length > 120 ? cut.slice(0, 120) + '...' : cut)}`;
+  }
 }
 
 type Apply = (p: { messages: Record<string, unknown>[]; tools?: unknown[]; generation?: boolean; thinking: boolean }) => string | undefined;
