@@ -9,16 +9,8 @@ with B (max_tokens 1, temperature 0) and B's timings: cache_n is the number of A
   scripts/server-oracle/record-pairs.py --server BUILD/bin/llama-server --commit HASH --model tiny-qwen3.gguf \
       --template models/templates/openai-gpt-oss-120b.jinja --pairs pairs.json --out test/server-oracle/pairs/gpt-oss.json
 """
-import argparse, json, os, re, subprocess, tempfile, time, urllib.error, urllib.request
-
-
-def post(port, path, body):
-    req = urllib.request.Request(f'http://127.0.0.1:{port}{path}', data=json.dumps(body).encode(), headers={'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b'{}')
+import argparse, json, os, re, subprocess, tempfile, time, urllib.request
+from server import post, wait_healthy
 
 
 def main():
@@ -37,12 +29,7 @@ def main():
     out = []
     caps = None
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f'http://127.0.0.1:{a.port}/health', timeout=1)
-                break
-            except Exception:
-                time.sleep(0.1)
+        wait_healthy(a.port, proc)
         caps = json.load(urllib.request.urlopen(f'http://127.0.0.1:{a.port}/props'))['chat_template_caps']
         for p in pairs:
             rec = {'name': p['name'], 'description': p['description'], 'request_a': p['a'], 'request_b': p['b']}

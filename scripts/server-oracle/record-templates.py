@@ -10,16 +10,8 @@ with an assistant message (continued by the server) are skipped unless --continu
   scripts/server-oracle/record-templates.py --server BUILD/bin/llama-server --commit HASH \
       --model tiny-qwen3.gguf --bodies test/server-oracle/heldout/bodies.json --out test/server-oracle/heldout T1.jinja T2.jinja ...
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.request
-
-
-def post(port, path, body):
-    req = urllib.request.Request(f'http://127.0.0.1:{port}{path}', data=json.dumps(body).encode(), headers={'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b'{}')
+import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.request
+from server import post, wait_healthy
 
 
 def markers(log):
@@ -50,16 +42,10 @@ def main():
             proc = subprocess.Popen([a.server, '-m', a.model, '--jinja', '--chat-template-file', path, '-np', '1', '-c', '8192', '--cache-ram', '0',
                                      '--host', '127.0.0.1', '--port', str(a.port), '-v', '--log-colors', 'off'], stdout=logf, stderr=subprocess.STDOUT)
             try:
-                for _ in range(300):
-                    try:
-                        urllib.request.urlopen(f'http://127.0.0.1:{a.port}/health', timeout=1)
-                        break
-                    except Exception:
-                        if proc.poll() is not None:
-                            break
-                        time.sleep(0.1)
                 load_error = None
-                if proc.poll() is not None:
+                if wait_healthy(a.port, proc):
+                    props = json.load(urllib.request.urlopen(f'http://127.0.0.1:{a.port}/props'))
+                else:
                     # the server refused the template at start-up (common_chat_verify_template): every body is refused
                     logf.flush()
                     text = open(logf.name, encoding='utf8', errors='replace').read()
