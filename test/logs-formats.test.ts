@@ -643,6 +643,20 @@ describe('other servers and response shapes', () => {
     expect(x).toMatchObject({ promptTokens: 4000, commonPrefix: 2500, reused: 3000, processed: 1000 });
     expect(x.record.chunkReuseTokens).toBe(500);
   });
+
+  it('llama-box: prefill_t counts the cached tokens, and prefill_tps is over all of them (t = 2000 ms, 1000 tokens)', () => {
+    const x = only(
+      lines(
+        '[2025-05-15 16:53:37.217425] I srv                   request: rid 11 | POST /v1/chat/completions 127.0.0.1:63152',
+        '[2025-05-15 16:53:57.237075] I srv                 reconcile: rid 11 | prefill_t = 1000, prefill_cached_t = 900, prefill_tps = 500.00 tps, ttft = 2000.00ms, decode_t = 40, decode_tps = 20.00 tps, tpot = 50.00ms, draft_t = 0, draft_apt = 0.00%, total_t = 1040, stop_r = stop',
+      ),
+    );
+    expect(x.record.format).toBe('llama-box');
+    expect(x.record).toMatchObject({ slot: null, task: null });
+    expect(x).toMatchObject({ promptTokens: 1000, reused: 900, processed: 100 });
+    // the 100 processed tokens took the 2 s: 50 t/s, not the 500 t/s printed
+    expect(x.record.promptTps).toBeCloseTo(50, 6);
+  });
 });
 
 describe('autumn 2024 wordings', () => {

@@ -58,6 +58,10 @@ const RE_CKPT_RESTORED = /^restored context checkpoint\b(.*)$/i;
 const RE_CHUNK = /^reusing chunk with size (\d+)/;
 // --cache-reuse at -lv 4: the common prefix before any chunk is shifted into place
 const RE_CHUNK_TRY = /^trying to reuse chunks with size > \d+, (?:slot\.)?n_past = (\d+)/;
+// llama-box (GPUStack's server on llama.cpp, 2025): `srv reconcile: rid R | prefill_t = N, prefill_cached_t = C, prefill_tps = T tps,
+// ttft = Mms, …` once a request ends. N counts the cached tokens too (n_prefilled starts at the cached count), and
+// T = N / M: the rate of the tokens actually processed is T·(N − C)/N
+const RE_BOX = /^rid \S+ \| prefill_t = (\d+), prefill_cached_t = (\d+), prefill_tps = ([\d.]+) tps, ttft = ([\d.]+)ms/;
 const RE_SIM = /^- checking sim = ([\d.]+) \((\d+)\/(\d+)\)/;
 const RE_SEL_LCP = /^selected slot by LCP similarity, (?:f_)?sim_best = ([\d.]+) \(> [\d.]+ thold\)(?:, f_keep = ([\d.]+))?/;
 const RE_SEL_LCS = /^selected slot by (?:lcs|lcp) similarity, (?:lcs|lcp)_len = (\d+), similarity = ([\d.]+)/i;
@@ -525,6 +529,20 @@ function ollamaSlot(raw: string): LogEvent | null {
   return e;
 }
 
+/** llama-box's end-of-request line (see RE_BOX). */
+function boxReconcile(m: RegExpExecArray, instance: string | null): LogEvent {
+  const total = +m[1];
+  const cached = Math.min(+m[2], total);
+  const e = ev('boxReconcile', 'llama-box', instance, null, null);
+  e.promptTokens = total;
+  e.nPast = cached;
+  e.processed = total - cached;
+  const tps = num(m[3]);
+  e.tps = tps !== undefined && total > 0 ? (tps * (total - cached)) / total : undefined;
+  e.ms = num(m[4]);
+  return e;
+}
+
 /**
  * A line without any of these holds none of the literals the readers after the slot families need, so none of them
  * can read it (the `srv` lines too: their three messages need `found better prompt`, `purging slot`, `saving prompt`).
@@ -597,6 +615,8 @@ function recognise(raw: string, all: boolean): LogEvent | null {
     if (p) return { ...ev('slotCleared', null, routerInstance(raw.slice(0, m.index + 1)), +p[1], null), slotTokens: +p[2] };
     const s = RE_PROMPT_SAVE.exec(msg);
     if (s) return { ...ev('promptSave', null, routerInstance(raw.slice(0, m.index + 1)), null, null), slotTokens: +s[1] };
+    const b = RE_BOX.exec(msg);
+    if (b) return boxReconcile(b, routerInstance(raw.slice(0, m.index + 1)));
     return null;
   }
   if (raw.includes('saving prompt with length') && (m = RE_PROMPT_SAVE.exec(raw))) {

@@ -388,6 +388,14 @@ export class LogParser {
       this.koboldcpp(e);
       return;
     }
+    if (e.kind === 'boxReconcile') {
+      // llama-box prints one line when a request ends, with everything it says about the request
+      const r = emptyRecord(this.lineNo);
+      r.instance = e.instance;
+      this.update(r, e);
+      this.finish(r);
+      return;
+    }
     if (e.kind === 'lmsSummary' || e.kind === 'lmsTotal' || e.kind === 'lmsDecode') {
       // LM Studio: the summary line starts a request, the two lines after it complete it
       const k = `${e.instance ?? ''}#lmstudio`;
@@ -684,6 +692,13 @@ export class LogParser {
         break;
       case 'lmsDecode':
         r.processed = e.processed ?? null;
+        break;
+      case 'boxReconcile':
+        r.promptTokens = e.promptTokens ?? null;
+        r.nPastUsed = e.nPast ?? null;
+        r.processed = e.processed ?? null;
+        r.promptEvalMs = e.ms ?? null;
+        r.promptTps = e.tps !== undefined && e.tps > 0 ? e.tps : null;
         break;
       case 'rate':
         // the prompt rate so far; the final `prompt eval time` line replaces it

@@ -15,6 +15,7 @@ export type LogFormat =
   | 'response' // a pasted JSON response (`timings` / `usage`)
   | 'ollama' // Ollama's own runner (`loading cache slot`), not llama-server
   | 'lmstudio' // LM Studio's llama.cpp engine (`Cache reuse summary: A/B of prompt`)
+  | 'llama-box' // GPUStack's llama-box (`reconcile: rid R | prefill_t = N, prefill_cached_t = C, …`): one line a request, no slots
   | 'koboldcpp'; // KoboldCpp (`Processing Prompt [BLAS] (N / M tokens)`, `CtxLimit:X/Y, Amt:a/b, ...`)
 
 /** How the server picked the slot: prompt similarity, least recently used, or the request's own `id_slot`. */
@@ -44,6 +45,7 @@ export type LogEventKind =
   | 'lmsSummary' // LM Studio: `Cache reuse summary: A/B of prompt (P%), X prefix, Y non-prefix`
   | 'lmsTotal' // LM Studio: `Total prompt tokens: N`
   | 'lmsDecode' // LM Studio: `Prompt tokens to decode: N`
+  | 'boxReconcile' // llama-box: a finished request: promptTokens (prefill_t), nPast (prefill_cached_t), processed, tps, ms
   | 'kcppDebug' // KoboldCpp --debug: `[Debug: embd_inp=N n_past=M ...]` (prompt size, tokens kept)
   | 'kcppPrompt' // KoboldCpp: `Processing Prompt [BLAS] (N / M tokens)`: M tokens to process (the cache gave the rest)
   | 'kcppGen' // KoboldCpp: `Generating (a / b tokens)`
