@@ -56,12 +56,16 @@ const raised = (message: string | undefined) => /Jinja Exception: (.*)$/s.exec(m
 const ENDS_USER = 'requests that end with a user or tool message';
 const ENDS_ASSISTANT = 'requests that end with an assistant message, which llama-server continues';
 // heldout-2: 25 templates from other sources (community collections, vLLM's examples, community fixes of Qwen3.5/3.6
-// and Gemma 4 templates; each file's template_source says where), recorded the same way
+// and Gemma 4 templates; each file's template_source says where), recorded the same way. heldout-3: 19 more, from model
+// repositories mirrored on GitHub (EXAONE 4, Granite-Docling, Gemma 3 and 4 fine-tunes, DeepSeek-R1-style, TRL training
+// templates with {% generation %}) and more community Qwen3.5/3.6 and Gemma 4 variants, recorded the same way
 for (const [dir, what, count] of [
   ['heldout', ENDS_USER, 36],
   ['heldout-continued', ENDS_ASSISTANT, 36],
   ['heldout-2', ENDS_USER, 25],
   ['heldout-2-continued', ENDS_ASSISTANT, 25],
+  ['heldout-3', ENDS_USER, 19],
+  ['heldout-3-continued', ENDS_ASSISTANT, 19],
 ] as const) {
 describe(`held-out real templates render as llama-server renders them: ${what} (${dir})`, async () => {
   const { bodies: BODIES, templates: TEMPLATES } = loadSet(dir);
