@@ -104,7 +104,7 @@ describe(`held-out real templates render as llama-server renders them: ${what} (
     }
     for (const r of t.results) {
       const name = `${t.template_name} ${r.id}`;
-      const body = serverDefaults(BODIES.get(r.id) as Record<string, unknown>, t.caps ?? {});
+      const body = serverDefaults(BODIES.get(r.id) as Record<string, unknown>);
       // llama.cpp changed how it detects typed content after the recorded build kvdiff follows (the shared
       // Gemma-4 and Mistral-Small-3.2 recordings say false where this server says true): content parts reach such
       // a template differently, so those bodies measure the build, not kvdiff
@@ -155,12 +155,14 @@ describe(`held-out real templates render as llama-server renders them: ${what} (
 }
 
 /**
- * The request as this server's defaults complete it: it turns preserve_reasoning on for a template that supports it
- * (common/arg.cpp, server-context.cpp; the recorded builds kvdiff follows did not), unless the request sets it.
+ * The request as this server's defaults complete it: common/arg.cpp puts preserve_reasoning=true in the default
+ * template kwargs unless --no-reasoning-preserve, and server-context.cpp passes them with every request; the
+ * template's supports_preserve_reasoning cap only changes what it logs (the recorded builds kvdiff follows did not
+ * have this default). A request that sets it itself wins.
  */
-function serverDefaults(body: Record<string, unknown>, caps: Record<string, boolean>): Record<string, unknown> {
+function serverDefaults(body: Record<string, unknown>): Record<string, unknown> {
   const kwargs = (body.chat_template_kwargs ?? {}) as Record<string, unknown>;
-  if (!caps.supports_preserve_reasoning || 'preserve_reasoning' in kwargs) return body;
+  if ('preserve_reasoning' in kwargs) return body;
   return { ...body, chat_template_kwargs: { preserve_reasoning: true, ...kwargs } };
 }
 
