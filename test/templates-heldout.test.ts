@@ -56,12 +56,16 @@ const raised = (message: string | undefined) => /Jinja Exception: (.*)$/s.exec(m
 const ENDS_USER = 'requests that end with a user or tool message';
 const ENDS_ASSISTANT = 'requests that end with an assistant message, which llama-server continues';
 // heldout-2: 25 templates from other sources (community collections, vLLM's examples, community fixes of Qwen3.5/3.6
-// and Gemma 4 templates; each file's template_source says where), recorded the same way
+// and Gemma 4 templates; each file's template_source says where), recorded the same way. heldout-3: 19 more, from model
+// repositories mirrored on GitHub (EXAONE 4, Granite-Docling, Gemma 3 and 4 fine-tunes, DeepSeek-R1-style, TRL training
+// templates with {% generation %}) and more community Qwen3.5/3.6 and Gemma 4 variants, recorded the same way
 for (const [dir, what, count] of [
   ['heldout', ENDS_USER, 36],
   ['heldout-continued', ENDS_ASSISTANT, 36],
   ['heldout-2', ENDS_USER, 25],
   ['heldout-2-continued', ENDS_ASSISTANT, 25],
+  ['heldout-3', ENDS_USER, 19],
+  ['heldout-3-continued', ENDS_ASSISTANT, 19],
 ] as const) {
 describe(`held-out real templates render as llama-server renders them: ${what} (${dir})`, async () => {
   const { bodies: BODIES, templates: TEMPLATES } = loadSet(dir);
@@ -100,7 +104,7 @@ describe(`held-out real templates render as llama-server renders them: ${what} (
     }
     for (const r of t.results) {
       const name = `${t.template_name} ${r.id}`;
-      const body = serverDefaults(BODIES.get(r.id) as Record<string, unknown>, t.caps ?? {});
+      const body = serverDefaults(BODIES.get(r.id) as Record<string, unknown>);
       // llama.cpp changed how it detects typed content after the recorded build kvdiff follows (the shared
       // Gemma-4 and Mistral-Small-3.2 recordings say false where this server says true): content parts reach such
       // a template differently, so those bodies measure the build, not kvdiff
@@ -151,12 +155,14 @@ describe(`held-out real templates render as llama-server renders them: ${what} (
 }
 
 /**
- * The request as this server's defaults complete it: it turns preserve_reasoning on for a template that supports it
- * (common/arg.cpp, server-context.cpp; the recorded builds kvdiff follows did not), unless the request sets it.
+ * The request as this server's defaults complete it: common/arg.cpp puts preserve_reasoning=true in the default
+ * template kwargs unless --no-reasoning-preserve, and server-context.cpp passes them with every request; the
+ * template's supports_preserve_reasoning cap only changes what it logs (the recorded builds kvdiff follows did not
+ * have this default). A request that sets it itself wins.
  */
-function serverDefaults(body: Record<string, unknown>, caps: Record<string, boolean>): Record<string, unknown> {
+function serverDefaults(body: Record<string, unknown>): Record<string, unknown> {
   const kwargs = (body.chat_template_kwargs ?? {}) as Record<string, unknown>;
-  if (!caps.supports_preserve_reasoning || 'preserve_reasoning' in kwargs) return body;
+  if ('preserve_reasoning' in kwargs) return body;
   return { ...body, chat_template_kwargs: { preserve_reasoning: true, ...kwargs } };
 }
 

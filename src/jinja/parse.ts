@@ -12,8 +12,22 @@ interface Token { value: string; type: string }
  * llama.cpp interpreter runs as the test.
  */
 export function parseTemplate(source: string): unknown {
-  const tokens = tokenize(source, { lstrip_blocks: true, trim_blocks: true }) as unknown as Token[];
+  const tokens = tokenize(generationAsNoop(source), { lstrip_blocks: true, trim_blocks: true }) as unknown as Token[];
   return parse(rewriteTestCalls(tokens) as never);
+}
+
+/** `{% generation %}` / `{% endgeneration %}` (transformers' training markers), with their whitespace control. */
+const GENERATION_TAG = /\{%(-?)\s*(?:end)?generation\s*(-?)%\}/g;
+
+/**
+ * llama.cpp parses `{% generation %}` and `{% endgeneration %}` as statements that do nothing: block tags, so
+ * lstrip_blocks, trim_blocks and `-` act around them as around any block, and the text between them stays (a newline
+ * after an expression, before `{% endgeneration %}`, is printed). @huggingface/jinja's preprocess instead deletes the
+ * tags with the whitespace next to them, so that newline is lost. A `set` of an unused name is a block that does
+ * nothing too, whatever tags surround it (the two markers need not pair up).
+ */
+export function generationAsNoop(source: string): string {
+  return source.replace(GENERATION_TAG, (_m, lstrip: string, rstrip: string) => `{%${lstrip} set __kvdiff_generation_marker = none ${rstrip}%}`);
 }
 
 const WORD = /^[A-Za-z_]\w*$/;
