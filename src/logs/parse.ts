@@ -399,19 +399,7 @@ export class LogParser {
     if (e.kind === 'lmsSummary' || e.kind === 'lmsTotal' || e.kind === 'lmsDecode') {
       // LM Studio: the summary line starts a request, the two lines after it complete it
       const k = `${e.instance ?? ''}#lmstudio`;
-      let r = this.open.get(k);
-      if (r && e.kind === 'lmsSummary') {
-        this.open.delete(k);
-        this.close(r);
-        r = undefined;
-      }
-      if (!r) {
-        r = emptyRecord(this.lineNo);
-        r.instance = e.instance;
-        this.open.set(k, r);
-      }
-      r.lastLine = this.lineNo;
-      this.lastTouched = r;
+      const r = this.engineRecord(k, e, e.kind === 'lmsSummary', () => {});
       this.update(r, e);
       return;
     }
@@ -476,6 +464,28 @@ export class LogParser {
   }
 
   /**
+   * The open request of an engine with one context (LM Studio, KoboldCpp) under key `k`: closed first when `next`
+   * (the line starts the next request), created with `init` when there is none; marked as touched on this line.
+   */
+  private engineRecord(k: string, e: LogEvent, next: boolean, init: (r: RequestRecord) => void): RequestRecord {
+    let r = this.open.get(k);
+    if (r && next) {
+      this.open.delete(k);
+      this.close(r);
+      r = undefined;
+    }
+    if (!r) {
+      r = emptyRecord(this.lineNo);
+      r.instance = e.instance;
+      init(r);
+      this.open.set(k, r);
+    }
+    r.lastLine = this.lineNo;
+    this.lastTouched = r;
+    return r;
+  }
+
+  /**
    * KoboldCpp has one context: a request runs from its first `[Debug: ...]`/`Processing Prompt` line to its
    * `CtxLimit` summary, which says what the context holds afterwards (the next request's cached tokens).
    */
@@ -486,21 +496,12 @@ export class LogParser {
     const otherTotal = e.kind === 'kcppPrompt' && r !== undefined && r.processed !== null && e.processed !== r.processed;
     // a context shift is printed while the next prompt is prepared: after a prompt was processed it starts another
     const shiftAfter = e.kind === 'kcppShift' && r !== undefined && (r.processed !== null || r.generated !== null);
-    if (r && (e.kind === 'kcppDebug' || otherTotal || shiftAfter || (e.kind === 'kcppPrompt' && r.generated !== null))) {
-      this.open.delete(k);
-      this.close(r);
-      r = undefined;
-    }
-    if (!r) {
-      r = emptyRecord(this.lineNo);
-      r.instance = e.instance;
-      r.format = 'koboldcpp';
-      r.slotTokensBefore = this.slotSize.get(k) ?? null;
-      r.startSeen = e.kind === 'kcppDebug' || (e.kind === 'kcppPrompt' && (e.progress ?? 1) < 1);
-      this.open.set(k, r);
-    }
-    r.lastLine = this.lineNo;
-    this.lastTouched = r;
+    const next = e.kind === 'kcppDebug' || otherTotal || shiftAfter || (e.kind === 'kcppPrompt' && r?.generated != null);
+    r = this.engineRecord(k, e, next, (fresh) => {
+      fresh.format = 'koboldcpp';
+      fresh.slotTokensBefore = this.slotSize.get(k) ?? null;
+      fresh.startSeen = e.kind === 'kcppDebug' || (e.kind === 'kcppPrompt' && (e.progress ?? 1) < 1);
+    });
     switch (e.kind) {
       case 'kcppDebug':
         r.promptTokens = e.promptTokens ?? null;
